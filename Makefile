@@ -1,0 +1,32 @@
+# The two commands of the README. Both create .venv when it is missing and install calib into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.calib-installed
+PARAMS ?= parameters/demo.yaml
+PYTEST_ARGS ?=
+
+.PHONY: report test install bench clean-outputs
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import calib, pandas, papermill, sqlalchemy" 
+	touch $@
+
+report: $(STAMP)
+	$(BIN)/calib report --params $(PARAMS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean-outputs:
+	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

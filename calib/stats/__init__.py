@@ -1,0 +1,41 @@
+"""Agreement, bias, drift and generalizability statistics: pure functions over tidy frames.
+
+Names are imported lazily so that ``import calib.stats`` stays cheap; see docs/architecture.md
+for the contract of each function.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "icc": "icc",
+    "krippendorff_alpha": "alpha",
+    "AlphaResult": "alpha",
+    "percent_agreement": "categorical",
+    "gwet_ac": "categorical",
+    "fleiss_kappa": "categorical",
+    "cohen_kappa": "categorical",
+    "question_agreement": "categorical",
+    "answer_distribution": "categorical",
+    "evaluator_bias": "bias",
+    "evaluator_severity": "bias",
+    "bland_altman": "bias",
+    "calibrator_drift": "drift",
+    "DriftResult": "drift",
+    "g_study": "gtheory",
+    "d_study": "gtheory",
+    "evaluators_needed": "gtheory",
+    "GStudyResult": "gtheory",
+    "recurring_criteria": "recurring",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'calib.stats' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"calib.stats.{module}"), name)
