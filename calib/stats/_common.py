@@ -1,0 +1,252 @@
+"""Validation and reshaping helpers shared by the statistics modules.
+
+The API here is deliberately small and stable, because several modules import it:
+
+- :func:`to_matrix` turns a tidy long frame into a units x raters float matrix (NaN = missing).
+- :func:`to_codes` does the same for categorical values, as integer codes (-1 = missing).
+- :func:`check_scores_range` rejects scores outside the 0-100 scale (or another range).
+- :func:`check_confidence` rejects a confidence level outside (0, 1).
+- :func:`t_ci` gives a t-based confidence interval, optionally truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from calib.tables import require_columns
+
+__all__ = [
+    "RatingMatrix",
+    "CodeMatrix",
+    "to_matrix",
+    "to_codes",
+    "check_scores_range",
+    "check_confidence",
+    "t_ci",
+]
+
+
+@dataclass(frozen=True)
+class RatingMatrix:
+    """Ratings arranged as units x raters.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Float array of shape ``(n_units, n_raters)``; NaN where a rater did not rate a unit.
+    units, raters : pandas.Index
+        Labels of the rows and columns, in order of first appearance in the data.
+    n_missing_rows : int
+        Rows of the long input whose value was missing (NaN); they are not in ``values``.
+    """
+
+    values: np.ndarray
+    units: pd.Index
+    raters: pd.Index
+    n_missing_rows: int
+
+
+@dataclass(frozen=True)
+class CodeMatrix:
+    """Categorical ratings arranged as units x raters, as integer codes.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        Integer array of shape ``(n_units, n_raters)``; ``categories[code]`` is the rating,
+        -1 where a rater did not rate a unit.
+    units, raters : pandas.Index
+        Labels of the rows and columns, in order of first appearance in the data.
+    categories : pandas.Index
+        The distinct categories, sorted when they are mutually comparable.
+    n_missing_rows : int
+        Rows of the long input whose value was missing; they are not in ``codes``.
+    """
+
+    codes: np.ndarray
+    units: pd.Index
+    raters: pd.Index
+    categories: pd.Index
+    n_missing_rows: int
+
+
+def _positions(data: pd.DataFrame, unit: str, rater: str, keep: np.ndarray,
+               what: str) -> tuple[np.ndarray, np.ndarray, pd.Index, pd.Index]:
+    """Row and column positions of the kept rows; raise on duplicate (unit, rater) pairs."""
+    unit_codes, units = pd.factorize(data[unit], sort=False)
+    rater_codes, raters = pd.factorize(data[rater], sort=False)
+    if (unit_codes < 0).any() or (rater_codes < 0).any():
+        column = unit if (unit_codes < 0).any() else rater
+        raise ValueError(f"{what} has rows with an empty {column!r}; every rating needs a "
+                         f"{unit!r} and a {rater!r}. Drop or fill those rows.")
+    rows, cols = unit_codes[keep], rater_codes[keep]
+    key = rows.astype(np.int64) * max(len(raters), 1) + cols
+    if len(np.unique(key)) != len(key):
+        counts = pd.Series(key).value_counts()
+        first = int(counts.index[counts.values > 1][0])
+        u, r = units[first // max(len(raters), 1)], raters[first % max(len(raters), 1)]
+        raise ValueError(f"{what} has more than one rating for {unit}={u!r} and "
+                         f"{rater}={r!r}; keep one rating per {unit} and {rater} (for "
+                         f"example the latest submitted evaluation).")
+    return rows, cols, units, raters
+
+
+def to_matrix(data: pd.DataFrame, unit: str, rater: str, value: str, *,
+              what: str = "data") -> RatingMatrix:
+    """Pivot a tidy long frame of numeric ratings into a units x raters matrix.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per rating.
+    unit, rater, value : str
+        Column names of the rated unit (e.g. ``calibration_id``), the rater
+        (``evaluator_id``) and the numeric rating (``total_score``).
+    what : str
+        Name of the data used in error messages.
+
+    Returns
+    -------
+    RatingMatrix
+        Units and raters in order of first appearance; NaN for cells without a rating. Rows
+        whose value is NaN count as missing and are reported in ``n_missing_rows``.
+
+    Raises
+    ------
+    ValueError
+        When a column is absent, the values are not numeric, a unit or rater label is empty,
+        or a (unit, rater) pair has more than one non-missing rating.
+    """
+    require_columns(data, [unit, rater, value], what=what)
+    try:
+        numbers = pd.to_numeric(data[value], errors="raise").to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} column {value!r} must hold numbers (NaN for missing); "
+                         f"convert it with pandas.to_numeric first ({exc}).") from exc
+    if np.isinf(numbers).any():
+        raise ValueError(f"{what} column {value!r} holds infinite values; replace them with "
+                         f"NaN (missing) or a finite score.")
+    keep = ~np.isnan(numbers)
+    rows, cols, units, raters = _positions(data, unit, rater, keep, what)
+    matrix = np.full((len(units), len(raters)), np.nan)
+    matrix[rows, cols] = numbers[keep]
+    return RatingMatrix(matrix, pd.Index(units, name=unit), pd.Index(raters, name=rater),
+                        int((~keep).sum()))
+
+
+def to_codes(data: pd.DataFrame, unit: str, rater: str, value: str, *,
+             what: str = "data") -> CodeMatrix:
+    """Pivot a tidy long frame of categorical ratings into a units x raters code matrix.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per rating.
+    unit, rater, value : str
+        Column names of the unit, the rater and the category.
+    what : str
+        Name of the data used in error messages.
+
+    Returns
+    -------
+    CodeMatrix
+        ``codes[i, j]`` indexes ``categories``; -1 where missing (None/NaN values count as
+        missing and are reported in ``n_missing_rows``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`to_matrix`, except that values need not be numeric.
+    """
+    require_columns(data, [unit, rater, value], what=what)
+    value_codes, categories = pd.factorize(data[value], sort=False)
+    keep = value_codes >= 0
+    rows, cols, units, raters = _positions(data, unit, rater, keep, what)
+    try:
+        order = np.argsort(np.asarray(categories), kind="stable")
+    except TypeError:  # mixed types (numbers and "N/A"): numbers first, then text
+        labels = list(categories)
+        order = np.array(sorted(range(len(labels)), key=lambda i: (
+            isinstance(labels[i], str), labels[i] if not isinstance(labels[i], str) else 0,
+            str(labels[i]))), dtype=int)
+    remap = np.empty(len(categories), dtype=np.int64)
+    remap[order] = np.arange(len(categories))
+    codes = np.full((len(units), len(raters)), -1, dtype=np.int64)
+    codes[rows, cols] = remap[value_codes[keep]]
+    return CodeMatrix(codes, pd.Index(units, name=unit), pd.Index(raters, name=rater),
+                      pd.Index(np.asarray(categories, dtype=object)[order]),
+                      int((~keep).sum()))
+
+
+def check_scores_range(values: np.ndarray | pd.Series, *, name: str = "total_score",
+                       lower: float = 0.0, upper: float = 100.0) -> None:
+    """Raise ``ValueError`` when a non-missing score lies outside ``[lower, upper]``.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Scores; NaN (missing) is allowed.
+    name : str
+        Column name used in the message.
+    lower, upper : float
+        The allowed closed range (the Genesys total score runs from 0 to 100).
+    """
+    array = np.asarray(values, dtype=float)
+    finite = array[~np.isnan(array)]
+    if finite.size == 0:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    if low < lower or high > upper:
+        bad = low if low < lower else high
+        raise ValueError(f"{name} holds {bad:g}, outside the {lower:g}-{upper:g} score scale; "
+                         f"fix the data or pass score_range=None to skip this check.")
+
+
+def check_confidence(confidence: float) -> float:
+    """Return ``confidence`` as a float, or raise ``ValueError`` if it is not in (0, 1)."""
+    try:
+        level = float(confidence)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"confidence must be a number between 0 and 1, such as 0.95, not "
+                         f"{confidence!r}.") from exc
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1 (e.g. 0.95), not "
+                         f"{confidence!r}.")
+    return level
+
+
+def t_ci(estimate: float, se: float, df: float, confidence: float = 0.95, *,
+         lower_bound: float | None = None,
+         upper_bound: float | None = None) -> tuple[float, float]:
+    """Two-sided t-based confidence interval ``estimate +- t(df) * se``, optionally truncated.
+
+    Parameters
+    ----------
+    estimate, se : float
+        Point estimate and its standard error.
+    df : float
+        Degrees of freedom of the t quantile (``numpy.inf`` gives the normal interval).
+    confidence : float
+        Two-sided coverage.
+    lower_bound, upper_bound : float, optional
+        Truncate the interval to these limits (irrCAC truncates agreement coefficients at 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; NaN when ``se`` is NaN or ``df`` is not positive.
+    """
+    level = check_confidence(confidence)
+    if not np.isfinite(se) or not df > 0:
+        return float("nan"), float("nan")
+    half = float(_st.t.ppf(0.5 + level / 2.0, df)) * se
+    low, high = estimate - half, estimate + half
+    if lower_bound is not None:
+        low = max(low, lower_bound)
+    if upper_bound is not None:
+        high = min(high, upper_bound)
+    return float(low), float(high)
