@@ -85,7 +85,12 @@ def _positions(data: pd.DataFrame, unit: str, rater: str, keep: np.ndarray,
                          f"{unit!r} and a {rater!r}. Drop or fill those rows.")
     rows, cols = unit_codes[keep], rater_codes[keep]
     key = rows.astype(np.int64) * max(len(raters), 1) + cols
-    if len(np.unique(key)) != len(key):
+    cells = len(units) * len(raters)
+    if cells <= 50_000_000:  # O(N) count; a sort only for very sparse, very wide designs
+        duplicated = key.size > 0 and int(np.bincount(key, minlength=cells).max()) > 1
+    else:
+        duplicated = len(np.unique(key)) != len(key)
+    if duplicated:
         counts = pd.Series(key).value_counts()
         first = int(counts.index[counts.values > 1][0])
         u, r = units[first // max(len(raters), 1)], raters[first % max(len(raters), 1)]
