@@ -1,0 +1,59 @@
+"""``calib report`` and ``calib run``: thin verbs over :mod:`calib.report`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` and ``run`` verbs to the ``calib`` command."""
+    report = subparsers.add_parser(
+        "report", help="render monthly reports (papermill + offline HTML)",
+        description="Render the monthly report notebook for one or more parameter files, in "
+                    "parallel; each writes outputs/<team>/<YYYY-MM>/.")
+    report.add_argument("--params", nargs="+", required=True, metavar="FILE",
+                        help="YAML parameter file(s), one per team")
+    report.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="parallel runs (default: number of CPUs)")
+    report.add_argument("--outputs", default=None, metavar="DIR",
+                        help="output root (default: outputs/ in the project)")
+    report.add_argument("--notebook", default=None, metavar="NOTEBOOK",
+                        help="report notebook (default: notebooks/04_monthly_report.ipynb)")
+    report.set_defaults(func=_report)
+
+    run = subparsers.add_parser(
+        "run", help="run one notebook with a parameter file",
+        description="Validate the parameter file against the notebook's parameters cell, run "
+                    "it with papermill and export offline HTML.")
+    run.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb to run")
+    run.add_argument("--params", required=True, metavar="FILE", help="YAML parameter file")
+    run.add_argument("--outputs", default=None, metavar="DIR",
+                     help="output root (default: outputs/ in the project)")
+    run.set_defaults(func=_run)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from calib.report.runner import RenderError, render_many
+
+    try:
+        results = render_many(args.params, jobs=args.jobs, notebook=args.notebook,
+                              outputs_root=args.outputs)
+    except RenderError as exc:
+        print(f"calib: error: {exc}", file=sys.stderr)
+        return 1
+    for result in results:
+        print(f"{result.team} {result.month}: {result.html} ({result.seconds:.1f} s)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from calib.report.runner import RenderError, render
+
+    try:
+        result = render(args.params, notebook=args.notebook, outputs_root=args.outputs)
+    except RenderError as exc:
+        print(f"calib: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.notebook}\n{result.html}")
+    return 0

@@ -1,0 +1,342 @@
+"""Report parameters: read a YAML file and check it against a notebook's parameters cell.
+
+Stricter than papermill on purpose: a parameter file runs only when every key it holds is a
+parameter of the notebook, every parameter the notebook needs is present, each value has the
+type of the notebook's literal default, dates are still strings, and nothing in it looks like a
+secret. All of this happens before a kernel starts, so a bad file costs no time and leaks nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import nbformat
+import yaml
+
+#: Parameters the runner fills in itself; a parameter file may leave them out.
+RUNNER_SET = ("output_dir",)
+
+_SECRET_KEY = re.compile(
+    r"secret|passw(or)?d|passphrase|token|api[_-]?key|credential|private[_-]?key|bearer|auth",
+    re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BACKENDS = ("sandbox", "genesys", "files")
+
+
+class ParameterError(ValueError):
+    """A parameter file or parameters cell is unusable; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class NotebookParameter:
+    """One assignment in a notebook's ``parameters`` cell.
+
+    Attributes
+    ----------
+    name : str
+        Variable name.
+    default : Any
+        The literal default value.
+    help : str
+        The trailing comment of the line, without ``#``.
+    """
+
+    name: str
+    default: Any
+    help: str
+
+
+class _StringDatesLoader(yaml.SafeLoader):
+    """A safe loader that keeps ``2026-10-01`` and ``12:30`` as strings.
+
+    YAML 1.1 turns dates into ``datetime.date`` and ``a:b`` into base-60 integers; both would
+    silently change a month or a time. calib parses those strings itself.
+    """
+
+
+_StringDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StringDatesLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"))
+for _first, _resolvers in list(_StringDatesLoader.yaml_implicit_resolvers.items()):
+    _StringDatesLoader.yaml_implicit_resolvers[_first] = [
+        (tag, rx) for tag, rx in _resolvers
+        if not (tag == "tag:yaml.org,2002:int" and ":" in rx.pattern and "[0-5]?[0-9]" in rx.pattern)
+    ]
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a parameter file into a dict, keeping dates and times as strings.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file whose top level is a mapping.
+
+    Returns
+    -------
+    dict
+        The mapping, with keys as strings.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing, is not valid YAML, or is not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"Parameter file {str(path)!r} does not exist; pass the path of a "
+                             f"YAML file such as parameters/demo.yaml.")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringDatesLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ParameterError(f"Parameter file {str(path)!r} is not valid YAML{where}; fix the "
+                             f"syntax (indentation, quotes, colons) there.") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"Parameter file {str(path)!r} must be a mapping of "
+                             f"'name: value' lines, not a {type(data).__name__}.")
+    return {str(k): v for k, v in data.items()}
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
+    """Read the literal defaults of a notebook's single ``parameters``-tagged cell.
+
+    Parameters
+    ----------
+    notebook : str or Path
+        An ``.ipynb`` file.
+
+    Returns
+    -------
+    dict of str to NotebookParameter
+        In the order of the cell.
+
+    Raises
+    ------
+    ParameterError
+        When the notebook has no or several parameters cells, or the cell holds anything
+        other than ``name = literal`` / ``name: type = literal`` lines.
+    """
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise ParameterError(f"Notebook {str(notebook)!r} does not exist; check the path.")
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"Notebook {notebook.name!r} has {len(cells)} cells tagged "
+                             f"'parameters'; tag exactly one cell of literal defaults.")
+    source = cells[0].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError(f"The parameters cell of {notebook.name!r} is not valid Python "
+                             f"(line {exc.lineno}); fix it.") from None
+    comments = _line_comments(source)
+    params: dict[str, NotebookParameter] = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if not isinstance(target, ast.Name) or getattr(node, "value", None) is None:
+            raise ParameterError(f"Line {node.lineno} of the parameters cell of {notebook.name!r} "
+                                 f"is not 'name = literal'; keep only literal defaults there.")
+        try:
+            default = ast.literal_eval(node.value)
+        except ValueError:
+            raise ParameterError(f"The default of {target.id!r} in {notebook.name!r} is not a "
+                                 f"literal; write the value itself.") from None
+        params[target.id] = NotebookParameter(target.id, default, comments.get(node.lineno, ""))
+    return params
+
+
+def _line_comments(source: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                out[tok.start[0]] = tok.string.lstrip("#").strip()
+    except tokenize.TokenError:
+        pass
+    return out
+
+
+def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter], *,
+             source: str = "the parameter file") -> dict[str, Any]:
+    """Check parameter values against a notebook's declared parameters.
+
+    Parameters
+    ----------
+    values : mapping
+        Parameter values, e.g. from :func:`read_yaml`.
+    declared : mapping of str to NotebookParameter
+        From :func:`notebook_parameters`.
+    source : str
+        How to name the values in error messages.
+
+    Returns
+    -------
+    dict
+        The values in the notebook's order, with runner-set parameters at their defaults.
+
+    Raises
+    ------
+    ParameterError
+        On the first secret-looking key or value, then on unknown or missing keys, wrong
+        types and invalid values of the known parameters (team, month, backend, ...). A secret's
+        value is never part of the message.
+    """
+    for key, value in values.items():
+        _refuse_secret(key, value, source)
+    unknown = [k for k in values if k not in declared]
+    if unknown:
+        raise ParameterError(
+            f"{source} has unknown key(s) {', '.join(map(repr, unknown))}; the notebook takes "
+            f"{', '.join(map(repr, declared))}. Remove or rename them.")
+    missing = [k for k in declared if k not in values and k not in RUNNER_SET]
+    if missing:
+        raise ParameterError(f"{source} lacks the key(s) {', '.join(map(repr, missing))}; add "
+                             f"them (see parameters/example-team.yaml for each one's meaning).")
+    out: dict[str, Any] = {}
+    for name, param in declared.items():
+        value = values.get(name, param.default)
+        out[name] = _check_type(name, value, param.default, source)
+    _check_known(out, source)
+    return out
+
+
+def load(path: str | Path, notebook: str | Path) -> dict[str, Any]:
+    """Read and validate a parameter file for a notebook; see :func:`validate`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML parameter file.
+    notebook : str or Path
+        The notebook whose parameters cell the file must match.
+
+    Returns
+    -------
+    dict
+        Validated parameters.
+    """
+    return validate(read_yaml(path), notebook_parameters(notebook), source=f"{Path(path).name}")
+
+
+def _refuse_secret(key: str, value: Any, source: str) -> None:
+    if _SECRET_KEY.search(key):
+        raise ParameterError(
+            f"{source} has the key {key!r}, which looks like a secret; secrets never go in "
+            f"parameter files. Remove it and set GENESYSCLOUD_OAUTHCLIENT_ID / "
+            f"GENESYSCLOUD_OAUTHCLIENT_SECRET in the environment instead.")
+    for text in _strings(value):
+        if _URL_PASSWORD.search(text):
+            raise ParameterError(
+                f"{source} has a URL with a password in {key!r}; remove the password from the "
+                f"file and put the whole URL in the CALIB_STORE_URL environment variable.")
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a quoted string",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check_type(name: str, value: Any, default: Any, source: str) -> Any:
+    if default is None:
+        return value
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ParameterError(f"{source}: {name!r} must be {_type_name(default)} like "
+                             f"{default!r}, not {_type_name(value)}; fix its value.")
+    if expected is list and default:
+        item_type = type(default[0])
+        bad = [v for v in value if not isinstance(v, item_type)]
+        if bad:
+            raise ParameterError(f"{source}: every item of {name!r} must be "
+                                 f"{_type_name(default[0])}; fix {bad[0]!r}.")
+    return value
+
+
+def _check_known(p: dict[str, Any], source: str) -> None:
+    """Domain checks for the parameters calib's notebooks share (only those present)."""
+    def fail(msg: str) -> None:
+        raise ParameterError(f"{source}: {msg}")
+
+    if "team" in p and not _TEAM.match(str(p["team"])):
+        fail("'team' must be a short name of letters, digits, '-', '_' or '.' (it names the "
+             "output folder), e.g. 'demo'; fix it." if p["team"] else
+             "'team' is empty; set it to the team's name, e.g. 'demo'.")
+    if "month" in p:
+        month_check(p["month"], source=source)
+    if "backend" in p and p["backend"] not in BACKENDS:
+        fail(f"'backend' must be one of {', '.join(BACKENDS)}, not {p['backend']!r}.")
+    if "calibrators" in p:
+        if not p["calibrators"]:
+            fail("'calibrators' is empty; list the email of at least one calibrator.")
+        for email in p["calibrators"]:
+            if not _EMAIL.match(str(email)):
+                fail(f"{email!r} in 'calibrators' is not an email address; list calibrators "
+                     f"by their Genesys email.")
+    if "confidence" in p and not 0.5 <= p["confidence"] < 1:
+        fail("'confidence' must be between 0.5 and 1 (e.g. 0.95).")
+    for name in ("history_months", "n_boot", "aligned_max", "discuss_max", "seed",
+                 "sandbox_seed"):
+        if name in p and isinstance(p[name], (int, float)) and p[name] < 0:
+            fail(f"'{name}' must not be negative.")
+    if "history_months" in p and p["history_months"] < 1:
+        fail("'history_months' must be at least 1 (the report month itself).")
+    if {"aligned_max", "discuss_max"} <= p.keys() and p["aligned_max"] >= p["discuss_max"]:
+        fail("'aligned_max' must be smaller than 'discuss_max' (default 5 and 15).")
+    for name in ("bias_threshold", "drift_threshold"):
+        if name in p and p[name] <= 0:
+            fail(f"'{name}' must be a positive number of points.")
+
+
+def month_check(month: Any, *, source: str = "parameters") -> str:
+    """Return ``month`` if it is a ``"YYYY-MM"`` string, else raise :class:`ParameterError`.
+
+    Parameters
+    ----------
+    month : Any
+        The value to check.
+    source : str
+        How to name the value's origin in the message.
+
+    Returns
+    -------
+    str
+        The month unchanged.
+    """
+    if not isinstance(month, str) or not _MONTH.match(month):
+        raise ParameterError(f"{source}: 'month' must be a quoted \"YYYY-MM\" string such as "
+                             f"\"2026-10\", not {month!r}; fix it.")
+    return month

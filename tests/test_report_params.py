@@ -1,0 +1,182 @@
+"""Parameter files are checked against the notebook's parameters cell before any kernel starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from calib.report.params import (ParameterError, load, notebook_parameters, read_yaml,
+                                 validate)
+
+CELL = '''team: str = "demo"  # team name
+month: str = "2026-10"  # YYYY-MM
+backend: str = "sandbox"  # sandbox | genesys | files
+calibrators: list = ["quinn.calder@demo.example"]
+store_url: str = ""  # empty: outputs/calib.sqlite
+history_months: int = 6
+bias_threshold: float = 3.0
+confidence: float = 0.95
+output_dir: str = ""  # set by the runner
+'''
+
+GOOD = '''team: demo
+month: "2026-10"
+backend: sandbox
+calibrators: ["quinn.calder@demo.example"]
+store_url: ""
+history_months: 6
+bias_threshold: 3
+confidence: 0.95
+'''
+
+
+def make_notebook(path: Path, cell: str = CELL, *, n_param_cells: int = 1) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for _ in range(n_param_cells):
+        code = nbformat.v4.new_code_cell(cell)
+        code.metadata["tags"] = ["parameters"]
+        nb.cells.append(code)
+    nb.cells.append(nbformat.v4.new_code_cell("print(team)"))
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Path:
+    return make_notebook(tmp_path / "nb.ipynb")
+
+
+def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_good_file_validates_and_runner_keys_take_their_default(tmp_path, notebook):
+    params = load(write(tmp_path, GOOD), notebook)
+    assert params["team"] == "demo"
+    assert params["output_dir"] == "", "output_dir is set by the runner, not required in YAML"
+    assert params["bias_threshold"] == 3.0 and isinstance(params["bias_threshold"], float)
+    assert list(params) == list(notebook_parameters(notebook)), "notebook order is kept"
+
+
+def test_parameters_cell_reads_defaults_and_help(notebook):
+    declared = notebook_parameters(notebook)
+    assert declared["month"].default == "2026-10"
+    assert declared["month"].help == "YYYY-MM"
+    assert declared["calibrators"].default == ["quinn.calder@demo.example"]
+
+
+def test_yaml_dates_and_times_stay_strings(tmp_path):
+    data = read_yaml(write(tmp_path, "a: 2026-10-01\nb: 12:30\nc: 2026-10\nd: 7\n"))
+    assert data == {"a": "2026-10-01", "b": "12:30", "c": "2026-10", "d": 7}
+
+
+def test_unknown_key_fails_naming_it(tmp_path, notebook):
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) 'colour'.*Remove or rename"):
+        load(write(tmp_path, GOOD + "colour: blue\n"), notebook)
+
+
+def test_missing_key_fails_naming_it(tmp_path, notebook):
+    text = GOOD.replace("team: demo\n", "")
+    with pytest.raises(ParameterError, match=r"lacks the key\(s\) 'team'"):
+        load(write(tmp_path, text), notebook)
+
+
+def test_empty_team_fails(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="'team' is empty"):
+        load(write(tmp_path, GOOD.replace("team: demo", 'team: ""')), notebook)
+
+
+def test_team_that_would_escape_the_output_folder_fails(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="names the output folder"):
+        load(write(tmp_path, GOOD.replace("team: demo", 'team: "../etc"')), notebook)
+
+
+@pytest.mark.parametrize("month", ['"2026-13"', '"2026-1"', "2026-10-01", '"Oct 2026"'])
+def test_bad_month_fails_with_the_expected_form(tmp_path, notebook, month):
+    with pytest.raises(ParameterError, match=r"'month' must be a quoted \"YYYY-MM\""):
+        load(write(tmp_path, GOOD.replace('month: "2026-10"', f"month: {month}")), notebook)
+
+
+def test_unquoted_number_month_fails_as_wrong_type(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="'month' must be a quoted string like '2026-10'"):
+        load(write(tmp_path, GOOD.replace('month: "2026-10"', "month: 202610")), notebook)
+
+
+def test_wrong_type_fails_naming_expected_type(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="'history_months' must be an integer"):
+        load(write(tmp_path, GOOD.replace("history_months: 6", 'history_months: "6"')), notebook)
+
+
+def test_bool_is_not_an_integer(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="'history_months' must be an integer"):
+        load(write(tmp_path, GOOD.replace("history_months: 6", "history_months: true")), notebook)
+
+
+def test_list_items_are_checked(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="not an email address"):
+        load(write(tmp_path, GOOD.replace('["quinn.calder@demo.example"]', '["quinn"]')),
+             notebook)
+
+
+def test_bad_backend_and_confidence_fail(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="'backend' must be one of sandbox, genesys, files"):
+        load(write(tmp_path, GOOD.replace("backend: sandbox", "backend: csv")), notebook)
+    with pytest.raises(ParameterError, match="'confidence' must be between"):
+        load(write(tmp_path, GOOD.replace("confidence: 0.95", "confidence: 95")), notebook)
+
+
+@pytest.mark.parametrize("key", ["client_secret", "GENESYS_TOKEN", "api_key", "password"])
+def test_secret_keys_are_refused_without_echoing_the_value(tmp_path, notebook, key):
+    with pytest.raises(ParameterError, match="looks like a secret") as info:
+        load(write(tmp_path, GOOD + f"{key}: s3cr3t-value\n"), notebook)
+    assert "s3cr3t-value" not in str(info.value)
+
+
+def test_url_with_password_is_refused_without_echoing_it(tmp_path, notebook):
+    text = GOOD.replace('store_url: ""', 'store_url: "postgresql://qm:hunter2@db/calib"')
+    with pytest.raises(ParameterError, match="CALIB_STORE_URL") as info:
+        load(write(tmp_path, text), notebook)
+    assert "hunter2" not in str(info.value)
+
+
+def test_url_without_password_is_fine(tmp_path, notebook):
+    text = GOOD.replace('store_url: ""', 'store_url: "sqlite:////tmp/x.sqlite"')
+    assert load(write(tmp_path, text), notebook)["store_url"] == "sqlite:////tmp/x.sqlite"
+
+
+def test_missing_file_and_bad_yaml_name_the_problem(tmp_path, notebook):
+    with pytest.raises(ParameterError, match="does not exist"):
+        load(tmp_path / "nope.yaml", notebook)
+    with pytest.raises(ParameterError, match=r"not valid YAML at line \d"):
+        load(write(tmp_path, "team: demo\nmonth: [\n"), notebook)
+    with pytest.raises(ParameterError, match="must be a mapping"):
+        load(write(tmp_path, "- a\n- b\n"), notebook)
+
+
+def test_parameters_cell_must_be_literal_and_unique(tmp_path):
+    with pytest.raises(ParameterError, match="not a literal"):
+        notebook_parameters(make_notebook(tmp_path / "a.ipynb", "team = 'x'.upper()\n"))
+    with pytest.raises(ParameterError, match="is not 'name = literal'"):
+        notebook_parameters(make_notebook(tmp_path / "b.ipynb", "import os\n"))
+    with pytest.raises(ParameterError, match="has 2 cells tagged 'parameters'"):
+        notebook_parameters(make_notebook(tmp_path / "c.ipynb", n_param_cells=2))
+    with pytest.raises(ParameterError, match="has 0 cells tagged 'parameters'"):
+        notebook_parameters(make_notebook(tmp_path / "d.ipynb", n_param_cells=0))
+
+
+def test_validate_checks_thresholds_order():
+    declared = {"aligned_max": _p("aligned_max", 5), "discuss_max": _p("discuss_max", 15)}
+    with pytest.raises(ParameterError, match="'aligned_max' must be smaller than 'discuss_max'"):
+        validate({"aligned_max": 15, "discuss_max": 5}, declared)
+
+
+def _p(name, default):
+    from calib.report.params import NotebookParameter
+
+    return NotebookParameter(name, default, "")

@@ -1,0 +1,184 @@
+"""The runner executes real notebooks with papermill and exports offline HTML with nbconvert.
+
+These tests use small notebooks built here, so they do not depend on the data modules.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from calib.cli import main
+from calib.report.html import export_html, offline_problems
+from calib.report.params import ParameterError
+from calib.report.runner import RenderError, render, render_many
+
+PARAMS = '''team: str = "demo"  # team name
+month: str = "2026-10"  # YYYY-MM
+output_dir: str = ""  # set by the runner
+'''
+
+BODY = [
+    "import calib.report\nfrom calib.report.display import Section, figure_html, esc\n"
+    "import matplotlib.figure\nfig = matplotlib.figure.Figure(figsize=(3, 2))\n"
+    "fig.add_subplot().plot([1, 2, 3])",
+    "SECRET_SOURCE_MARKER = 1\nSection('Chart', figure_html(fig, alt='a line') + "
+    "'<p>' + esc('<script>alert(1)</script>') + '</p>')",
+    "import sys\nprint('a warning', file=sys.stderr)",
+    "calib.report.write_summary({'team': team, 'month': month, 'value': float('nan')}, "
+    "output_dir);",
+]
+
+
+def make_notebook(path: Path, body=BODY, params=PARAMS) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Report"), cell]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in body]
+    nbformat.write(nb, path)
+    return path
+
+
+def params_file(tmp_path: Path, team: str = "demo", month: str = "2026-10") -> Path:
+    path = tmp_path / f"{team}.yaml"
+    path.write_text(f'team: {team}\nmonth: "{month}"\n')
+    return path
+
+
+def test_render_writes_notebook_offline_html_and_summary(tmp_path):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    result = render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+
+    assert result.output_dir == (tmp_path / "out" / "demo" / "2026-10").resolve()
+    assert result.notebook.name == "monthly_report.ipynb" and result.notebook.is_file()
+    summary = json.loads(result.summary.read_text())
+    assert summary == {"team": "demo", "month": "2026-10", "value": None}
+
+    page = result.html.read_text()
+    assert offline_problems(page) == []
+    assert "SECRET_SOURCE_MARKER" not in page, "input cells must not be in the HTML"
+    assert "a warning" not in page, "stderr streams are dropped from the page"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('src="data:image/png;base64,') == 1
+    executed = nbformat.read(result.notebook, as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert str(result.output_dir) in injected[0].source, "the runner sets output_dir"
+
+
+def test_failing_cell_names_cell_and_error_and_keeps_the_notebook(tmp_path):
+    good = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    out = tmp_path / "out"
+    first = render(params_file(tmp_path), notebook=good, outputs_root=out)
+    bad = make_notebook(good, body=["x = 1", "ratio = x / 0", "print('never')"])
+    with pytest.raises(RenderError) as info:
+        render(params_file(tmp_path), notebook=bad, outputs_root=out)
+    message = str(info.value)
+    assert "cell 5" in message and "'ratio = x / 0'" in message
+    assert "ZeroDivisionError: division by zero" in message
+    failed = first.output_dir / "monthly_report.failed.ipynb"
+    assert str(failed) in message and failed.is_file()
+    assert not first.html.exists() and not first.summary.exists(), \
+        "a failed run must not leave the previous run's report looking current"
+
+
+def test_missing_summary_is_an_error_for_the_report_notebook(tmp_path):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb", body=["x = 1"])
+    with pytest.raises(RenderError, match="wrote no summary.json"):
+        render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+
+
+def test_bad_parameters_fail_before_a_kernel_starts(tmp_path):
+    nb = make_notebook(tmp_path / "nb.ipynb", body=["open('ran', 'w').write('x')"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('team: demo\nmonth: "2026-10"\nclient_secret: abc\n')
+    with pytest.raises(ParameterError, match="looks like a secret"):
+        render(bad, notebook=nb, outputs_root=tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "ran").exists()
+
+
+def test_render_many_renders_two_teams_in_parallel(tmp_path):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    files = [params_file(tmp_path, "demo"), params_file(tmp_path, "north")]
+    results = render_many(files, jobs=2, notebook=nb, outputs_root=tmp_path / "out")
+    assert [r.team for r in results] == ["demo", "north"]
+    for result in results:
+        assert json.loads(result.summary.read_text())["team"] == result.team
+        assert result.html.is_file()
+
+
+def test_render_many_refuses_duplicates_and_bad_files_up_front(tmp_path):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    demo = params_file(tmp_path, "demo")
+    other = tmp_path / "again.yaml"
+    other.write_text(demo.read_text())
+    with pytest.raises(ParameterError, match="both render team 'demo'"):
+        render_many([demo, other], notebook=nb, outputs_root=tmp_path / "out")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('team: north\nmonth: "2026-13"\n')
+    with pytest.raises(ParameterError, match="bad.yaml"):
+        render_many([demo, bad], notebook=nb, outputs_root=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb", body=["raise KeyError('boom')"])
+    args = ["report", "--params", str(params_file(tmp_path)), "--notebook", str(nb),
+            "--outputs", str(tmp_path / "out")]
+    assert main(args) == 1
+    assert "KeyError: 'boom'" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("team: demo\n")
+    assert main(["run", str(nb), "--params", str(bad)]) == 2
+    assert "lacks the key(s) 'month'" in capsys.readouterr().err
+
+
+def test_export_refuses_a_page_with_a_script(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data",
+                                           data={"text/html": "<script>alert(1)</script>"})]
+    nb.cells = [cell]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match="would not work offline: a <script> element"):
+        export_html(path, tmp_path / "x.html", title="x")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_export_drops_javascript_outputs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/javascript": "fetch('https://x.example')",
+                              "text/plain": "<js>"})]
+    nb.cells = [cell]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    page = export_html(path, tmp_path / "x.html", title="t").read_text()
+    assert "x.example" not in page and offline_problems(page) == []
+
+
+@pytest.mark.parametrize("snippet, problem", [
+    ('<link rel="stylesheet" href="https://cdn.example/x.css">', "<link"),
+    ('<img src="http://example.com/a.png">', "<img src="),
+    ("<style>@import 'https://fonts.example/x.css';</style>", "@import"),
+    ("<style>body { background: url(https://x.example/b.png) }</style>", "CSS url("),
+    ('<div style="background:url(//x.example/a.png)"></div>', "CSS url("),
+    ('<img src="data:image/png;base64,AA" onload="x()">', "onload"),
+    ("<iframe></iframe>", "<iframe>"),
+])
+def test_offline_problems_finds_fetches_and_scripts(snippet, problem):
+    problems = offline_problems(f"<html><body>{snippet}</body></html>")
+    assert any(problem in p for p in problems), problems
+
+
+def test_offline_problems_accepts_data_images_and_links():
+    page = ('<html><head><style>td { color: red }</style></head><body>'
+            '<img src="data:image/png;base64,AA"><a href="https://doi.org/x">ref</a></body></html>')
+    assert offline_problems(page) == []
