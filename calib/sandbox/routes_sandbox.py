@@ -1,0 +1,50 @@
+"""Sandbox-only endpoints: the clock and fault settings (no Genesys equivalent)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .ids import iso, parse_iso
+from .server import Request, SandboxServer, bad_request
+
+
+def get_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
+    return 200, {"now": iso(server.org.now())}
+
+
+def post_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
+    body = req.body
+    if not isinstance(body, dict) or ("advanceDays" in body) == ("to" in body):
+        raise bad_request('Send {"advanceDays": n} or {"to": "2026-11-16T09:00:00.000Z"}.')
+    try:
+        if "advanceDays" in body:
+            days = body["advanceDays"]
+            if not isinstance(days, (int, float)) or isinstance(days, bool) or days < 0:
+                raise ValueError("advanceDays must be a non-negative number of days.")
+            server.org.advance_clock(days=float(days))
+        else:
+            server.org.advance_clock(to=parse_iso(body["to"]))
+    except ValueError as exc:
+        raise bad_request(str(exc), "invalid.value") from None
+    return 200, {"now": iso(server.org.now())}
+
+
+def put_faults(server: SandboxServer, req: Request) -> tuple[int, Any]:
+    body = req.body
+    if not isinstance(body, dict):
+        raise bad_request("Send a JSON object of fault settings, e.g. {\"rate_429\": 0.2}.")
+    try:
+        faults = server.faults.faults.updated(**body)
+    except (TypeError, ValueError) as exc:
+        raise bad_request(str(exc), "invalid.value") from None
+    server.faults.set(faults)
+    return 200, {k: getattr(faults, k) for k in ("rate_429", "rate_503", "latency_ms",
+                                                   "lose_response_rate", "retry_after_s", "seed")}
+
+
+ROUTES = [
+    ("GET", re.compile(r"/api/v2/sandbox/clock"), get_clock),
+    ("POST", re.compile(r"/api/v2/sandbox/clock"), post_clock),
+    ("PUT", re.compile(r"/api/v2/sandbox/faults"), put_faults),
+]
