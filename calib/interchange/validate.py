@@ -1,0 +1,197 @@
+"""Per-file mapping, parsing and row checks (vectorised: no Python loop over rows).
+
+Each check adds a :class:`~calib.interchange.errors.Problem` naming the file, the spreadsheet
+rows and the fix; nothing stops at the first problem.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from calib.interchange.errors import ProblemLog
+from calib.interchange.formats import (BOOL_FIELDS, FLOAT_FIELDS, KNOWN_FIELDS, TIME_FIELDS,
+                                       parse_bool, parse_float, parse_role, parse_status,
+                                       parse_text, parse_time)
+from calib.interchange.presets import EXPERT_COLUMN, Preset, melt_wide, plan_columns
+from calib.interchange.reading import RawTable
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _rows(frame: pd.DataFrame, mask) -> np.ndarray:
+    return frame["_row"].to_numpy()[np.asarray(mask, dtype=bool)]
+
+
+def map_file(raw: RawTable, preset: Preset, log: ProblemLog) -> pd.DataFrame | None:
+    """Rename a file's columns to interchange names (melting a wide file); None on failure."""
+    path, frame = raw.path, raw.frame
+    columns = [c for c in frame.columns if c != "_row"]
+    plan = plan_columns(columns, preset)
+    unknown = list(plan.unknown)
+    if preset.layout == "wide":
+        if preset.evaluators is not None:
+            missing = [c for c in preset.evaluators if c not in columns]
+            if missing:
+                log.add(path, [1], f"the evaluator column(s) {', '.join(map(repr, missing))} "
+                        f"named in the mapping are not in the file.",
+                        "Correct the names under 'evaluators:' in the mapping file.")
+                return None
+            evaluators = list(preset.evaluators)
+            unknown = [c for c in unknown if c not in evaluators]
+        else:
+            evaluators, unknown = unknown, []
+        for c in evaluators:
+            plan.rename.pop(c, None)
+    if unknown:
+        log.add(path, [1], f"the column(s) {', '.join(map(repr, unknown))} are not part of the "
+                f"{preset.name} format.",
+                f"Rename them to interchange columns ({', '.join(KNOWN_FIELDS[:6])}, …; see "
+                f"docs/interchange.md), pick the right --preset, or list them under 'columns:' "
+                f"in a mapping file (map to 'ignore' to skip a column).")
+        return None
+    targets = pd.Series(list(plan.rename.values()))
+    twice = sorted(set(targets[targets.duplicated()]))
+    if twice:
+        sources = [s for s, t in plan.rename.items() if t in twice]
+        log.add(path, [1], f"several columns ({', '.join(map(repr, sources))}) mean the same "
+                f"calib column ({', '.join(twice)}).",
+                "Keep one of them, or map the others to 'ignore' in a mapping file.")
+        return None
+    frame = frame[list(plan.rename) + ["_row"] + (evaluators if preset.layout == "wide" else [])]
+    frame = frame.rename(columns=plan.rename)
+    if preset.layout == "wide":
+        if not evaluators:
+            log.add(path, [1], "the wide layout needs one column per evaluator, and this file "
+                    "has none besides its id columns.",
+                    "Add one column per evaluator holding that evaluator's total score.")
+            return None
+        frame, _ = melt_wide(frame, evaluators)
+        frame["evaluator_name"] = frame["evaluator_id"]
+        expert = None
+        if EXPERT_COLUMN in frame.columns:
+            expert = frame.pop(EXPERT_COLUMN).astype("object")
+            unknown_expert = expert.notna() & ~expert.isin(evaluators)
+            if unknown_expert.any():
+                log.add(path, _rows(frame, unknown_expert),
+                        f"the expert column names {sorted(set(expert[unknown_expert]))[:3]}, "
+                        f"which is not one of the evaluator columns.",
+                        "Write the expert's evaluator column header exactly in the expert column.")
+        elif preset.expert is not None:
+            if preset.expert not in evaluators:
+                log.add(path, [1], f"the mapping's expert {preset.expert!r} is not an evaluator "
+                        f"column.", "Set 'expert:' to one of the evaluator column headers.")
+            expert = pd.Series(preset.expert, index=frame.index)
+        if expert is not None:
+            frame["role"] = np.where(frame["evaluator_id"].astype("object") == expert,
+                                     "expert", "evaluator")
+    return frame
+
+
+def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: str,
+                  log: ProblemLog) -> pd.DataFrame:
+    """Parse typed columns and run the row checks of one mapped file."""
+    path = raw.path
+    decimal_comma = raw.separator in (";", "\t", "|")
+    out = pd.DataFrame({"_row": frame["_row"].to_numpy()}, index=frame.index)
+    for column in frame.columns:
+        if column == "_row":
+            continue
+        values = frame[column]
+        if column in FLOAT_FIELDS:
+            parsed, bad = parse_float(values, decimal_comma=decimal_comma)
+            if bad.any():
+                sample = values[bad].astype(str).unique()[:3].tolist()
+                hint = (" A decimal comma needs the file saved with ';' as the separator."
+                        if raw.separator == "," and any("," in s for s in sample) else "")
+                log.add(path, _rows(frame, bad), f"{column} has values that are not numbers "
+                        f"({', '.join(map(repr, sample))}).{hint}",
+                        f"Write {column} as a plain number such as 85.5, or leave it blank.")
+        elif column in BOOL_FIELDS:
+            parsed, bad = parse_bool(values)
+            if bad.any():
+                sample = values[bad].astype(str).unique()[:3].tolist()
+                log.add(path, _rows(frame, bad), f"{column} has values that are not yes/no "
+                        f"({', '.join(map(repr, sample))}).",
+                        f"Write {column} as yes/no, true/false or 1/0.")
+        elif column in TIME_FIELDS:
+            parsed, bad = parse_time(values)
+            if bad.any():
+                sample = values[bad].astype(str).unique()[:3].tolist()
+                log.add(path, _rows(frame, bad), f"{column} has values that are not dates "
+                        f"({', '.join(map(repr, sample))}).",
+                        f"Write {column} as an ISO-8601 date-time such as 2026-08-01T10:00:00Z.")
+        elif column == "status":
+            parsed, bad = parse_status(_respell(values, preset.status_values))
+            if bad.any():
+                sample = values[bad].astype(str).unique()[:3].tolist()
+                log.add(path, _rows(frame, bad), f"status has unknown values "
+                        f"({', '.join(map(repr, sample))}).",
+                        "Use FINISHED, INPROGRESS, PENDING, INREVIEW or RETRACTED, or map your "
+                        "spelling under 'values: status:' in a mapping file.")
+        elif column == "role":
+            parsed, bad = parse_role(_respell(values, preset.role_values))
+            if bad.any():
+                sample = values[bad].astype(str).unique()[:3].tolist()
+                log.add(path, _rows(frame, bad), f"role has unknown values "
+                        f"({', '.join(map(repr, sample))}).",
+                        "Use 'expert' or 'evaluator', or an is_expert column of yes/no.")
+        else:
+            parsed = parse_text(values)
+        out[column] = parsed
+    _check_rows(out, path, team=team, log=log)
+    return out
+
+
+def _respell(values: pd.Series, spellings) -> pd.Series:
+    if not spellings:
+        return values
+    return values.astype("object").map(lambda v: spellings.get(v, v) if v is not None else v)
+
+
+def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> None:
+    """Row checks that need no other row."""
+    for column in ("calibration_id", "evaluator_id"):
+        if column in frame.columns:
+            blank = frame[column].isna().to_numpy()
+            if blank.any():
+                log.add(path, _rows(frame, blank), f"{column} is blank.",
+                        f"Fill in {column} on every row, or delete rows that are not "
+                        f"evaluations.")
+    for column in ("total_score", "critical_score"):
+        if column in frame.columns:
+            score = frame[column].to_numpy()
+            outside = (score < 0) | (score > 100)
+            if outside.any():
+                sample = np.unique(score[outside])[:3].tolist()
+                log.add(path, _rows(frame, outside), f"{column} is outside 0–100 "
+                        f"({', '.join(f'{v:g}' for v in sample)}).",
+                        f"Give {column} as a percentage from 0 to 100 (rescale scores kept "
+                        f"on another scale, e.g. 4.5 of 5 → 90).")
+    if "points" in frame.columns:
+        points = frame["points"].to_numpy()
+        top = frame["max_points"].to_numpy() if "max_points" in frame.columns else \
+            np.full(len(points), np.inf)
+        outside = (points < 0) | (points > top)
+        if outside.any():
+            log.add(path, _rows(frame, outside), "points is outside the question's range "
+                    "(below 0 or above max_points).",
+                    "Correct the points, or max_points if the form's highest answer is worth "
+                    "more.")
+    if "team" in frame.columns:
+        other = frame["team"].notna().to_numpy() & (frame["team"].astype("object") != team)\
+            .to_numpy()
+        if other.any():
+            names = sorted(set(frame["team"].astype("object")[other]))[:3]
+            log.add(path, _rows(frame, other), f"the team column says {names} but the import "
+                    f"is for team {team!r}.",
+                    "Import with --team set to the file's team, or remove the team column.")
+    if "month" in frame.columns:
+        text = frame["month"].astype("object")
+        bad = text.notna() & ~text.astype(str).str.match(_MONTH)
+        if bad.any():
+            log.add(path, _rows(frame, bad.to_numpy()), f"month has values that are not "
+                    f"YYYY-MM ({sorted(set(text[bad].astype(str)))[:3]}).",
+                    "Write the month as YYYY-MM, e.g. 2026-08.")
