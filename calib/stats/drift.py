@@ -1,0 +1,169 @@
+"""Calibrator drift: does the scoring index (the expert's score) move away from the panel?
+
+For each calibration with a finished expert evaluation and at least one other finished
+evaluation, the difference ``expert − mean(other evaluators)`` is formed (positive = the expert
+scores above the team). Differences are summarised per month and calibrator with a t-based CI,
+and a least-squares trend over months tells whether the gap is growing. A calibrator whose
+scores sit 10-12 points above the team makes the agents look like under-performers against the
+index, so the default flag is at 10 points.
+
+References
+----------
+Bland JM, Altman DG (1986). Lancet i:307-310 (mean difference with a t-based CI).
+Draper NR, Smith H (1998). Applied Regression Analysis, 3rd ed., ch. 1 (slope CI, t with n−2 df).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from calib.stats.bias import _check_confidence, _mean_ci, prepare_scores
+
+DRIFT_COLUMNS = ("month", "calibrator_id", "n", "drift", "ci_low", "ci_high", "flagged")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, eq=False)
+class DriftResult:
+    """Result of :func:`calibrator_drift`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``month, calibrator_id, n, drift, ci_low, ci_high, flagged``: per month and calibrator,
+        the mean of expert − rest of the panel over ``n`` calibrations, sorted by month.
+    slope_per_month, slope_ci_low, slope_ci_high : float
+        Least-squares trend of the per-calibration differences over calendar months (all
+        calibrators pooled: the drift of the team's scoring index), NaN with fewer than two
+        months or three calibrations.
+    flagged : bool
+        Any month flagged.
+    suggestion : str
+        One sentence for the report.
+    excluded : pandas.DataFrame
+        Evaluations left out, with a ``reason``.
+    """
+
+    table: pd.DataFrame
+    slope_per_month: float
+    slope_ci_low: float
+    slope_ci_high: float
+    flagged: bool
+    suggestion: str
+    excluded: pd.DataFrame
+
+
+def _month_index(months: pd.Series) -> np.ndarray:
+    bad = months[~months.astype(str).str.match(_MONTH)]
+    if len(bad):
+        raise ValueError(f"month must be a 'YYYY-MM' string; found {bad.iloc[0]!r}. Give every "
+                         f"evaluation the month of its calibration's createdDate (UTC).")
+    parts = months.astype(str).str.split("-", expand=True).astype(int)
+    return (parts[0] * 12 + parts[1] - 1).to_numpy()
+
+
+def _slope(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    if np.unique(x).size < 2 or x.size < 3:
+        return float("nan"), float("nan"), float("nan")
+    fit = sps.linregress(x, y)
+    half = sps.t.ppf(0.5 + confidence / 2, x.size - 2) * fit.stderr
+    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
+
+
+def _suggestion(table: pd.DataFrame, threshold: float, slope: tuple[float, float, float],
+                confidence: float) -> str:
+    hits = table[table["flagged"]]
+    if len(hits):
+        last = hits.iloc[-1]
+        direction = "above" if last["drift"] > 0 else "below"
+        who = ", ".join(map(str, hits["calibrator_id"].unique()))
+        return (f"Calibrator {who}: the expert scores were {abs(last['drift']):.1f} points "
+                f"{direction} the rest of the panel in {last['month']} ({confidence:.0%} CI "
+                f"{last['ci_low']:.1f} to {last['ci_high']:.1f}, {len(hits)} flagged month(s)); "
+                f"rotate the calibrator role and run a calibration-of-calibrators with the QM "
+                f"leadership panel before the expert's scores are used as the target again.")
+    low, high = slope[1], slope[2]
+    if np.isfinite(low) and (low > 0 or high < 0):
+        return (f"No month reached ±{threshold:g} points, but the gap between the expert and "
+                f"the panel is moving by {slope[0]:+.2f} points a month; keep the calibrator "
+                f"role under watch and plan a calibration-of-calibrators if it continues.")
+    return (f"No month's gap between the expert and the panel reached ±{threshold:g} points "
+            f"with a CI excluding zero; no rotation of the calibrator role is needed.")
+
+
+def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
+                     confidence: float = 0.95) -> DriftResult:
+    """Per month, the calibrator's expert score minus the rest of the panel, with CI and trend.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        A ``scores`` table with ``month, calibration_id, calibrator_id, evaluator_id, role,
+        status, total_score``. The expert is the evaluation with role ``"expert"``. When
+        ``calibrator_id`` is missing on a calibration, the expert's evaluator id stands in.
+    threshold : float
+        Points of absolute drift at which a month is ``flagged`` (when its CI also excludes 0).
+    confidence : float
+        Level of the per-month CI (t, n−1 df) and of the slope CI (t, n−2 df).
+
+    Returns
+    -------
+    DriftResult
+
+    Raises
+    ------
+    ValueError
+        Missing columns, a month that is not ``YYYY-MM``, a bad threshold or confidence, or no
+        calibration with both an expert and another finished evaluation.
+
+    References
+    ----------
+    Bland & Altman (1986); Draper & Smith (1998). See the module docstring.
+    """
+    _check_confidence(confidence)
+    if not isinstance(threshold, (int, float)) or not threshold > 0:
+        raise ValueError(f"threshold must be a positive number of points, not {threshold!r}.")
+    kept, excluded = prepare_scores(scores, extra=("month", "calibrator_id", "role"))
+    is_expert = kept["role"] == "expert"
+    per_call = kept.assign(is_expert=is_expert).groupby("calibration_id").agg(
+        experts=("is_expert", "sum"), n=("is_expert", "size"))
+    usable = per_call.index[(per_call["experts"] == 1) & (per_call["n"] >= 2)]
+    dropped = kept.loc[~kept["calibration_id"].isin(usable)]
+    if len(dropped):
+        reason = np.where(dropped["calibration_id"].map(per_call["experts"]) == 0,
+                          "no finished expert evaluation on the calibration",
+                          "the expert is the only finished evaluation on the calibration")
+        extra = dropped.reindex(columns=list(excluded.columns[:-1])).assign(reason=reason)
+        excluded = pd.concat([excluded, extra], ignore_index=True)
+    kept = kept.loc[kept["calibration_id"].isin(usable)]
+    if kept.empty:
+        raise ValueError("No calibration has both a finished expert evaluation and another "
+                         "finished evaluation, so the expert cannot be compared with the "
+                         "panel; check that one evaluation per calibration has role 'expert'.")
+    expert = kept.loc[is_expert.reindex(kept.index)].set_index("calibration_id")
+    panel = kept.loc[~is_expert.reindex(kept.index)].groupby("calibration_id")["total_score"]
+    calls = pd.DataFrame({"month": expert["month"],
+                          "calibrator_id": expert["calibrator_id"].where(
+                              expert["calibrator_id"].notna(), expert["evaluator_id"]),
+                          "diff": expert["total_score"] - panel.mean()})
+    calls["month_index"] = _month_index(calls["month"])
+    rows = []
+    for (month, calibrator), d in calls.groupby(["month", "calibrator_id"], sort=True)["diff"]:
+        mean, _, low, high = _mean_ci(d.to_numpy(float), confidence)
+        excludes_zero = bool(low > 0 or high < 0) if np.isfinite(low) else False
+        rows.append({"month": month, "calibrator_id": calibrator, "n": int(d.size),
+                     "drift": mean, "ci_low": low, "ci_high": high,
+                     "flagged": excludes_zero and abs(mean) >= threshold})
+    table = pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
+    table["flagged"] = table["flagged"].astype(bool)
+    slope = _slope(calls["month_index"].to_numpy(float), calls["diff"].to_numpy(float),
+                   confidence)
+    return DriftResult(table=table, slope_per_month=slope[0], slope_ci_low=slope[1],
+                       slope_ci_high=slope[2], flagged=bool(table["flagged"].any()),
+                       suggestion=_suggestion(table, threshold, slope, confidence),
+                       excluded=excluded.reset_index(drop=True))
