@@ -1,0 +1,478 @@
+"""The :class:`Store`: calib's history of calibrations, scores, sessions, decisions and runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from calib.store import convert as cv
+from calib.store import gate as gate_mod
+from calib.store import records as rec
+from calib.store.engine import create_store_engine, default_url, ensure_schema, parse_url, \
+    write_connection
+from calib.store.errors import StoreError
+from calib.store.load import load_answers, load_scores
+from calib.store.schema import build_metadata
+from calib.store.upsert import UpsertResult, upsert_month
+
+
+class Store:
+    """The history store: SQLite by default, PostgreSQL by URL (SQLAlchemy Core).
+
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy URL. ``None`` uses ``$CALIB_STORE_URL``, else the SQLite file
+        ``<repo>/outputs/calib.sqlite``. PostgreSQL URLs use psycopg 3
+        (``postgresql+psycopg://user:password@host/db``).
+
+    Notes
+    -----
+    Opening a store creates or migrates its schema (table ``schema_version``). Every write is
+    one transaction. Scores and answers are read back only through the blind gate
+    (:meth:`gate`): a calibration's individual scores stay hidden until every assigned
+    evaluation is FINISHED, or its deadline passed and an analyst called :meth:`reveal`.
+
+    Examples
+    --------
+    >>> store = Store("sqlite:///outputs/calib.sqlite")        # doctest: +SKIP
+    >>> store.upsert_month("demo", "2026-10", scores, answers)  # doctest: +SKIP
+    >>> store.scores("demo", "2026-10")                         # doctest: +SKIP
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        if url is not None and not isinstance(url, str):
+            raise ValueError(f"url must be a SQLAlchemy URL string, not {type(url).__name__}.")
+        self._url = parse_url(url or default_url())
+        self._tables = build_metadata().tables
+        self._engine = create_store_engine(self._url)
+        try:
+            self.schema_version = ensure_schema(self._engine, build_metadata())
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise StoreError(f"Could not open the store at {self.url_for_display}: "
+                             f"{type(exc.orig or exc).__name__}: {_first_line(exc)}. Check "
+                             f"that the database exists and is reachable.") from None
+
+    # -- basics --------------------------------------------------------------------------
+    @property
+    def url_for_display(self) -> str:
+        """The store's URL with any password masked."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"Store({self.url_for_display!r})"
+
+    def close(self) -> None:
+        """Release the store's database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, fn, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(conn, ...)`` in one write transaction; database errors become StoreError."""
+        try:
+            with write_connection(self._engine) as conn, conn.begin():
+                return fn(conn, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"The store write failed and was rolled back, nothing changed: "
+                             f"{_first_line(exc)}.") from None
+
+    def _read(self, fn, *args: Any, **kwargs: Any) -> Any:
+        with self._engine.connect() as conn, conn.begin():
+            return fn(conn, *args, **kwargs)
+
+    # -- the month's data ----------------------------------------------------------------
+    def upsert_month(self, team: str, month: str, scores: pd.DataFrame, answers: pd.DataFrame,
+                     *, forms: Iterable[Mapping] = (), users: Iterable[Mapping] = (),
+                     calibrations: Iterable[Mapping] = (), source: str = "api"
+                     ) -> UpsertResult:
+        """Make the stored ``team``/``month`` data of ``source`` equal to the given tables.
+
+        Parameters
+        ----------
+        team, month : str
+            The team and the ``"YYYY-MM"`` month; rows of other teams or months are refused.
+        scores, answers : pandas.DataFrame
+            ``calib.tables`` ``scores`` (one row per evaluation, PENDING ones included) and
+            ``answers`` (one row per question answer of those evaluations).
+        forms : iterable of dict
+            Form versions as the API returns them (``questionGroups`` included).
+        users : iterable of dict
+            Users as the API returns them (``id``, ``name``, ``email`` …).
+        calibrations : iterable of dict
+            Optional calibration details (keys in
+            :data:`calib.store.upsert.CALIBRATION_KEYS`; ``evaluator_ids`` lists the assigned
+            evaluators even before their evaluations exist; ``deadline`` overrides the
+            session's).
+        source : {"api", "files"}
+            Where the data came from; a sync removes only calibrations of its own source.
+
+        Returns
+        -------
+        UpsertResult
+            Rows inserted, updated, unchanged and deleted. Repeating an upsert changes nothing.
+            Calibrations that ``source`` no longer lists for the month are removed (with their
+            evaluations and answers) and named in ``removed_calibrations``.
+        """
+        team, month = cv.check_team(team), cv.check_month(month)
+        if source not in ("api", "files"):
+            raise ValueError(f"source must be 'api' or 'files', not {source!r}.")
+        if not isinstance(scores, pd.DataFrame) or not isinstance(answers, pd.DataFrame):
+            raise ValueError("scores and answers must be pandas DataFrames (calib.tables).")
+        forms, users, calibrations = list(forms), list(users), list(calibrations)
+        return self._write(lambda conn: upsert_month(
+            conn, self._tables, team, month, scores, answers, forms=forms, users=users,
+            calibrations=calibrations, source=source))
+
+    def scores(self, team: str | None = None, months: str | Iterable[str] | None = None, *,
+               include_sealed: bool = False) -> pd.DataFrame:
+        """The tidy ``scores`` table (``calib.tables.SCORES_COLUMNS``), behind the blind gate.
+
+        Parameters
+        ----------
+        team : str, optional
+            One team, or all.
+        months : str or list of str, optional
+            One ``"YYYY-MM"`` month, several, or all.
+        include_sealed : bool
+            False (default): rows of sealed calibrations are left out. True: their rows are
+            kept to show who has been assigned and their status, with ``total_score`` and
+            ``critical_score`` NaN and ``any_failed_kill`` False — scores never leak.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``attrs["sealed"]`` summarizes the sealed calibrations (ids, counts, what was done
+            with their rows); ``attrs["revealed"]`` lists calibrations opened by an explicit
+            reveal, with the reason text ("revealed by X at T") the report must quote.
+        """
+        team = None if team is None else cv.check_team(team)
+        return self._read(load_scores, self._tables, team, cv.month_list(months),
+                          bool(include_sealed))
+
+    def answers(self, team: str | None = None,
+                months: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """The tidy ``answers`` table (``calib.tables.ANSWERS_COLUMNS``) of open calibrations.
+
+        Answers of sealed calibrations are left out entirely; ``attrs["sealed"]`` says which.
+        """
+        team = None if team is None else cv.check_team(team)
+        return self._read(load_answers, self._tables, team, cv.month_list(months))
+
+    # -- the blind gate ------------------------------------------------------------------
+    def gate(self, team: str, month: str) -> pd.DataFrame:
+        """The blind gate of each calibration of ``team`` in ``month``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            calibration_id, conversation_id, n_assigned, n_finished, deadline (UTC), open,
+            reason (``"all finished"``, ``"revealed by X at T"`` or ``"waiting"``).
+        """
+        team, month = cv.check_team(team), cv.check_month(month)
+        frame = self._read(gate_mod.gate_table, self._tables, team, [month])
+        return frame[list(gate_mod.GATE_COLUMNS)]
+
+    def status(self, team: str, month: str, *, now: datetime | str | None = None
+               ) -> pd.DataFrame:
+        """Each assigned evaluator's status per calibration, without any score.
+
+        Parameters
+        ----------
+        now : datetime or str, optional
+            The instant to judge overdue against (default: the current time; naive means
+            UTC). Pass the sandbox clock's time when working with the sandbox.
+
+        Returns
+        -------
+        pandas.DataFrame
+            calibration_id, evaluator_id, evaluator_name, role, status (``pending``,
+            ``in_progress``, ``finished`` or ``overdue``: not finished after the deadline),
+            due (UTC).
+        """
+        team, month = cv.check_team(team), cv.check_month(month)
+        at = cv.to_naive_utc(now, what="now") if now is not None else cv.now_utc()
+        return self._read(gate_mod.status_table, self._tables, team, month, at)
+
+    def reveal(self, team: str, month: str, *, by: str, reason: str,
+               now: datetime | str | None = None,
+               calibration_ids: Iterable[str] | None = None) -> int:
+        """Open the gate of sealed calibrations whose deadline has passed, and record it.
+
+        Parameters
+        ----------
+        by : str
+            Who reveals (the analyst); recorded and quoted in reports.
+        reason : str
+            Why, in words (for example "two evaluators on leave").
+        now : datetime or str, optional
+            The current instant (default: now). Naive means UTC.
+        calibration_ids : iterable of str, optional
+            Only these calibrations; default every sealed calibration of the month.
+
+        Returns
+        -------
+        int
+            The number of calibrations revealed (already open ones are not counted).
+
+        Raises
+        ------
+        StoreError
+            When any selected sealed calibration's deadline has not passed yet: scores are
+            never revealed early. Nothing is recorded in that case.
+        """
+        team, month = cv.check_team(team), cv.check_month(month)
+        for name, value in (("by", by), ("reason", reason)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"reveal needs {name!r}: say who reveals and why; it is empty.")
+        at = cv.to_naive_utc(now, what="now") if now is not None else cv.now_utc()
+        ids = None if calibration_ids is None else [str(c) for c in calibration_ids]
+        return self._write(lambda conn: gate_mod.reveal_rows(
+            conn, self._tables, team, month, by=by, reason=reason, now=at,
+            calibration_ids=ids))
+
+    def reveals(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """The recorded reveals: team, month, calibration_id, revealed_by, reason,
+        revealed_at, deadline (UTC)."""
+        rv = self._tables["reveals"]
+        where = rec.where_equal(rv, team=team, month=month and cv.check_month(month))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
+            sa.select(rv).where(where).order_by(rv.c.revealed_at, rv.c.reveal_id))])
+        return rec.times_frame(rows, ["reveal_id", "team", "month", "calibration_id",
+                                      "revealed_by", "reason", "revealed_at", "deadline"],
+                               ["revealed_at", "deadline"])
+
+    # -- sessions, rubric, consensus, runs -----------------------------------------------
+    def save_session(self, plan: Mapping[str, Any]) -> str:
+        """Save (or replace) a session plan; its ``name`` is the session id, which is returned.
+
+        ``plan`` keys: name, team, month, focus, form_id, calibrator_id, expert_id, panel_ids,
+        deadline, conversation_ids (extra keys are kept in the stored plan JSON).
+        """
+        row = rec.session_row(plan, cv.now_utc())
+        table = self._tables["sessions"]
+
+        def save(conn: sa.Connection) -> str:
+            conn.execute(table.delete().where(table.c.session_id == row["session_id"]))
+            conn.execute(table.insert().values(**row))
+            return row["session_id"]
+        return self._write(save)
+
+    def sessions(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Saved session plans (panel_ids and conversation_ids as lists, deadline in UTC)."""
+        table = self._tables["sessions"]
+        where = rec.where_equal(table, team=team, month=month and cv.check_month(month))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
+            sa.select(table).where(where).order_by(table.c.month, table.c.session_id))])
+        return rec.sessions_frame(rows)
+
+    def add_rubric_note(self, question_id: str, *, decision: str, decided_on: Any,
+                        form_context_id: str | None = None, form_version_id: str | None = None,
+                        session_id: str | None = None,
+                        anchors: Iterable[str] | str | None = None,
+                        agreed_by: Iterable[str] | str | None = None) -> int:
+        """Log an agreed interpretation of a question for a form (version); return its id.
+
+        Parameters
+        ----------
+        question_id : str
+        decision : str
+            The agreed interpretation, in words.
+        decided_on : date or str
+            The meeting date (``YYYY-MM-DD``).
+        form_context_id, form_version_id : str, optional
+            The form (all versions) and/or the version the decision applies to; one is needed.
+        session_id : str, optional
+            The calibration session where it was agreed.
+        anchors : list of str, optional
+            Behavioural anchors (what a "Yes" looks like, what a "No" looks like).
+        agreed_by : list of str, optional
+            Who agreed.
+        """
+        row = rec.rubric_note_row(question_id=question_id, decision=decision,
+                                  decided_on=decided_on, form_context_id=form_context_id,
+                                  form_version_id=form_version_id, session_id=session_id,
+                                  anchors=anchors, agreed_by=agreed_by,
+                                  recorded_at=cv.now_utc())
+        table = self._tables["rubric_notes"]
+        return self._write(lambda c: c.execute(table.insert().values(**row))
+                           .inserted_primary_key[0])
+
+    def rubric_notes(self, question_id: str | None = None, *,
+                     form_context_id: str | None = None,
+                     form_version_id: str | None = None) -> pd.DataFrame:
+        """The rubric decision log, oldest decision first, optionally for one question/form."""
+        table = self._tables["rubric_notes"]
+        where = rec.where_equal(table, question_id=question_id, form_context_id=form_context_id,
+                                form_version_id=form_version_id)
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
+            sa.select(table).where(where))])
+        return rec.rubric_frame(rows)
+
+    def record_consensus(self, calibration_id: str, question_id: str, answer_id: str | None, *,
+                         by: str | Iterable[str], at: datetime | str) -> None:
+        """Record the answer a calibration meeting agreed on for one question.
+
+        ``answer_id`` is the agreed option's id, or ``"N/A"`` when the question was agreed to
+        be not applicable. The pre-discussion answers stay in :meth:`answers`. Refused while
+        the calibration is sealed: a meeting happens after the scores are open.
+        """
+        if not calibration_id or not question_id:
+            raise ValueError("record_consensus needs a calibration_id and a question_id.")
+        marked_na = answer_id == "N/A"
+        agreed_by = by if isinstance(by, str) else ", ".join(map(str, by))
+        if not agreed_by.strip():
+            raise ValueError("record_consensus needs 'by': who agreed on the answer.")
+        row = {"calibration_id": calibration_id, "question_id": question_id,
+               "answer_id": None if marked_na else cv.as_text(answer_id),
+               "marked_na": marked_na, "agreed_by": agreed_by,
+               "agreed_at": cv.to_naive_utc(at, what="at")}
+        if row["agreed_at"] is None:
+            raise ValueError("record_consensus needs 'at': when the answer was agreed.")
+        table = self._tables["consensus_answers"]
+
+        def save(conn: sa.Connection) -> None:
+            gate = gate_mod.gate_table(conn, self._tables, None, None, [calibration_id])
+            if gate.empty:
+                raise StoreError(f"Calibration {calibration_id!r} is not in the store; sync its "
+                                 f"month first.")
+            if not bool(gate["open"].iloc[0]):
+                raise StoreError(f"Calibration {calibration_id!r} is still sealed (waiting for "
+                                 f"evaluations); record consensus after every evaluation is "
+                                 f"finished or the scores were revealed.")
+            conn.execute(table.delete().where(table.c.calibration_id == calibration_id,
+                                              table.c.question_id == question_id))
+            conn.execute(table.insert().values(**row))
+        self._write(save)
+
+    def consensus(self, team: str | None = None, month: str | None = None, *,
+                  calibration_id: str | None = None) -> pd.DataFrame:
+        """Agreed answers: calibration_id, question_id, answer_id, marked_na, agreed_by,
+        agreed_at (UTC)."""
+        con, cal = self._tables["consensus_answers"], self._tables["calibrations"]
+        where = sa.and_(rec.where_equal(cal, team=team, month=month),
+                        rec.where_equal(con, calibration_id=calibration_id))
+        q = (sa.select(con).select_from(con.join(cal, cal.c.calibration_id
+                                                 == con.c.calibration_id))
+             .where(where).order_by(con.c.calibration_id, con.c.question_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        return rec.times_frame(rows, ["calibration_id", "question_id", "answer_id", "marked_na",
+                                      "agreed_by", "agreed_at"], ["agreed_at"])
+
+    def record_run(self, kind: str, team: str | None, month: str | None,
+                   params_digest: str | None, status: str,
+                   started_at: datetime | str | None = None,
+                   finished_at: datetime | str | None = None, detail: str | None = None) -> int:
+        """Record a report or sync run (``kind`` such as "report" or "sync"); return its id.
+
+        ``detail`` is free text; never put secrets in it.
+        """
+        if not kind or not status:
+            raise ValueError("record_run needs a kind (such as 'report') and a status.")
+        row = {"kind": kind, "team": team, "month": month and cv.check_month(month),
+               "params_digest": params_digest, "status": status,
+               "started_at": cv.to_naive_utc(started_at, what="started_at"),
+               "finished_at": cv.to_naive_utc(finished_at, what="finished_at"), "detail": detail}
+        table = self._tables["runs"]
+        return self._write(lambda c: c.execute(table.insert().values(**row))
+                           .inserted_primary_key[0])
+
+    def runs(self, kind: str | None = None, team: str | None = None,
+             month: str | None = None) -> pd.DataFrame:
+        """Recorded runs, oldest first."""
+        table = self._tables["runs"]
+        q = (sa.select(table).where(rec.where_equal(table, kind=kind, team=team, month=month))
+             .order_by(table.c.run_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        return rec.times_frame(rows, [c.name for c in table.columns],
+                               ["started_at", "finished_at"])
+
+    def record_import(self, team: str, month: str, *, file_name: str, sha256: str,
+                      n_rows: int) -> int:
+        """Record that a file's scores were imported (source "files"); return the import id."""
+        row = {"team": cv.check_team(team), "month": cv.check_month(month),
+               "file_name": str(file_name), "sha256": str(sha256), "n_rows": int(n_rows),
+               "imported_at": cv.now_utc()}
+        table = self._tables["file_imports"]
+        return self._write(lambda c: c.execute(table.insert().values(**row))
+                           .inserted_primary_key[0])
+
+    def imports(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Recorded file imports, oldest first."""
+        table = self._tables["file_imports"]
+        q = (sa.select(table).where(rec.where_equal(table, team=team, month=month))
+             .order_by(table.c.import_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        return rec.times_frame(rows, [c.name for c in table.columns], ["imported_at"])
+
+    # -- reference data ------------------------------------------------------------------
+    def forms(self) -> pd.DataFrame:
+        """Stored form versions: form_id, form_context_id, name, published, weight_mode,
+        modified_date (UTC), n_questions."""
+        f, q = self._tables["forms"], self._tables["form_questions"]
+        n = (sa.select(q.c.form_id, sa.func.count().label("n_questions"))
+             .group_by(q.c.form_id).subquery())
+        stmt = (sa.select(f.c.form_id, f.c.form_context_id, f.c.name, f.c.published,
+                          f.c.weight_mode, f.c.modified_date,
+                          sa.func.coalesce(n.c.n_questions, 0).label("n_questions"))
+                .select_from(f.outerjoin(n, n.c.form_id == f.c.form_id))
+                .order_by(f.c.form_context_id, f.c.modified_date, f.c.form_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(stmt)])
+        return rec.times_frame(rows, ["form_id", "form_context_id", "name", "published",
+                                      "weight_mode", "modified_date", "n_questions"],
+                               ["modified_date"])
+
+    def form_questions(self, form_id: str | None = None) -> pd.DataFrame:
+        """Questions of stored forms in form order, with group, weight, flags and max_points."""
+        q = self._tables["form_questions"]
+        stmt = (sa.select(q).where(rec.where_equal(q, form_id=form_id))
+                .order_by(q.c.form_id, q.c.position))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(stmt)])
+        return pd.DataFrame(rows, columns=[c.name for c in q.columns])
+
+    def answer_options(self, form_id: str | None = None) -> pd.DataFrame:
+        """Answer options of stored forms: form_id, question_id, answer_id, answer_text, value."""
+        o = self._tables["form_answer_options"]
+        stmt = (sa.select(o).where(rec.where_equal(o, form_id=form_id))
+                .order_by(o.c.form_id, o.c.question_id, o.c.position))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(stmt)])
+        return pd.DataFrame(rows, columns=[c.name for c in o.columns])
+
+    def users(self) -> pd.DataFrame:
+        """Stored users: user_id, name, email, username, state, title, department."""
+        u = self._tables["users"]
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
+            sa.select(u).order_by(u.c.name, u.c.user_id))])
+        return pd.DataFrame(rows, columns=[c.name for c in u.columns])
+
+    def months(self, team: str) -> list[str]:
+        """The months (``YYYY-MM``) with stored calibrations of ``team``, oldest first."""
+        cal = self._tables["calibrations"]
+        stmt = (sa.select(cal.c.month).where(cal.c.team == cv.check_team(team)).distinct()
+                .order_by(cal.c.month))
+        return self._read(lambda c: [r[0] for r in c.execute(stmt)])
+
+    def teams(self) -> list[str]:
+        """The teams with stored calibrations or sessions, sorted."""
+        cal, ses = self._tables["calibrations"], self._tables["sessions"]
+        stmt = sa.union(sa.select(cal.c.team), sa.select(ses.c.team))
+        return self._read(lambda c: sorted({r[0] for r in c.execute(stmt)}))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__

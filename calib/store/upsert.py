@@ -1,0 +1,291 @@
+"""The month upsert: compare what the source says now with what the store holds, change only
+the difference, in one transaction.
+
+Removal policy: a calibration that the same ``source`` listed before for the team and month but
+no longer lists (deleted in Genesys) is *removed* with its assignments, evaluations and answers,
+and its id is reported in :attr:`UpsertResult.removed_calibrations`. Rows of another source
+(scores imported from files) are never touched by an API sync, and vice versa. Reveals,
+consensus answers and rubric notes are history and are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+import sqlalchemy as sa
+
+from calib.store import convert as cv
+from calib.tables import ROLES, STATUSES, answers_frame, require_columns, scores_frame
+
+CALIBRATION_KEYS = ("calibration_id", "name", "session_id", "conversation_id", "agent_id",
+                    "calibrator_id", "expert_id", "form_id", "form_context_id", "created_at",
+                    "deadline", "evaluator_ids")
+_EVALUATION_COLUMNS = ("evaluation_id", "calibration_id", "conversation_id", "agent_id",
+                       "evaluator_id", "evaluator_name", "role", "status", "total_score",
+                       "critical_score", "any_failed_kill", "submitted_at", "form_id",
+                       "form_context_id")
+_ANSWER_COLUMNS = ("evaluation_id", "question_id", "form_id", "question_group_id",
+                   "question_group_name", "question_text", "answer_id", "answer_text", "points",
+                   "max_points", "marked_na", "comment")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an upsert changed, counted in stored rows of every table it touched.
+
+    Attributes
+    ----------
+    inserted, updated, unchanged, deleted : int
+        Row counts summed over calibrations, assignments, evaluations, answers, forms (with
+        their questions and options) and users. A repeated upsert of the same data has
+        ``inserted == updated == deleted == 0``.
+    by_table : dict
+        ``{table: {"inserted": n, "updated": n, "unchanged": n, "deleted": n}}``.
+    removed_calibrations : tuple of str
+        Calibrations the source no longer lists, removed from the store.
+    """
+
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    by_table: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    removed_calibrations: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was inserted, updated or deleted."""
+        return bool(self.inserted or self.updated or self.deleted)
+
+
+def _key(row: Mapping, pk: tuple[str, ...]) -> tuple:
+    return tuple(row[c] for c in pk)
+
+
+def apply_diff(conn: sa.Connection, table: sa.Table, existing: Iterable[Mapping],
+               new: Iterable[Mapping], *, delete: bool = True) -> dict[str, int]:
+    """Insert new keys, update changed rows, delete vanished keys (when ``delete``); count them.
+
+    Only the columns present in the new rows are compared and written.
+    """
+    pk = tuple(c.name for c in table.primary_key.columns)
+    old = {_key(r, pk): r for r in existing}
+    fresh = {_key(r, pk): r for r in new}
+    inserts, updates, unchanged = [], [], 0
+    for key, row in fresh.items():
+        before = old.get(key)
+        if before is None:
+            inserts.append(row)
+        elif any(cv.clean(before[c]) != row[c] for c in row if c not in pk):
+            updates.append(row)
+        else:
+            unchanged += 1
+    gone = [k for k in old if k not in fresh] if delete else []
+    if gone:
+        clause = sa.and_(*(table.c[c] == sa.bindparam(f"k_{c}") for c in pk))
+        conn.execute(table.delete().where(clause), [{f"k_{c}": k[i] for i, c in enumerate(pk)}
+                                                    for k in gone])
+    if inserts:
+        conn.execute(table.insert(), inserts)
+    if updates:
+        columns = [c for c in updates[0] if c not in pk]
+        stmt = (table.update()
+                .where(sa.and_(*(table.c[c] == sa.bindparam(f"k_{c}") for c in pk)))
+                .values({c: sa.bindparam(f"v_{c}") for c in columns}))
+        conn.execute(stmt, [{**{f"k_{c}": r[c] for c in pk}, **{f"v_{c}": r[c] for c in columns}}
+                            for r in updates])
+    return {"inserted": len(inserts), "updated": len(updates), "unchanged": unchanged,
+            "deleted": len(gone)}
+
+
+def _fetch(conn: sa.Connection, table: sa.Table, where: Any) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(sa.select(table).where(where))]
+
+
+def _check_frames(team: str, month: str, scores: pd.DataFrame,
+                  answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    require_columns(scores, ("calibration_id", "evaluation_id", "evaluator_id", "role",
+                             "status"), what="scores")
+    require_columns(answers, ("evaluation_id", "question_id"), what="answers")
+    scores, answers = scores_frame(scores), answers_frame(answers)
+    for name, frame in (("scores", scores), ("answers", answers)):
+        for col, expected in (("team", team), ("month", month)):
+            other = frame[col].dropna()
+            other = other[other != expected]
+            if len(other):
+                raise ValueError(f"{name} has {len(other)} row(s) with {col} "
+                                 f"{other.iloc[0]!r}, not {expected!r}; upsert one team and "
+                                 f"month at a time.")
+    for col in ("calibration_id", "evaluation_id", "evaluator_id", "role", "status"):
+        if scores[col].isna().any():
+            raise ValueError(f"scores has {int(scores[col].isna().sum())} row(s) without "
+                             f"{col}; every evaluation needs one.")
+    bad_role = sorted(set(scores["role"]) - set(ROLES))
+    if bad_role:
+        raise ValueError(f"scores has role(s) {bad_role}; use {list(ROLES)}.")
+    bad_status = sorted(set(scores["status"]) - set(STATUSES))
+    if bad_status:
+        raise ValueError(f"scores has status(es) {bad_status}; use the Quality API's upper-case "
+                         f"values {list(STATUSES)}.")
+    dup = scores["evaluation_id"][scores["evaluation_id"].duplicated()]
+    if len(dup):
+        raise ValueError(f"scores lists evaluation {dup.iloc[0]!r} more than once; keep one row "
+                         f"per evaluation.")
+    if answers[["evaluation_id", "question_id"]].isna().any().any():
+        raise ValueError("answers has rows without evaluation_id or question_id; every answer "
+                         "needs both.")
+    orphan = sorted(set(answers["evaluation_id"]) - set(scores["evaluation_id"]))
+    if orphan:
+        raise ValueError(f"answers refers to {len(orphan)} evaluation(s) not in scores (such as "
+                         f"{orphan[0]!r}); pass the scores rows of every evaluation answered.")
+    dup = answers[answers.duplicated(["evaluation_id", "question_id"])]
+    if len(dup):
+        raise ValueError(f"answers has question {dup['question_id'].iloc[0]!r} of evaluation "
+                         f"{dup['evaluation_id'].iloc[0]!r} more than once; keep one row per "
+                         f"question answer.")
+    return scores, answers
+
+
+def _calibration_rows(team: str, month: str, source: str, scores: pd.DataFrame,
+                      calibrations: Iterable[Mapping]) -> tuple[dict, list[dict]]:
+    rows: dict[str, dict] = {}
+    assigned: dict[tuple[str, str], str] = {}
+    for rec in calibrations:
+        if not isinstance(rec, Mapping) or not rec.get("calibration_id"):
+            raise ValueError("Each calibration must be a dict with a 'calibration_id'.")
+        unknown = sorted(set(rec) - set(CALIBRATION_KEYS))
+        if unknown:
+            raise ValueError(f"Calibration {rec['calibration_id']!r} has unknown key(s) "
+                             f"{unknown}; the known keys are {list(CALIBRATION_KEYS)}.")
+        cid = str(rec["calibration_id"])
+        row = {k: cv.as_text(rec.get(k)) for k in CALIBRATION_KEYS
+               if k not in ("created_at", "deadline", "evaluator_ids")}
+        row["created_at"] = cv.to_naive_utc(rec.get("created_at"), what="created_at")
+        row["deadline"] = cv.to_naive_utc(rec.get("deadline"), what="deadline")
+        rows[cid] = row
+        for ev in rec.get("evaluator_ids") or ():
+            assigned.setdefault((cid, str(ev)), "evaluator")
+        if rec.get("expert_id"):
+            assigned[(cid, str(rec["expert_id"]))] = "expert"
+    for cid, group in scores.groupby("calibration_id", sort=False):
+        row = rows.setdefault(cid, {"calibration_id": cid})
+        for col in ("session_id", "conversation_id", "agent_id", "calibrator_id", "form_id",
+                    "form_context_id"):
+            if row.get(col) is None:
+                values = group[col].dropna()
+                row[col] = cv.as_text(values.iloc[0]) if len(values) else None
+        experts = group.loc[group["role"] == "expert", "evaluator_id"]
+        if row.get("expert_id") is None and len(experts):
+            row["expert_id"] = str(experts.iloc[0])
+        for ev, role in zip(group["evaluator_id"], group["role"]):
+            if role == "expert" or (cid, ev) not in assigned:
+                assigned[(cid, ev)] = role
+    for cid, row in rows.items():
+        for col in ("name", "conversation_id", "agent_id", "calibrator_id", "expert_id",
+                    "form_id", "form_context_id", "created_at", "deadline"):
+            row.setdefault(col, None)
+        row.update(team=team, month=month, source=source)
+        row["session_id"] = row.get("session_id") or f"{team}/{month}"
+    assignments = [{"calibration_id": c, "evaluator_id": e, "role": r}
+                   for (c, e), r in assigned.items()]
+    return rows, assignments
+
+
+def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str, month: str,
+                 scores: pd.DataFrame, answers: pd.DataFrame, *, forms: Iterable[Mapping] = (),
+                 users: Iterable[Mapping] = (), calibrations: Iterable[Mapping] = (),
+                 source: str = "api") -> UpsertResult:
+    """Make the store's ``team``/``month`` rows of ``source`` equal the given data (see module)."""
+    scores, answers = _check_frames(team, month, scores, answers)
+    cal_rows, assignment_rows = _calibration_rows(team, month, source, scores, calibrations)
+    evaluation_rows = [{c: r[c] for c in _EVALUATION_COLUMNS} for r in cv.frame_records(scores)]
+    for r in evaluation_rows:
+        r["submitted_at"] = cv.to_naive_utc(r["submitted_at"], what="submitted_at")
+        r["any_failed_kill"] = bool(r["any_failed_kill"])
+    answer_rows = [{c: r[c] for c in _ANSWER_COLUMNS} for r in cv.frame_records(answers)]
+    for r in answer_rows:
+        r["marked_na"] = bool(r["marked_na"])
+    user_rows = {u["user_id"]: u for u in map(cv.user_row, users)}
+    parsed_forms = [cv.form_rows(f) for f in forms]
+
+    t = tables
+    counts: dict[str, dict[str, int]] = {}
+    ids = list(cal_rows)
+    old_cal = _fetch(conn, t["calibrations"], sa.or_(
+        sa.and_(t["calibrations"].c.team == team, t["calibrations"].c.month == month,
+                t["calibrations"].c.source == source),
+        t["calibrations"].c.calibration_id.in_(ids)))
+    moved = [r for r in old_cal if (r["team"], r["month"]) != (team, month)]
+    if moved:
+        r = moved[0]
+        raise ValueError(f"Calibration {r['calibration_id']!r} is stored under team "
+                         f"{r['team']!r} month {r['month']!r}, not {team!r} {month!r}; a "
+                         f"calibration belongs to one team and the month it was created in.")
+    scope = [r["calibration_id"] for r in old_cal]
+    old_assign = _fetch(conn, t["calibration_assignments"],
+                        t["calibration_assignments"].c.calibration_id.in_(scope))
+    eval_ids = [r["evaluation_id"] for r in evaluation_rows]
+    old_eval = _fetch(conn, t["evaluations"], sa.or_(t["evaluations"].c.calibration_id.in_(scope),
+                                                     t["evaluations"].c.evaluation_id.in_(eval_ids)))
+    old_answers = _fetch(conn, t["answers"], t["answers"].c.evaluation_id.in_(
+        [r["evaluation_id"] for r in old_eval]))
+
+    # Reference data first (never deleted by a month sync). Then the month: deletes run
+    # children-first (answers … calibrations), inserts and updates parents-first, so foreign keys
+    # hold at every statement on both back ends.
+    if user_rows:
+        counts["users"] = apply_diff(conn, t["users"], _fetch(
+            conn, t["users"], t["users"].c.user_id.in_(list(user_rows))), user_rows.values(),
+            delete=False)
+    for head, questions, options in parsed_forms:
+        fid = head["form_id"]
+        _add(counts, "forms", apply_diff(conn, t["forms"], _fetch(
+            conn, t["forms"], t["forms"].c.form_id == fid), [head], delete=False))
+        old_opts = _fetch(conn, t["form_answer_options"], t["form_answer_options"].c.form_id == fid)
+        old_qs = _fetch(conn, t["form_questions"], t["form_questions"].c.form_id == fid)
+        new_opts = {(o["question_id"], o["answer_id"]) for o in options}
+        _add(counts, "form_answer_options", _delete_only(conn, t["form_answer_options"], [
+            o for o in old_opts if (o["question_id"], o["answer_id"]) not in new_opts]))
+        _add(counts, "form_questions", apply_diff(conn, t["form_questions"], old_qs, questions))
+        _add(counts, "form_answer_options", apply_diff(conn, t["form_answer_options"], old_opts,
+                                                       options, delete=False))
+
+    new_eval_ids = set(eval_ids)
+    new_answer_keys = {(r["evaluation_id"], r["question_id"]) for r in answer_rows}
+    counts["answers"] = _delete_only(conn, t["answers"], [
+        r for r in old_answers if (r["evaluation_id"], r["question_id"]) not in new_answer_keys])
+    counts["evaluations"] = _delete_only(conn, t["evaluations"], [
+        r for r in old_eval if r["evaluation_id"] not in new_eval_ids])
+    new_assign_keys = {(r["calibration_id"], r["evaluator_id"]) for r in assignment_rows}
+    counts["calibration_assignments"] = _delete_only(conn, t["calibration_assignments"], [
+        r for r in old_assign if (r["calibration_id"], r["evaluator_id"]) not in new_assign_keys])
+    removed = tuple(sorted(r["calibration_id"] for r in old_cal
+                           if r["calibration_id"] not in cal_rows))
+    counts["calibrations"] = _delete_only(conn, t["calibrations"], [
+        r for r in old_cal if r["calibration_id"] in removed])
+
+    _add(counts, "calibrations", apply_diff(conn, t["calibrations"], old_cal,
+                                            cal_rows.values(), delete=False))
+    _add(counts, "calibration_assignments", apply_diff(
+        conn, t["calibration_assignments"], old_assign, assignment_rows, delete=False))
+    _add(counts, "evaluations", apply_diff(conn, t["evaluations"], old_eval, evaluation_rows,
+                                           delete=False))
+    _add(counts, "answers", apply_diff(conn, t["answers"], old_answers, answer_rows,
+                                       delete=False))
+    total = {k: sum(c[k] for c in counts.values())
+             for k in ("inserted", "updated", "unchanged", "deleted")}
+    return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
+
+
+def _delete_only(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> dict[str, int]:
+    """Delete exactly ``rows`` (by primary key) and count them."""
+    counts = apply_diff(conn, table, rows, [], delete=True)
+    return {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": counts["deleted"]}
+
+
+def _add(counts: dict[str, dict[str, int]], name: str, more: Mapping[str, int]) -> None:
+    into = counts.setdefault(name, {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0})
+    for k, v in more.items():
+        into[k] += v
