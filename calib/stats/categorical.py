@@ -1,0 +1,687 @@
+"""Agreement on categorical answers: percent agreement, Gwet's AC1/AC2, Fleiss' and Cohen's kappa.
+
+The multi-rater coefficients follow Gwet's (2014) general framework for raw ratings with missing
+values: with ``r_ik`` the number of raters who put unit ``i`` in category ``k``, ``r_i`` the
+ratings of unit ``i`` and agreement weights ``w`` (identity, or linear / quadratic on the
+categories' own values), ``p_a`` averages ``sum_k r_ik (r*_ik - 1) / (r_i (r_i - 1))`` over
+units with two or more ratings (``r*_ik = sum_l w_kl r_il``), and the category shares ``pi_k``
+average ``r_ik / r_i`` over units with at least one rating. Standard errors are Gwet's
+linearisation (Gwet 2008; 2014, ch. 5), for an infinite population of units, and intervals use
+the t distribution with ``n - 1`` df, truncated at 1, as the irrCAC packages do.
+
+**Categories of an answer** (``docs/architecture.md``): ``"N/A"`` when the evaluator marked the
+question N/A, else the ``answer_id`` (identity weights) or the answer's ``points`` (linear and
+quadratic weights, so weights use the form's own values, not category positions). A row with
+neither is missing. With ``na="category"`` (default) N/A is a category of its own; under
+weights it agrees fully with N/A and not at all with any scored answer. With ``na="missing"``
+N/A rows are treated as missing and counted as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from calib.stats._common import check_confidence, t_ci, to_codes
+from calib.tables import NA_CATEGORY, require_columns
+
+__all__ = ["AgreementResult", "percent_agreement", "gwet_ac", "fleiss_kappa", "cohen_kappa",
+           "question_agreement", "answer_distribution", "answer_categories",
+           "QUESTION_AGREEMENT_COLUMNS", "ANSWER_DISTRIBUTION_COLUMNS"]
+
+Weights = Literal["identity", "linear", "quadratic"]
+NaPolicy = Literal["category", "missing"]
+WEIGHTS = ("identity", "linear", "quadratic")
+NA_POLICIES = ("category", "missing")
+
+QUESTION_AGREEMENT_COLUMNS = (
+    "question_id", "question_text", "n_units", "n_ratings", "n_missing", "percent_agreement",
+    "ac1", "ac1_se", "ac1_ci_low", "ac1_ci_high", "fleiss_kappa", "fleiss_se",
+    "fleiss_ci_low", "fleiss_ci_high", "alpha_nominal", "expert_agreement")
+ANSWER_DISTRIBUTION_COLUMNS = ("question_id", "category", "answer_text", "count", "share")
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """One agreement coefficient with its uncertainty and the data it used.
+
+    Attributes
+    ----------
+    coefficient : str
+        ``percent_agreement``, ``AC1``, ``AC2``, ``fleiss_kappa`` or ``cohen_kappa``.
+    estimate, se, ci_low, ci_high : float
+        Estimate, its (non-null) standard error and the confidence limits built from it.
+    pa, pe : float
+        Observed and chance agreement.
+    n_units : int
+        Units used (with at least one rating; for Cohen's kappa, rated by both raters).
+    n_ratings : int
+        Ratings used.
+    n_dropped_units : int
+        Units in the data that were not used (no rating, or for Cohen a single rating).
+    n_missing : int
+        Rows whose category was missing (blank), left out.
+    weights : str
+        ``identity``, ``linear`` or ``quadratic``.
+    se0, z, pval : float
+        Null-hypothesis SE, z statistic and two-sided p-value of the test of no agreement
+        beyond chance (Fleiss-Nee-Landis 1979 for Fleiss' kappa with a constant number of
+        raters; Fleiss-Cohen-Everitt 1969 for Cohen's kappa); NaN otherwise.
+    """
+
+    coefficient: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    pa: float
+    pe: float
+    n_units: int
+    n_ratings: int
+    n_dropped_units: int
+    n_missing: int
+    weights: str
+    se0: float = float("nan")
+    z: float = float("nan")
+    pval: float = float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# Weights and counts
+# --------------------------------------------------------------------------------------------
+
+def _weight_matrix(categories: Sequence[object], weights: str) -> np.ndarray:
+    """Agreement weights on the categories' own values; N/A agrees only with itself."""
+    q = len(categories)
+    matrix = np.eye(q)
+    if weights == "identity":
+        return matrix
+    numeric = np.array([not _is_na(c) for c in categories])
+    try:
+        values = np.array([float(c) if n else np.nan for c, n in zip(categories, numeric)])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{weights} weights need numeric categories (the answers' points), "
+                         f"but got {list(categories)!r}; use weights='identity' for labels."
+                         ) from exc
+    span = np.nanmax(values) - np.nanmin(values) if numeric.any() else 0.0
+    if span > 0:
+        diff = np.abs(values[:, None] - values[None, :]) / span
+        scored = numeric[:, None] & numeric[None, :]
+        matrix[scored] = (1 - diff if weights == "linear" else 1 - diff ** 2)[scored]
+    return matrix
+
+
+def _is_na(category: object) -> bool:
+    return isinstance(category, str) and category == NA_CATEGORY
+
+
+def _prepare(data: pd.DataFrame, unit: str, evaluator: str, category: str,
+             categories: Sequence[object] | None, weights: str, confidence: float
+             ) -> tuple[np.ndarray, list, np.ndarray, int, int, int]:
+    """Validate options and return (counts units x q, categories, weights, n_units_seen,
+    n_missing, n_raters)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}.")
+    check_confidence(confidence)
+    coded = to_codes(data, unit, evaluator, category)
+    labels = list(coded.categories)
+    codes = coded.codes
+    if categories is not None:
+        full = list(dict.fromkeys(list(categories)))
+        unknown = [c for c in labels if c not in full]
+        if unknown:
+            raise ValueError(f"The data holds categories {unknown!r} that are not in "
+                             f"categories={full!r}; add them to the list.")
+        position = {c: i for i, c in enumerate(full)}
+        remap = np.array([position[c] for c in labels] + [-1], dtype=np.int64)
+        codes = remap[np.where(codes >= 0, codes, len(labels))]
+        labels = full
+    q = len(labels)
+    rows, cols = np.nonzero(codes >= 0)
+    counts = np.bincount(rows * q + codes[rows, cols],
+                         minlength=codes.shape[0] * q).reshape(codes.shape[0], q)
+    n_raters = int(np.unique(cols).size)
+    return (counts, labels, _weight_matrix(labels, weights), codes.shape[0],
+            coded.n_missing_rows, n_raters)
+
+
+@dataclass(frozen=True)
+class _Core:
+    pa: float
+    pe: float
+    estimate: float
+    se: float
+    n: int
+    n2: int
+    n_ratings: int
+
+
+def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
+    """``kind`` in {"pa", "gwet", "fleiss"}: estimate and Gwet's linearised SE."""
+    counts = counts[counts.sum(axis=1) >= 1].astype(float)
+    n, q = counts.shape
+    r = counts.sum(axis=1)
+    two = r >= 2
+    n2 = int(two.sum())
+    if n2 == 0:  # nothing to compare: every coefficient is undefined
+        return _Core(np.nan, np.nan, np.nan, np.nan, n, 0, int(r.sum()))
+    weighted = counts @ w.T  # r*_ik
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pa_i = np.where(two, (counts * (weighted - 1)).sum(axis=1) / (r * (r - 1)), 0.0)
+        pa = pa_i.sum() / n2 if n2 else np.nan
+        pi = (counts / r[:, None]).mean(axis=0) if n else np.full(q, np.nan)
+        if kind == "pa":
+            pe, pe_i = 0.0, np.zeros(n)
+        elif kind == "gwet":
+            factor = w.sum() / (q * (q - 1)) if q > 1 else np.nan
+            pe = factor * float(pi @ (1 - pi))
+            pe_i = factor * (counts @ (1 - pi)) / r
+        else:
+            pe = float(pi @ w @ pi)
+            pe_i = (counts @ ((w @ pi + w.T @ pi) / 2)) / r
+        estimate = (pa - pe) / (1 - pe)
+        unit_terms = (n / n2) * (pa_i - pe * two) / (1 - pe)
+        linear = unit_terms - 2 * (1 - estimate) * (pe_i - pe) / (1 - pe)
+        se = float(np.sqrt(((linear - estimate) ** 2).sum() / (n * (n - 1)))) if n > 1 \
+            else np.nan
+    return _Core(float(pa), float(pe), float(estimate), se, n, n2, int(r.sum()))
+
+
+def _fleiss_null_se(counts: np.ndarray) -> float:
+    """Fleiss, Nee & Landis (1979) SE of unweighted kappa under H0, equal raters per unit."""
+    counts = counts[counts.sum(axis=1) >= 1]
+    r = counts.sum(axis=1)
+    if r.size == 0 or r.min() != r.max() or r[0] < 2:
+        return float("nan")
+    n, m = counts.shape[0], float(r[0])
+    p = counts.sum(axis=0) / (n * m)
+    pq = p * (1 - p)
+    if pq.sum() == 0:
+        return float("nan")
+    inner = pq.sum() ** 2 - (pq * ((1 - p) - p)).sum()
+    return float(np.sqrt(2.0 / (n * m * (m - 1)) * inner) / pq.sum())
+
+
+def _result(name: str, core: _Core, confidence: float, n_seen: int, n_missing: int,
+            weights: str, **test: float) -> AgreementResult:
+    low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0)
+    return AgreementResult(name, core.estimate, core.se, low, high, core.pa, core.pe, core.n,
+                           core.n_ratings, n_seen - core.n, n_missing, weights, **test)
+
+
+def _require_estimate(core: _Core, name: str, n_raters: int) -> None:
+    if n_raters < 2 or core.n2 == 0:
+        raise ValueError(f"{name} compares evaluators, but no unit was rated by two or more "
+                         f"evaluators; add ratings from a second evaluator.")
+    if not np.isfinite(core.estimate):
+        raise ValueError(f"{name} is undefined here because chance agreement is 1 (every "
+                         f"rating falls in one category, or only one category is known); "
+                         f"pass categories= with the question's full answer set, or report "
+                         f"percent agreement.")
+
+
+# --------------------------------------------------------------------------------------------
+# Public coefficient functions on long data
+# --------------------------------------------------------------------------------------------
+
+_DOC_PARAMS = """
+    data : pandas.DataFrame
+        Tidy long table, one row per rating, with the unit, evaluator and category columns
+        (build the category from an ``answers`` table with :func:`answer_categories`).
+    unit, evaluator, category : str
+        Column names. A None/NaN category is a missing rating (dropped and counted).
+    weights : {"identity", "linear", "quadratic"}
+        Agreement weights. Linear and quadratic weights are ``1 - |x_k - x_l| / (max - min)``
+        and ``1 - (x_k - x_l)^2 / (max - min)^2`` on the categories' numeric values; an
+        ``"N/A"`` category agrees only with itself.
+    categories : sequence, optional
+        The full answer set of the question, so unused options still count (they change
+        ``q`` and the weights' range). Default: the observed categories.
+    confidence : float
+        Two-sided coverage of the interval."""
+
+
+def percent_agreement(data: pd.DataFrame, *, unit: str = "calibration_id",
+                      evaluator: str = "evaluator_id", category: str = "category",
+                      weights: Weights = "identity", categories: Sequence[object] | None = None,
+                      confidence: float = 0.95) -> AgreementResult:
+    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+                                                   categories, weights, confidence)
+    core = _multi_rater(counts, w, "pa")
+    _require_estimate(core, "Percent agreement", raters)
+    return _result("percent_agreement", core, confidence, seen, missing, weights)
+
+
+percent_agreement.__doc__ = f"""Percent agreement among any number of evaluators, with missing ratings.
+
+    The share of agreeing pairs of ratings within a unit, averaged over units with two or more
+    ratings (weighted pairs under linear/quadratic weights), with Gwet's (2014) SE.
+
+    Parameters
+    ----------{_DOC_PARAMS}
+
+    Returns
+    -------
+    AgreementResult
+        ``estimate == pa``; ``pe`` is 0.
+
+    Raises
+    ------
+    ValueError
+        On unknown weights, missing columns, duplicate ratings, categories outside
+        ``categories``, or no unit with two ratings (e.g. a single evaluator).
+
+    References
+    ----------
+    Gwet KL (2014). Handbook of Inter-Rater Reliability, 4th ed., Advanced Analytics, ch. 2.
+    """
+
+
+def gwet_ac(data: pd.DataFrame, *, unit: str = "calibration_id",
+            evaluator: str = "evaluator_id", category: str = "category",
+            weights: Weights = "identity", categories: Sequence[object] | None = None,
+            confidence: float = 0.95) -> AgreementResult:
+    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+                                                   categories, weights, confidence)
+    name = "AC1" if weights == "identity" else "AC2"
+    core = _multi_rater(counts, w, "gwet")
+    _require_estimate(core, f"Gwet's {name}", raters)
+    return _result(name, core, confidence, seen, missing, weights)
+
+
+gwet_ac.__doc__ = f"""Gwet's AC1 (identity weights) or AC2 (linear/quadratic) agreement coefficient.
+
+    Chance agreement is ``pe = T_w / (q (q - 1)) * sum_k pi_k (1 - pi_k)`` with ``T_w`` the sum
+    of the weights and ``q`` the number of categories, which keeps AC1 stable when most
+    answers are "yes" (the kappa paradox). SE by Gwet's linearisation; t interval with
+    ``n - 1`` df truncated at 1.
+
+    Parameters
+    ----------{_DOC_PARAMS}
+
+    Returns
+    -------
+    AgreementResult
+        ``coefficient`` is ``"AC1"`` or ``"AC2"``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`percent_agreement`, and when fewer than two categories are known (pass
+        ``categories=``).
+
+    References
+    ----------
+    Gwet KL (2008). Computing inter-rater reliability and its variance in the presence of
+    high agreement. British Journal of Mathematical and Statistical Psychology 61:29-48.
+    Gwet KL (2014). Handbook of Inter-Rater Reliability, 4th ed., Advanced Analytics.
+    """
+
+
+def fleiss_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
+                 evaluator: str = "evaluator_id", category: str = "category",
+                 weights: Weights = "identity", categories: Sequence[object] | None = None,
+                 confidence: float = 0.95) -> AgreementResult:
+    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+                                                   categories, weights, confidence)
+    core = _multi_rater(counts, w, "fleiss")
+    _require_estimate(core, "Fleiss' kappa", raters)
+    se0 = _fleiss_null_se(counts) if weights == "identity" else float("nan")
+    z = core.estimate / se0 if se0 > 0 else float("nan")
+    pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
+    return _result("fleiss_kappa", core, confidence, seen, missing, weights,
+                   se0=se0, z=z, pval=pval)
+
+
+fleiss_kappa.__doc__ = f"""Fleiss' kappa for any number of evaluators (Gwet's generalisation to missing ratings).
+
+    With the same number of raters on every unit and identity weights this is Fleiss' (1971)
+    kappa: ``pe = sum_k pi_k^2``. Two standard errors are reported, for two purposes:
+
+    - ``se`` (used for ``ci_low``/``ci_high``) is Gwet's (2008, 2014) linearised non-null SE,
+      valid when agreement is present; the interval is t-based with ``n - 1`` df, truncated at
+      1 (as irrCAC);
+    - ``se0``, ``z`` and ``pval`` test kappa = 0 with the Fleiss, Nee & Landis (1979) SE under
+      the null hypothesis; it needs a constant number of raters and identity weights, else NaN.
+      ``se0`` is not a valid SE for a confidence interval.
+
+    Parameters
+    ----------{_DOC_PARAMS}
+
+    Returns
+    -------
+    AgreementResult
+        ``coefficient`` is ``"fleiss_kappa"``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`percent_agreement`, and when chance agreement is 1 (all ratings in one
+        category).
+
+    References
+    ----------
+    Fleiss JL (1971). Measuring nominal scale agreement among many raters. Psychological
+    Bulletin 76:378-382.
+    Fleiss JL, Nee JCM, Landis JR (1979). Large sample variance of kappa in the case of
+    different sets of raters. Psychological Bulletin 86:974-977.
+    Gwet KL (2014). Handbook of Inter-Rater Reliability, 4th ed., Advanced Analytics.
+    """
+
+
+def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
+                evaluator: str = "evaluator_id", category: str = "category",
+                weights: Weights = "identity", categories: Sequence[object] | None = None,
+                raters: tuple[object, object] | None = None,
+                confidence: float = 0.95) -> AgreementResult:
+    if raters is not None:
+        require_columns(data, [evaluator], what="data")
+        data = data[data[evaluator].isin(list(raters))]
+    counts, labels, w, seen, missing, n_raters = _prepare(
+        data, unit, evaluator, category, categories, weights, confidence)
+    coded = to_codes(data, unit, evaluator, category)
+    if len(coded.raters) != 2:
+        raise ValueError(f"Cohen's kappa compares exactly two evaluators, but the data has "
+                         f"{len(coded.raters)}; pass raters=(first, second) to pick two, or "
+                         f"use fleiss_kappa or gwet_ac for more.")
+    position = {c: i for i, c in enumerate(labels)}
+    remap = np.array([position[c] for c in coded.categories] + [-1], dtype=np.int64)
+    codes = remap[np.where(coded.codes >= 0, coded.codes, len(coded.categories))]
+    both = (codes >= 0).all(axis=1)
+    n = int(both.sum())
+    if n == 0:
+        raise ValueError("Cohen's kappa needs units rated by both evaluators; none are. "
+                         "Check that the two evaluators scored the same calibrations.")
+    q = len(labels)
+    table = np.bincount(codes[both, 0] * q + codes[both, 1], minlength=q * q).reshape(q, q) / n
+    row, col = table.sum(axis=1), table.sum(axis=0)
+    po, pe = float((w * table).sum()), float(row @ w @ col)
+    if pe >= 1.0:
+        raise ValueError("Cohen's kappa is undefined because chance agreement is 1 (both "
+                         "evaluators always chose the same single category); report percent "
+                         "agreement instead.")
+    kappa = (po - pe) / (1 - pe)
+    w_row, w_col = w @ col, w.T @ row
+    spread = w_row[:, None] + w_col[None, :]
+    var = ((table * (w - spread * (1 - kappa)) ** 2).sum() - (kappa - pe * (1 - kappa)) ** 2) \
+        / (n * (1 - pe) ** 2)
+    var0 = ((np.outer(row, col) * (w - spread) ** 2).sum() - pe ** 2) / (n * (1 - pe) ** 2)
+    se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
+    low, high = t_ci(kappa, se, np.inf, confidence)
+    z = kappa / se0 if se0 > 0 else float("nan")
+    pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
+    return AgreementResult("cohen_kappa", float(kappa), se, low, high, po, pe, n, 2 * n,
+                           seen - n, missing, weights, se0=se0, z=z, pval=pval)
+
+
+cohen_kappa.__doc__ = f"""Cohen's kappa for two evaluators, weighted on the categories' own values.
+
+    ``kappa_w = (p_o - p_e) / (1 - p_e)`` with ``p_o = sum w_kl p_kl`` and chance agreement
+    from each evaluator's own marginals (Cohen 1960, 1968). The large-sample SE (ASE) and the
+    null SE (ASE0) are those of Fleiss, Cohen & Everitt (1969); the interval is the normal
+    (Wald) interval ``kappa +- z ASE`` as in statsmodels and SAS PROC FREQ, and ``z``/``pval``
+    test kappa = 0 with ASE0. Units rated by only one of the two are dropped and counted.
+
+    Parameters
+    ----------{_DOC_PARAMS}
+    raters : tuple, optional
+        The two evaluator ids to compare when the data has more.
+
+    Returns
+    -------
+    AgreementResult
+        ``coefficient`` is ``"cohen_kappa"``; ``pa``/``pe`` are ``p_o``/``p_e``.
+
+    Raises
+    ------
+    ValueError
+        When the data does not hold exactly two evaluators, no unit was rated by both, or
+        chance agreement is 1; and as :func:`percent_agreement`.
+
+    References
+    ----------
+    Cohen J (1968). Weighted kappa: nominal scale agreement with provision for scaled
+    disagreement or partial credit. Psychological Bulletin 70:213-220.
+    Fleiss JL, Cohen J, Everitt BS (1969). Large sample standard errors of kappa and
+    weighted kappa. Psychological Bulletin 72:323-327.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Per-question tables from the ``answers`` table
+# --------------------------------------------------------------------------------------------
+
+def answer_categories(answers: pd.DataFrame, *, weights: Weights = "identity",
+                      na: NaPolicy = "category") -> pd.Series:
+    """The category of each answer row, per ``docs/architecture.md``.
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame
+        An ``answers`` table (needs ``answer_id``, ``points`` and ``marked_na``).
+    weights : {"identity", "linear", "quadratic"}
+        Identity uses the ``answer_id``; linear and quadratic use the answer's ``points``
+        (the form's own value of the option), so that weights follow the form's scale.
+    na : {"category", "missing"}
+        ``"category"``: a question marked N/A has category ``"N/A"`` (disagreeing about
+        applicability is a disagreement); ``"missing"``: N/A counts as a missing rating.
+
+    Returns
+    -------
+    pandas.Series
+        Object series aligned with ``answers``; None where the rating is missing (blank).
+
+    Raises
+    ------
+    ValueError
+        For unknown ``weights`` or ``na``, missing columns, or (weighted) an answered row
+        without points.
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}.")
+    if na not in NA_POLICIES:
+        raise ValueError(f"na must be 'category' (N/A is an answer) or 'missing' (N/A is not "
+                         f"a rating), not {na!r}.")
+    require_columns(answers, ["answer_id", "points", "marked_na"], what="answers")
+    marked = answers["marked_na"].fillna(False).astype(bool).to_numpy()
+    if weights == "identity":
+        base = answers["answer_id"].astype(object).where(answers["answer_id"].notna(), None)
+    else:
+        points = pd.to_numeric(answers["points"], errors="coerce")
+        unscored = answers["answer_id"].notna().to_numpy() & points.isna().to_numpy() & ~marked
+        if unscored.any():
+            raise ValueError(f"{int(unscored.sum())} answered rows have no points, so "
+                             f"{weights} weights cannot use the form's values; fill 'points' "
+                             f"or use weights='identity'.")
+        base = points.astype(object).where(points.notna(), None)
+    category = base.copy()
+    category[marked] = NA_CATEGORY if na == "category" else None
+    return category
+
+
+def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
+                       confidence: float = 0.95, unit: str = "calibration_id",
+                       evaluator: str = "evaluator_id", question: str = "question_id",
+                       na: NaPolicy = "category",
+                       categories: Mapping[object, Sequence[object]] | None = None
+                       ) -> pd.DataFrame:
+    """Agreement per question: percent agreement, AC1/AC2, Fleiss' kappa, nominal alpha, expert.
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame
+        An ``answers`` table (one row per evaluation and question).
+    weights : {"identity", "linear", "quadratic"}
+        Weights for percent agreement, AC1/AC2 and Fleiss' kappa, on the answers' points
+        (see :func:`answer_categories`). ``alpha_nominal`` is always unweighted.
+    confidence : float
+        Two-sided coverage of the intervals.
+    unit, evaluator, question : str
+        Column names of the calibration, the evaluator and the question.
+    na : {"category", "missing"}
+        N/A policy, see :func:`answer_categories`.
+    categories : mapping, optional
+        ``question_id -> full list of categories`` (answer ids, or points for weighted forms,
+        plus ``"N/A"`` where the question allows it), so options nobody chose still count in
+        ``q``. Default: the categories observed for the question in ``answers``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per question, in order of first appearance, with columns ``question_id,
+        question_text, n_units, n_ratings, n_missing, percent_agreement, ac1, ac1_se,
+        ac1_ci_low, ac1_ci_high, fleiss_kappa, fleiss_se, fleiss_ci_low, fleiss_ci_high,
+        alpha_nominal, expert_agreement``. ``n_units`` counts calibrations with at least one
+        rating of the question, ``n_ratings`` the non-missing ratings, ``n_missing`` the blank
+        rows left out. ``ac1*`` hold AC2 under linear/quadratic weights. ``fleiss_se`` is
+        Gwet's non-null SE that the interval uses (not the Fleiss-Nee-Landis null SE).
+        ``expert_agreement`` is the share of evaluator ratings (``role == "evaluator"``) equal
+        to the expert's rating of the same calibration (NaN without a ``role`` column or an
+        expert rating). A coefficient that is undefined for a question (fewer than two
+        ratings per calibration, one category only) is NaN rather than an error, so one
+        question cannot stop a report.
+
+    Raises
+    ------
+    ValueError
+        For unknown ``weights`` or ``na``, a bad ``confidence``, missing columns, duplicate
+        answers, or answers from fewer than two evaluators.
+
+    References
+    ----------
+    Gwet KL (2008). British Journal of Mathematical and Statistical Psychology 61:29-48.
+    Gwet KL (2014). Handbook of Inter-Rater Reliability, 4th ed.
+    Fleiss JL (1971). Psychological Bulletin 76:378-382.
+    Krippendorff K (2011). Computing Krippendorff's alpha-reliability.
+    """
+    check_confidence(confidence)
+    require_columns(answers, [unit, evaluator, question], what="answers")
+    frame = pd.DataFrame({
+        "unit": answers[unit].to_numpy(), "evaluator": answers[evaluator].to_numpy(),
+        "question": answers[question].to_numpy(),
+        "category": answer_categories(answers, weights=weights, na=na).to_numpy(),
+        "role": answers["role"].to_numpy() if "role" in answers.columns else None,
+        "text": answers["question_text"].to_numpy()
+        if "question_text" in answers.columns else None,
+    })
+    if frame.empty:
+        return pd.DataFrame({c: [] for c in QUESTION_AGREEMENT_COLUMNS})
+    rated = frame.loc[frame["category"].notna(), "evaluator"].nunique()
+    if rated < 2:
+        raise ValueError(f"Agreement compares evaluators, but the answers come from {rated} "
+                         f"evaluator(s); add the evaluations of at least one more.")
+    rows = []
+    for key, sub in frame.groupby("question", sort=False):
+        rows.append(_one_question(key, sub, weights, confidence,
+                                  None if categories is None else categories.get(key)))
+    return pd.DataFrame(rows, columns=list(QUESTION_AGREEMENT_COLUMNS))
+
+
+def _one_question(key: object, sub: pd.DataFrame, weights: str, confidence: float,
+                  full: Sequence[object] | None) -> dict:
+    nan = float("nan")
+    counts, labels, w, _, missing, _ = _prepare(sub, "unit", "evaluator", "category", full,
+                                                weights, confidence)
+    used = counts.sum(axis=1) >= 1
+    texts = sub["text"].dropna()
+    row = {"question_id": key, "question_text": texts.iloc[0] if len(texts) else None,
+           "n_units": int(used.sum()), "n_ratings": int(counts.sum()), "n_missing": missing}
+    pa = _multi_rater(counts, w, "pa")
+    row["percent_agreement"] = pa.estimate if pa.n2 else nan
+    for prefix, kind in (("ac1", "gwet"), ("fleiss", "fleiss")):
+        core = _multi_rater(counts, w, kind)
+        ok = core.n2 > 0 and np.isfinite(core.estimate)
+        low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0) \
+            if ok else (nan, nan)
+        row[prefix if prefix == "ac1" else "fleiss_kappa"] = core.estimate if ok else nan
+        row[f"{prefix}_se"] = core.se if ok else nan
+        row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = low, high
+    row["alpha_nominal"] = _nominal_alpha(counts)
+    row["expert_agreement"] = _expert_agreement(sub)
+    return row
+
+
+def _nominal_alpha(counts: np.ndarray) -> float:
+    """Krippendorff's nominal alpha from a units x categories count table (NaN if undefined)."""
+    r = counts.sum(axis=1)
+    pairable = counts[r >= 2].astype(float)
+    if pairable.size == 0:
+        return float("nan")
+    m = pairable.sum(axis=1)
+    n = m.sum()
+    within = ((m ** 2 - (pairable ** 2).sum(axis=1)) / (m - 1)).sum()
+    expected = n ** 2 - (pairable.sum(axis=0) ** 2).sum()
+    return float(1 - (n - 1) * within / expected) if expected > 0 else float("nan")
+
+
+def _expert_agreement(sub: pd.DataFrame) -> float:
+    rated = sub[sub["category"].notna()]
+    experts = rated[rated["role"] == "expert"].drop_duplicates("unit")
+    if experts.empty:
+        return float("nan")
+    others = rated[rated["role"] == "evaluator"].merge(
+        experts[["unit", "category"]], on="unit", suffixes=("", "_expert"))
+    if others.empty:
+        return float("nan")
+    same = [a == b for a, b in zip(others["category"], others["category_expert"])]
+    return float(np.mean(same))
+
+
+def answer_distribution(answers: pd.DataFrame, *, question: str = "question_id",
+                        na: NaPolicy = "category") -> pd.DataFrame:
+    """How often each answer option was chosen, per question.
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame
+        An ``answers`` table.
+    question : str
+        Column name of the question.
+    na : {"category", "missing"}
+        ``"category"`` lists N/A as an answer (category and text ``"N/A"``); ``"missing"``
+        leaves N/A out like a blank.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``question_id, category, answer_text, count, share``: one row per question and
+        category (``answer_id``, or ``"N/A"``), questions in order of first appearance and
+        categories by descending count; ``share`` is the count over the question's
+        non-missing answers. ``attrs["n_missing"]`` counts the blank rows left out.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``na`` or missing columns.
+
+    References
+    ----------
+    Gwet KL (2014). Handbook of Inter-Rater Reliability, 4th ed., ch. 2 (distribution of
+    raters by subject and category).
+    """
+    require_columns(answers, [question, "answer_id", "answer_text", "marked_na"],
+                    what="answers")
+    category = answer_categories(answers, na=na)
+    text = answers["answer_text"].astype(object).where(answers["answer_text"].notna(), None)
+    text = text.where(category != NA_CATEGORY, NA_CATEGORY)
+    frame = pd.DataFrame({"question_id": answers[question].to_numpy(),
+                          "category": category.to_numpy(), "answer_text": text.to_numpy()})
+    present = frame["category"].notna()
+    n_missing = int((~present).sum())
+    frame = frame[present]
+    order = {q: i for i, q in enumerate(pd.unique(frame["question_id"]))}
+    table = (frame.groupby(["question_id", "category"], sort=False)
+             .agg(answer_text=("answer_text", "first"), count=("answer_text", "size"))
+             .reset_index())
+    totals = table.groupby("question_id", sort=False)["count"].transform("sum")
+    table["share"] = table["count"] / totals
+    table["_order"] = table["question_id"].map(order)
+    table = (table.sort_values(["_order", "count"], ascending=[True, False], kind="stable")
+             .drop(columns="_order").reset_index(drop=True))
+    table = table[list(ANSWER_DISTRIBUTION_COLUMNS)]
+    table.attrs["n_missing"] = n_missing
+    return table
