@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 from calib.selection_stream import (DEFAULT_BANDS, FUNNEL_STEPS, CandidateReducer, GrayPriors,
-                                    Record, Rules)
+                                    Record, Rules, label)
 
 __all__ = [
     "Selection", "SelectionError", "select_candidates", "load_profiles", "profile_rules",
@@ -42,7 +42,7 @@ CANDIDATE_COLUMNS = ("conversation_id", "agent_id", "queue_id", "media_type", "t
 FUNNEL_COLUMNS = ("step", "remaining", "removed", "detail")
 MIN_AGENTS = 3
 MAX_SYNC_DAYS = 7
-SYNC_RESULT_LIMIT = 100_000
+ASYNC_AFTER_DAYS = 31
 PLAYABLE_FILE_STATES = frozenset({"AVAILABLE", "ARCHIVED", "RESTORED"})
 
 _FILTER_KEYS = {"media_type", "min_talk_seconds", "max_talk_seconds", "min_hold_seconds",
@@ -313,13 +313,14 @@ def recording_available(metadata: Iterable[Mapping[str, Any]] | None) -> bool:
 
 # --------------------------------------------------------------------------------- the pick
 
-def _reason(record: Record, rules: Rules, priors: GrayPriors, coverage: list[str]) -> str:
+def _reason(record: Record, rules: Rules, priors: GrayPriors, coverage: list[str],
+            names: Mapping[str, str]) -> str:
     parts = []
     gray = priors.of(record.agent_id, record.queue_id)
     if rules.w_gray:
         detail = priors.detail.get(record.agent_id, "no past scores")
-        label = "gray-area agent" if gray >= 0.5 else "agent"
-        parts.append(f"{label} {gray:.2f} ({detail})")
+        kind = "gray-area agent" if gray >= 0.5 else "agent"
+        parts.append(f"{kind} {gray:.2f} ({detail})")
     if record.transferred and rules.w_transferred:
         parts.append(f"transferred (+{rules.w_transferred:g})")
     if record.hold_ms and rules.w_hold:
@@ -327,9 +328,11 @@ def _reason(record: Record, rules: Rules, priors: GrayPriors, coverage: list[str
                      f"(+{rules.w_hold * min(record.hold_ms / rules.hold_cap_ms, 1):.2f})")
     for value, weights, what in ((record.wrap_up_code, rules.w_wrap_up_codes, "wrap-up"),
                                  (record.queue_id, rules.w_queues, "queue")):
-        hits = [p for p, _ in weights if value and p.lower() in value.lower()]
+        text = label(value, names)
+        hits = [p for p, _ in weights if text and p.lower() in text]
         if hits:
-            parts.append(f"{what} {value} favoured by the profile ({', '.join(hits)})")
+            shown = names.get(value) or value
+            parts.append(f"{what} {shown} favoured by the profile ({', '.join(hits)})")
     band_bonus = dict(rules.w_bands).get(record.handle_band)
     if band_bonus:
         parts.append(f"{record.handle_band} handle time favoured (+{band_bonus:g})")
@@ -418,7 +421,9 @@ def _stream(client: Any, reducer: CandidateReducer, start: datetime, end: dateti
     """Feed every conversation of [start, end) to the reducer; returns (chunks, used_async)."""
     segs, convs = segment_filters(rules), conversation_filters(rules)
     if use_async is None:
-        use_async = _past_sync_limits(client, start, end, segs, convs)
+        # The sync iterator already halves a chunk past the 100 000-result depth, so sync always
+        # works; past a month one async job replaces many chunked queries.
+        use_async = end - start > timedelta(days=ASYNC_AFTER_DAYS)
     if use_async:
         reducer.set_window(_iso(start), _iso(end))
         reducer.add_all(client.iter_conversation_details_async(
@@ -431,17 +436,6 @@ def _stream(client: Any, reducer: CandidateReducer, start: datetime, end: dateti
             _iso(lo), _iso(hi), segment_filters=segs, conversation_filters=convs,
             page_size=page_size))
     return len(chunks), False
-
-
-def _past_sync_limits(client: Any, start: datetime, end: datetime, segs: list, convs: list) -> bool:
-    """True when some ≤ 7-day chunk holds more than the sync query's 100 000-result depth."""
-    count = getattr(client, "count_conversation_details", None)
-    if count is None:
-        return False
-    for lo, hi in chunk_interval(start, end):
-        if count(_iso(lo), _iso(hi), segment_filters=segs, conversation_filters=convs) > SYNC_RESULT_LIMIT:
-            return True
-    return False
 
 
 def select_candidates(
@@ -459,6 +453,7 @@ def select_candidates(
     use_async: bool | None = None,
     confirm_recordings: bool = True,
     page_size: int = 100,
+    names: Mapping[str, str] | None = None,
 ) -> Selection:
     """Select ``n`` conversations for calibration, stratified and reproducible from ``seed``.
 
@@ -491,13 +486,17 @@ def select_candidates(
     profiles : str, Path or mapping, optional
         Extra focus profiles merged over the built-ins.
     use_async : bool, optional
-        Force an async details job (True) or sync ≤ 7-day chunks (False); None decides by the
-        sync query's 100 000-result depth.
+        Force an async details job (True) or sync ≤ 7-day chunks (False); None uses an async job
+        for ranges longer than 31 days (the sync iterator splits any chunk past the 100 000-result
+        depth, so sync is always valid, merely more requests).
     confirm_recordings : bool
         Check each pick's recording metadata (recommended; the analytics flag only says that a
         recording was started).
     page_size : int
         Page size of the sync query (≤ 100).
+    names : mapping, optional
+        Display names of queue and wrap-up code ids (the API returns ids); profile patterns
+        such as ``complaint`` match the id or its name.
 
     Returns
     -------
@@ -538,10 +537,11 @@ def select_candidates(
     panel_evaluated: set[str] = set()
     for member in panel:
         panel_evaluated |= _collect_ids(client.iter_evaluations(
-            evaluator_user_id=member, start_time=_iso(t0), end_time=_iso(t1)))
+            evaluator_user_id=member, start_time=_iso(t0), expand_answer_total_scores=False))
 
     reducer = CandidateReducer(rules, priors, seed=seed, keep_per_stratum=n, panel_ids=panel,
-                               calibrated_ids=calibrated, evaluated_ids=panel_evaluated)
+                               calibrated_ids=calibrated, evaluated_ids=panel_evaluated,
+                               names=names)
     n_chunks, used_async = _stream(client, reducer, t0, t1, rules, use_async, page_size)
     ranked = reducer.records()
 
@@ -553,7 +553,7 @@ def select_candidates(
              "media_type": r.media_type, "talk_ms": r.talk_ms, "hold_ms": r.hold_ms,
              "handle_ms": r.handle_ms, "handle_band": r.handle_band, "transferred": r.transferred,
              "wrap_up_code": r.wrap_up_code, "priority": r.priority,
-             "reason": _reason(r, rules, priors, notes)} for r, notes in picked]
+             "reason": _reason(r, rules, priors, notes, names or {})} for r, notes in picked]
     candidates = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     candidates = candidates.astype({"talk_ms": "int64", "hold_ms": "int64", "handle_ms": "int64",
                                     "transferred": "bool", "priority": "float64"})

@@ -25,7 +25,9 @@ DEFAULT_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("extended", 1_200_000, None),
 )
 
-_TRANSFER_METRICS = frozenset({"nTransferred", "nBlindTransferred", "nConsultTransferred"})
+# Metric name → accumulator slot in CandidateReducer.add (transfers share one slot).
+_METRIC_SLOTS = {"tTalkComplete": 0, "tTalk": 1, "tHeldComplete": 2, "tHandle": 3, "tAcw": 4,
+                 "nTransferred": 5, "nBlindTransferred": 5, "nConsultTransferred": 5}
 
 # Funnel steps in the order the reducer applies them: (key, description of what is removed).
 FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
@@ -91,18 +93,20 @@ def band_of(handle_ms: int, bands: tuple[tuple[str, int, int | None], ...]) -> s
     return bands[-1][0] if handle_ms >= bands[-1][1] else bands[0][0]
 
 
-def _matches(value: str | None, patterns: tuple[str, ...]) -> bool:
+def label(value: str | None, names: Mapping[str, str]) -> str:
+    """Lower-case text a profile pattern is matched against: the id and its display name."""
     if value is None:
-        return False
-    low = value.lower()
-    return any(p.lower() in low for p in patterns)
+        return ""
+    name = names.get(value)
+    return f"{value} {name}".lower() if name else value.lower()
 
 
-def _pattern_weight(value: str | None, weights: tuple[tuple[str, float], ...]) -> float:
-    if value is None:
-        return 0.0
-    low = value.lower()
-    return sum(w for p, w in weights if p.lower() in low)
+def _matches(text: str, patterns: tuple[str, ...]) -> bool:
+    return bool(text) and any(p.lower() in text for p in patterns)
+
+
+def _pattern_weight(text: str, weights: tuple[tuple[str, float], ...]) -> float:
+    return sum(w for p, w in weights if p.lower() in text) if text else 0.0
 
 
 def tiebreak(seed: int, conversation_id: str) -> float:
@@ -210,11 +214,13 @@ class CandidateReducer:
     evaluated_ids : Iterable[str]
         Conversations a panel member has evaluated (from the evaluations listing); the analytics
         record's ``evaluations[]`` is checked as well.
+    names : Mapping[str, str]
+        Display names of queue and wrap-up code ids, so profile patterns can name them.
     """
 
     def __init__(self, rules: Rules, priors: GrayPriors, *, seed: int, keep_per_stratum: int,
                  panel_ids: Iterable[str] = (), calibrated_ids: Iterable[str] = (),
-                 evaluated_ids: Iterable[str] = ()) -> None:
+                 evaluated_ids: Iterable[str] = (), names: Mapping[str, str] | None = None) -> None:
         self.rules = rules
         self.priors = priors
         self.seed = int(seed)
@@ -222,6 +228,8 @@ class CandidateReducer:
         self.panel = frozenset(panel_ids)
         self.calibrated = frozenset(calibrated_ids)
         self.evaluated = frozenset(evaluated_ids)
+        self.names = dict(names or {})
+        self._rule_cache: dict[tuple, bool] = {}
         self.window: tuple[str, str] | None = None
         self.seen = 0
         self.removed = {key: 0 for key, _ in FUNNEL_STEPS}
@@ -252,61 +260,61 @@ class CandidateReducer:
             if not (self.window[0] <= started < self.window[1]):
                 removed["outside_range"] += 1
                 return
+        participants = conv.get("participants") or ()
+        # Pass 1, cheap: media type and the recording flag reject about a third of the records.
         media = None
         recorded = False
-        transfers = 0
-        hold = 0
-        handle = 0
-        acw = 0
+        for part in participants:
+            for sess in part.get("sessions") or ():
+                if media is None:
+                    media = sess.get("mediaType")
+                if sess.get("recording"):
+                    recorded = True
+                    break
+            if recorded and media is not None:
+                break
+        if (rules.media_type is not None and media != rules.media_type) or not recorded:
+            removed["media_or_recording"] += 1
+            return
+        # Pass 2: agent metrics and segments.
+        acc = [0, 0, 0, 0, 0, 0]  # tTalkComplete, tTalk, tHeldComplete, tHandle, tAcw, transfers
+        slots = _METRIC_SLOTS
         panel_handled = False
         panel = self.panel
         agents = []  # (talk, user_id, queue, wrap)
         acd_queue = None
-        for part in conv.get("participants") or ():
+        for part in participants:
             uid = part.get("userId")
             purpose = part.get("purpose")
             if uid is not None and uid in panel:
                 panel_handled = True
-            is_agent = purpose == "agent" or (purpose == "user" and uid is not None)
-            talk = talk_any = 0
-            queue = wrap = None
-            for sess in part.get("sessions") or ():
-                if sess.get("recording"):
-                    recorded = True
-                if media is None:
-                    media = sess.get("mediaType")
-                if not is_agent:
-                    if acd_queue is None and purpose == "acd":
+            if purpose == "acd":
+                if acd_queue is None:
+                    for sess in part.get("sessions") or ():
                         for seg in sess.get("segments") or ():
                             if seg.get("queueId"):
                                 acd_queue = seg["queueId"]
                                 break
-                    continue
+                continue
+            if uid is None or (purpose != "agent" and purpose != "user"):
+                continue
+            talk_before, any_before = acc[0], acc[1]
+            queue = wrap = None
+            for sess in part.get("sessions") or ():
                 for metric in sess.get("metrics") or ():
-                    name = metric.get("name")
-                    if name == "tTalkComplete":
-                        talk += metric.get("value") or 0
-                    elif name == "tTalk":
-                        talk_any += metric.get("value") or 0
-                    elif name == "tHeldComplete":
-                        hold += metric.get("value") or 0
-                    elif name == "tHandle":
-                        handle += metric.get("value") or 0
-                    elif name == "tAcw":
-                        acw += metric.get("value") or 0
-                    elif name in _TRANSFER_METRICS:
-                        transfers += metric.get("value") or 0
+                    slot = slots.get(metric.get("name"))
+                    if slot is not None:
+                        acc[slot] += metric.get("value") or 0
                 for seg in sess.get("segments") or ():
-                    if queue is None and seg.get("queueId"):
-                        queue = seg["queueId"]
-                    if seg.get("wrapUpCode"):
-                        wrap = seg["wrapUpCode"]
-            if is_agent and uid is not None:
-                agents.append((talk or talk_any, uid, queue, wrap))
+                    if queue is None:
+                        queue = seg.get("queueId")
+                    code = seg.get("wrapUpCode")
+                    if code:
+                        wrap = code
+            talk = acc[0] - talk_before or acc[1] - any_before
+            agents.append((talk, uid, queue, wrap))
+        hold, handle, acw, transfers = acc[2], acc[3], acc[4], acc[5]
 
-        if (rules.media_type is not None and media != rules.media_type) or not recorded:
-            removed["media_or_recording"] += 1
-            return
         talk_ms = sum(a[0] for a in agents)
         if talk_ms < rules.min_talk_ms or (rules.max_talk_ms is not None and talk_ms > rules.max_talk_ms):
             removed["talk_time"] += 1
@@ -320,10 +328,17 @@ class CandidateReducer:
         if handle <= 0:
             handle = talk_ms + hold + acw
         band = band_of(handle, rules.bands)
-        if ((rules.transferred is not None and transferred != rules.transferred)
+        if rules.queues or rules.wrap_up_codes:
+            ok = self._rule_cache.get((queue_id, wrap))
+            if ok is None:
+                ok = ((not rules.queues or _matches(label(queue_id, self.names), rules.queues))
+                      and (not rules.wrap_up_codes
+                           or _matches(label(wrap, self.names), rules.wrap_up_codes)))
+                self._rule_cache[(queue_id, wrap)] = ok
+        else:
+            ok = True
+        if (not ok or (rules.transferred is not None and transferred != rules.transferred)
                 or (rules.min_hold_ms is not None and hold < rules.min_hold_ms)
-                or (rules.queues and not _matches(queue_id, rules.queues))
-                or (rules.wrap_up_codes and not _matches(wrap, rules.wrap_up_codes))
                 or (rules.handle_bands and band not in rules.handle_bands)):
             removed["focus_rules"] += 1
             return
@@ -349,8 +364,8 @@ class CandidateReducer:
         bonus = self._bonus_cache.get(bonus_key)
         if bonus is None:
             bonus = (rules.w_gray * self.priors.of(agent_id, queue_id)
-                     + _pattern_weight(queue_id, rules.w_queues)
-                     + _pattern_weight(wrap, rules.w_wrap_up_codes)
+                     + _pattern_weight(label(queue_id, self.names), rules.w_queues)
+                     + _pattern_weight(label(wrap, self.names), rules.w_wrap_up_codes)
                      + dict(rules.w_bands).get(band, 0.0))
             self._bonus_cache[bonus_key] = bonus
         priority = (bonus + (rules.w_transferred if transferred else 0.0)
