@@ -253,8 +253,9 @@ def error_for_status(
     message = None
     code = None
     if mapping is not None:
-        message = mapping.get("message")
-        code = mapping.get("code")
+        # Platform API errors carry message/code; the OAuth endpoint answers error/error_description.
+        message = mapping.get("message") or mapping.get("error_description") or mapping.get("description")
+        code = mapping.get("code") or mapping.get("error")
     if not message:
         snippet = " ".join((text or "").split())[:_MAX_MESSAGE_CHARS]
         message = snippet or f"HTTP {status} with an empty body"
