@@ -195,3 +195,13 @@ def test_non_numeric_scores_and_missing_columns_are_rejected():
         icc(data)
     with pytest.raises(ValueError, match="lacks the column"):
         icc(long_scores(ANXIETY).drop(columns="evaluator_id"))
+
+
+def test_package_level_icc_is_callable_after_the_submodule_is_imported():
+    """``import calib.stats.icc`` binds the package attribute to the submodule; the documented
+    call ``calib.stats.icc(data)`` must still return the ICC table."""
+    import calib.stats
+    import calib.stats.icc  # noqa: F401  (the import that used to shadow the function)
+
+    result = calib.stats.icc(long_scores(SHROUT_FLEISS))
+    assert round(by_type(result).loc["ICC(A,1)", "icc"], 2) == .29
