@@ -79,6 +79,7 @@ class Evaluation:
     finished_at: datetime | None
     answers: dict | None = None
     result: ScoringResult | None = None
+    answers_json: dict | None = None  # cached Genesys EvaluationScoringSet
 
     def status(self, now: datetime) -> str:
         if self.finished_at is not None and self.finished_at <= now:

@@ -73,16 +73,13 @@ def evaluation_json(org: Org, ev: Evaluation, *, with_answers: bool = True,
     if conv is not None:
         out["conversationDate"] = iso(conv.start)
         out["conversationEndDate"] = iso(conv.end)
-        out["mediaType"] = [conv.media.upper() if conv.media == "voice" else "CHAT"]
-        if conv.media == "voice":
-            out["mediaType"] = ["CALL"]
+        out["mediaType"] = ["CALL" if conv.media == "voice" else "CHAT"]
     if status == "FINISHED":
         out["submittedDate"] = iso(ev.finished_at)
         if with_answers:
-            answers, result = org.evaluation_result(ev)
-            set_ = result.to_genesys()
-            set_["comments"] = ""
-            out["answers"] = set_
+            if ev.answers_json is None:
+                ev.answers_json = org.evaluation_result(ev)[1].to_genesys(comments="")
+            out["answers"] = ev.answers_json
     out["selfUri"] = f"/api/v2/quality/conversations/{ev.conversation_id}/evaluations/{ev.id}"
     return out
 
