@@ -381,7 +381,7 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
     if raters is not None:
         require_columns(data, [evaluator], what="data")
         data = data[data[evaluator].isin(list(raters))]
-    counts, labels, w, seen, missing, n_raters = _prepare(
+    _, labels, w, seen, missing, _ = _prepare(
         data, unit, evaluator, category, categories, weights, confidence)
     coded = to_codes(data, unit, evaluator, category)
     if len(coded.raters) != 2:
