@@ -287,3 +287,9 @@ def test_secret_and_token_never_appear_in_reprs_errors_or_logs(
         for secret in [CLIENT_SECRET, basic, *tokens]:
             assert secret not in text, f"{secret[:6]}… leaked into {where}"
     assert "***" in repr(client) and loopback.base_url in repr(client)
+
+
+def test_a_request_that_cannot_be_sent_is_not_retried(loopback: LoopbackServer, clock: FakeClock) -> None:
+    with pytest.raises(errors.TransportError, match="could not be sent"):
+        make_client(loopback, clock).request("GET", USERS, json={"score": float("nan")})  # not valid JSON
+    assert clock.sleeps == []

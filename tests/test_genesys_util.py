@@ -15,7 +15,7 @@ instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030,
                         timezones=st.just(timezone.utc))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(start=instants, span=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=400)),
        days=st.integers(min_value=1, max_value=7))
 def test_chunks_tile_the_interval_without_gaps_or_overlong_pieces(start: datetime, span: timedelta, days: int) -> None:
@@ -25,7 +25,7 @@ def test_chunks_tile_the_interval_without_gaps_or_overlong_pieces(start: datetim
     assert all(timedelta(0) < e - s <= timedelta(days=days) for s, e in pieces)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(value=instants)
 def test_iso_round_trips_to_the_millisecond(value: datetime) -> None:
     text = iso(value)

@@ -43,6 +43,13 @@ _RETRYABLE_5XX = frozenset({502, 503, 504})
 # 503 means the service refused the work (overload, maintenance); 502/504 are gateway failures that
 # can follow a write the backend already committed, so only idempotent calls repeat them.
 _RETRYABLE_5XX_NON_IDEMPOTENT = frozenset({503})
+# Failures of the network or the peer; anything else requests raises is a bad URL or header.
+_NETWORK_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -150,7 +157,7 @@ class Transport:
                     method, url, params=params, json=json, data=data, headers=all_headers, auth=auth,
                     timeout=self.timeout, allow_redirects=False,
                 )
-            except requests.exceptions.RequestException as exc:
+            except _NETWORK_ERRORS as exc:
                 never_sent = _never_sent(exc)
                 if not (idempotent or never_sent):
                     log.warning("%s %s: response lost after sending (%s); not repeating a non-idempotent request",
@@ -175,6 +182,13 @@ class Transport:
                 self._sleep(wait)
                 waited += wait
                 continue
+
+            except requests.exceptions.RequestException as exc:
+                # A malformed URL or header: repeating it cannot help.
+                raise errors.TransportError(
+                    f"the request could not be sent ({_describe(exc)}); check the base URL and parameters.",
+                    method=method, path=path,
+                ) from None
 
             elapsed_ms = (self._clock() - started) * 1000.0
             status = response.status_code
