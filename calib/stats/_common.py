@@ -77,8 +77,8 @@ class CodeMatrix:
 def _positions(data: pd.DataFrame, unit: str, rater: str, keep: np.ndarray,
                what: str) -> tuple[np.ndarray, np.ndarray, pd.Index, pd.Index]:
     """Row and column positions of the kept rows; raise on duplicate (unit, rater) pairs."""
-    unit_codes, units = pd.factorize(data[unit], sort=False)
-    rater_codes, raters = pd.factorize(data[rater], sort=False)
+    unit_codes, units = pd.factorize(data[unit].to_numpy(), sort=False)
+    rater_codes, raters = pd.factorize(data[rater].to_numpy(), sort=False)
     if (unit_codes < 0).any() or (rater_codes < 0).any():
         column = unit if (unit_codes < 0).any() else rater
         raise ValueError(f"{what} has rows with an empty {column!r}; every rating needs a "
@@ -128,7 +128,11 @@ def to_matrix(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     """
     require_columns(data, [unit, rater, value], what=what)
     try:
-        numbers = pd.to_numeric(data[value], errors="raise").to_numpy(dtype=float)
+        column = data[value]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            numbers = column.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            numbers = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} column {value!r} must hold numbers (NaN for missing); "
                          f"convert it with pandas.to_numeric first ({exc}).") from exc

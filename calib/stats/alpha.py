@@ -211,7 +211,7 @@ def _long_values(data: pd.DataFrame, unit: str, evaluator: str, value: str, leve
         rows, cols = np.nonzero(matrix >= 0)
         values = matrix[rows, cols].astype(float)
         rating = coded
-    n_raters = int(np.unique(cols).size)
+    n_raters = int(np.count_nonzero(np.bincount(cols, minlength=1)))
     return rows, values, len(rating.units), n_raters, rating.n_missing_rows
 
 
@@ -233,21 +233,23 @@ class _Units:
     @classmethod
     def build(cls, unit_codes: np.ndarray, values: np.ndarray, level: str) -> "_Units":
         sizes_all = np.bincount(unit_codes)
-        keep = sizes_all[unit_codes] >= 2
+        pairable = sizes_all >= 2
+        keep = pairable[unit_codes]
         unit_codes, values = unit_codes[keep], values[keep]
-        _, unit_index = np.unique(unit_codes, return_inverse=True)
-        n_units = int(unit_index.max()) + 1 if unit_index.size else 0
-        if level == "interval":  # sums of squares suffice; skip the value counts
-            distinct, value_index = np.unique(values[:1]), np.zeros(values.size, np.int64)
-        else:
-            distinct, value_index = np.unique(values, return_inverse=True)
+        unit_index = (np.cumsum(pairable) - 1)[unit_codes]
+        n_units = int(pairable.sum())
         centred = values - values.mean() if values.size else values
         sizes = np.bincount(unit_index, minlength=n_units).astype(float)
         sums = np.bincount(unit_index, centred, minlength=n_units)
         squares = np.bincount(unit_index, centred * centred, minlength=n_units)
-        counts = sparse.csr_matrix((np.ones(values.size), (unit_index, value_index)),
-                                   shape=(n_units, distinct.size))
-        counts.sum_duplicates()
+        if level == "interval":  # sums of squares suffice; skip the value counts
+            distinct = np.empty(0)
+            counts = sparse.csr_matrix((n_units, 0))
+        else:
+            distinct, value_index = np.unique(values, return_inverse=True)
+            counts = sparse.csr_matrix((np.ones(values.size), (unit_index, value_index)),
+                                       shape=(n_units, distinct.size))
+            counts.sum_duplicates()
         order = np.argsort(unit_index, kind="stable") if level == "ratio" else slice(0, 0)
         offsets = np.concatenate([[0], np.cumsum(sizes).astype(np.int64)])
         return cls(n_units, int(values.size), int(distinct.size), sizes, sums, squares,
