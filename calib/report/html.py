@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 
 TEMPLATE_NAME = "calib_report"
+#: Cells with this tag (e.g. notes for the analyst) stay in the notebook but not in the page.
+NOTEBOOK_ONLY_TAG = "notebook-only"
 
 _URL_ATTRS = {"src", "href", "srcset", "poster", "data", "action", "formaction", "background"}
 _CSS_URL = re.compile(r"""url\(\s*['"]?\s*(?!data:|#)([^'")\s]+)""", re.IGNORECASE)
@@ -29,7 +31,7 @@ def templates_dir() -> Path:
 def export_html(notebook: str | Path, html_path: str | Path, *, title: str) -> Path:
     """Write a self-contained HTML page of an executed notebook's outputs.
 
-    Input cells and prompts are left out, stderr streams (warnings) are dropped from the page
+    Input cells and prompts are left out, cells tagged ``notebook-only`` too, stderr streams (warnings) are dropped from the page
     (they stay in the executed notebook), images are embedded as ``data:`` URIs, and the page
     is checked with :func:`offline_problems` before it is written.
 
@@ -59,10 +61,14 @@ def export_html(notebook: str | Path, html_path: str | Path, *, title: str) -> P
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(template_name=TEMPLATE_NAME,
                             extra_template_basedirs=[str(templates_dir())],
                             exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTEBOOK_ONLY_TAG}),
+                                   enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"calib_title": title})
     problems = offline_problems(body)
     if problems:

@@ -75,7 +75,62 @@ def write_summary(summary: Any, output_dir: str | Path | None = None) -> Path | 
 
 
 def build_summary(data: Any) -> dict[str, Any]:
-    """The headline figures of a month as a plain dict; see :mod:`calib.report.data`."""
-    from calib.report.data import summary_of
+    """The headline figures of a month as a plain dict.
 
-    return summary_of(data)
+    Parameters
+    ----------
+    data : MonthData
+        Loaded and analysed by :func:`calib.report.load_month`.
+
+    Returns
+    -------
+    dict
+        ``schema_version, team, month, months, clock, gate ("open"|"closed"), completion
+        {assigned, finished, overdue}, n_calibrations, reliability {"ICC(A,1)", "ICC(C,1)",
+        "alpha": {value, ci_low, ci_high, n_calls, ...}}, tiers {aligned, discuss,
+        full_session}, flagged_evaluators [...], drift {flagged, slope_per_month, slope_ci_low,
+        slope_ci_high}, evaluators_needed, gray_area_questions, recurring_questions,
+        excluded_evaluations, headline, warnings, problems``. With the gate closed, only the
+        completion figures are filled: no score-derived number is written.
+    """
+    from calib.report.analysis import headline_sentence
+
+    a = data.analysis
+    status = data.status
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "team": data.team, "month": data.month,
+        "months": list(data.months), "clock": data.now,
+        "gate": "closed" if data.gate_closed else "open",
+        "completion": {"assigned": int(len(status)),
+                       "finished": int((status["status"] == "finished").sum()),
+                       "overdue": int((status["status"] == "overdue").sum())},
+        "n_calibrations": int(len(data.gate)),
+        "reliability": {}, "tiers": {}, "flagged_evaluators": [], "drift": None,
+        "evaluators_needed": None, "gray_area_questions": [], "recurring_questions": [],
+        "excluded_evaluations": 0, "headline": headline_sentence(data),
+        "warnings": list(a.get("warnings", [])), "problems": dict(a.get("problems", {})),
+    }
+    if data.gate_closed:
+        return out
+    out["reliability"] = a.get("coefficients", {})
+    variance = a.get("variance")
+    if variance is not None:
+        counts = variance.table["tier"].value_counts()
+        out["tiers"] = {t: int(counts.get(t, 0)) for t in ("aligned", "discuss", "full_session")}
+        out["excluded_evaluations"] = int(len(variance.excluded))
+    bias = a.get("bias")
+    if bias is not None and not bias.empty:
+        flagged = bias[bias["flagged"].astype(bool)]
+        out["flagged_evaluators"] = flagged[["evaluator_id", "evaluator_name", "reference", "n",
+                                             "bias", "ci_low", "ci_high"]].to_dict("records")
+    drift = a.get("drift")
+    if drift is not None:
+        out["drift"] = {"flagged": bool(drift.flagged), "slope_per_month": drift.slope_per_month,
+                        "slope_ci_low": drift.slope_ci_low, "slope_ci_high": drift.slope_ci_high}
+    out["evaluators_needed"] = a.get("evaluators_needed")
+    out["gray_area_questions"] = list(a.get("gray_area") or [])
+    recurring = a.get("recurring")
+    if recurring is not None and not recurring.empty:
+        out["recurring_questions"] = list(recurring.loc[recurring["recurring"].astype(bool),
+                                                        "question_id"])
+    return out

@@ -1,0 +1,193 @@
+"""Load one team's month for the report: sync it into the store, read it back through the gate.
+
+``load_month(params)`` is the first call of the report notebook. With ``backend: sandbox`` it
+starts the local Genesys look-alike, syncs the history months into the store and stops it; with
+``genesys`` it reads the OAuth client from the environment; with ``files`` it uses what
+``calib data import`` already stored. Everything after that reads the store only, and only
+through the blind gate: sealed calibrations contribute their completion status, never a score.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from calib.report.params import ParameterError, month_check
+
+
+@dataclass
+class MonthData:
+    """Everything the report shows for one team and month.
+
+    Attributes
+    ----------
+    params : dict
+        The notebook parameters.
+    team, month : str
+    months : list of str
+        The history window, oldest first, ending with ``month``.
+    scores, answers : pandas.DataFrame
+        Open calibrations of the history window (``calib.tables`` columns).
+    status, gate : pandas.DataFrame
+        The month's per-evaluator status and per-calibration gate (``Store.status/gate``).
+    users, rubric_notes, forms : pandas.DataFrame
+        ``Store.users()``, ``Store.rubric_notes()``, ``Store.forms()``.
+    now : datetime
+        The clock the status was judged against (the sandbox clock for the sandbox).
+    store_display : str
+        The store's URL with any password masked.
+    notes : list of str
+        What happened while loading (e.g. months with no calibrations).
+    analysis : dict
+        Filled by :func:`calib.report.analysis.analyze`.
+    """
+
+    params: dict
+    team: str
+    month: str
+    months: list[str]
+    scores: pd.DataFrame
+    answers: pd.DataFrame
+    status: pd.DataFrame
+    gate: pd.DataFrame
+    users: pd.DataFrame
+    rubric_notes: pd.DataFrame
+    now: datetime
+    store_display: str
+    forms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+    analysis: dict = field(default_factory=dict)
+
+    @property
+    def month_scores(self) -> pd.DataFrame:
+        """Open calibrations' scores of the report month."""
+        return self.scores[self.scores["month"] == self.month]
+
+    @property
+    def month_answers(self) -> pd.DataFrame:
+        """Open calibrations' answers of the report month."""
+        return self.answers[self.answers["month"] == self.month]
+
+    @property
+    def gate_closed(self) -> bool:
+        """True while any calibration of the month is sealed, or there is none at all."""
+        return self.gate.empty or not bool(self.gate["open"].all())
+
+    def name_of(self, user_id: Any) -> str:
+        """A user's display name (the id when unknown)."""
+        names = dict(zip(self.users.get("user_id", []), self.users.get("name", [])))
+        return str(names.get(user_id) or user_id)
+
+    def __repr__(self) -> str:
+        return (f"MonthData(team={self.team!r}, month={self.month!r}, months={len(self.months)}, "
+                f"evaluations={len(self.scores)}, gate={'closed' if self.gate_closed else 'open'})")
+
+
+def history_months(month: str, count: int) -> list[str]:
+    """The ``count`` months ending with ``month``, oldest first."""
+    month_check(month)
+    end = pd.Period(month, freq="M")
+    return [str(end - k) for k in range(count - 1, -1, -1)]
+
+
+def store_url(params: Mapping[str, Any]) -> str:
+    """The store for a run: the ``store_url`` parameter, else ``$CALIB_STORE_URL``, else the
+    SQLite file ``calib.sqlite`` in the outputs folder (beside ``<team>/<month>/``)."""
+    if params.get("store_url"):
+        return str(params["store_url"])
+    if os.environ.get("CALIB_STORE_URL"):
+        return os.environ["CALIB_STORE_URL"]
+    if params.get("output_dir"):
+        outputs = Path(params["output_dir"]).resolve().parents[1]
+    else:
+        from calib.report.runner import project_root
+
+        outputs = project_root() / "outputs"
+    outputs.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{outputs / 'calib.sqlite'}"
+
+
+def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
+    """Sync (per ``backend``) and read one team's month and its history; then analyse it.
+
+    Parameters
+    ----------
+    params : mapping
+        The report notebook's parameters (``team, month, backend, sandbox_seed, calibrators,
+        store_url, history_months`` and the analysis settings).
+    analyze : bool
+        Run :func:`calib.report.analysis.analyze` (the default).
+
+    Returns
+    -------
+    MonthData
+
+    Raises
+    ------
+    ParameterError
+        For an unknown backend or a bad month.
+    """
+    from calib.store import Store
+
+    params = dict(params)
+    team, month = str(params["team"]), month_check(params["month"])
+    months = history_months(month, int(params.get("history_months", 6)))
+    backend = params.get("backend", "sandbox")
+    notes: list[str] = []
+    store = Store(store_url(params))
+    try:
+        if backend == "sandbox":
+            from calib.sandbox import Sandbox
+
+            with Sandbox(seed=int(params.get("sandbox_seed", 7))) as sandbox:
+                now = sandbox.now()
+                with sandbox.client() as client:
+                    _sync(client, store, team, months, params, notes)
+        elif backend == "genesys":
+            from calib.genesys.client import GenesysClient
+
+            now = datetime.now(timezone.utc)
+            with GenesysClient.from_env() as client:
+                _sync(client, store, team, months, params, notes)
+        elif backend == "files":
+            now = datetime.now(timezone.utc)
+            notes.append("Data come from files imported with 'calib data import'; nothing was "
+                         "synced.")
+        else:
+            raise ParameterError(f"backend must be sandbox, genesys or files, not {backend!r}.")
+        data = MonthData(
+            params=params, team=team, month=month, months=months,
+            scores=store.scores(team, months), answers=store.answers(team, months),
+            status=store.status(team, month, now=now), gate=store.gate(team, month),
+            users=store.users(), rubric_notes=store.rubric_notes(), now=now,
+            store_display=store.url_for_display, forms=store.forms(), notes=notes)
+    finally:
+        store.close()
+    missing = [m for m in months if m not in set(data.scores["month"])]
+    if missing:
+        notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
+                     f"month(s): {', '.join(missing)}.")
+    if analyze:
+        from calib.report.analysis import analyze as run_analysis
+
+        data.analysis = run_analysis(data)
+    return data
+
+
+def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
+          notes: list[str]) -> None:
+    """Sync every history month into the store with :func:`calib.sync.sync_months`."""
+    from calib.sync import sync_months
+
+    result = sync_months(client, store, team=team, months=months,
+                         calibrators=list(params["calibrators"]))
+    if "removed_calibrations" in result.columns:
+        removed = sum(len(r or ()) for r in result["removed_calibrations"])
+        if removed:
+            notes.append(f"{removed} calibration(s) no longer listed by Genesys were removed "
+                         f"from the store.")
