@@ -171,8 +171,13 @@ def parse_text(series: pd.Series) -> pd.Series:
 
 def month_of(times: pd.Series) -> pd.Series:
     """``YYYY-MM`` of UTC date-times (None where the time is missing)."""
-    out = times.dt.strftime("%Y-%m")
-    return out.where(times.notna(), None).astype("object")
+    present = times.notna().to_numpy()
+    key = np.where(present, times.dt.year.fillna(0).to_numpy(dtype="int64") * 100
+                   + times.dt.month.fillna(0).to_numpy(dtype="int64"), -1)
+    distinct, codes = np.unique(key, return_inverse=True)
+    text = np.array([f"{k // 100:04d}-{k % 100:02d}" if k >= 0 else None for k in distinct],
+                    dtype=object)
+    return pd.Series(text[codes], index=times.index, dtype="object")
 
 
 STATUS_VALUES = STATUSES

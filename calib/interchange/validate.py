@@ -13,7 +13,7 @@ import pandas as pd
 
 from calib.interchange.errors import ProblemLog
 from calib.interchange.formats import (BOOL_FIELDS, FLOAT_FIELDS, KNOWN_FIELDS, TIME_FIELDS,
-                                       parse_bool, parse_float, parse_role, parse_status,
+                                       on_distinct, parse_bool, parse_float, parse_role, parse_status,
                                        parse_text, parse_time)
 from calib.interchange.presets import EXPERT_COLUMN, Preset, melt_wide, plan_columns
 from calib.interchange.reading import RawTable
@@ -189,9 +189,10 @@ def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> Non
                     f"is for team {team!r}.",
                     "Import with --team set to the file's team, or remove the team column.")
     if "month" in frame.columns:
-        text = frame["month"].astype("object")
-        bad = text.notna() & ~text.astype(str).str.match(_MONTH)
+        _, bad = on_distinct(frame["month"], lambda values: np.array(
+            [v if _MONTH.match(v) else None for v in values], dtype=object), "object")
         if bad.any():
-            log.add(path, _rows(frame, bad.to_numpy()), f"month has values that are not "
-                    f"YYYY-MM ({sorted(set(text[bad].astype(str)))[:3]}).",
+            sample = sorted(set(frame["month"].astype("object")[bad].astype(str)))[:3]
+            log.add(path, _rows(frame, bad), f"month has values that are not YYYY-MM "
+                    f"({', '.join(map(repr, sample))}).",
                     "Write the month as YYYY-MM, e.g. 2026-08.")
