@@ -205,3 +205,11 @@ def test_package_level_icc_is_callable_after_the_submodule_is_imported():
 
     result = calib.stats.icc(long_scores(SHROUT_FLEISS))
     assert round(by_type(result).loc["ICC(A,1)", "icc"], 2) == .29
+
+
+def test_evaluator_without_any_score_is_dropped_and_reported():
+    """A panel member whose evaluations are all unfinished (NaN) is not a column of the table."""
+    matrix = np.column_stack([SHROUT_FLEISS, np.full(6, np.nan)])
+    result = icc(long_scores(matrix))
+    assert result.attrs["dropped_evaluators"] == 1 and result.attrs["missing_scores"] == 6
+    np.testing.assert_allclose(result["icc"], icc(long_scores(SHROUT_FLEISS))["icc"])

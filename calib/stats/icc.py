@@ -62,7 +62,8 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
         Six rows with ``type`` ``ICC(1,1)``, ``ICC(A,1)``, ``ICC(C,1)``, ``ICC(1,k)``,
         ``ICC(A,k)``, ``ICC(C,k)`` and columns ``type, description, icc, f, df1, df2, pval,
         ci_low, ci_high, n_interactions, n_evaluators``. ``attrs`` holds
-        ``dropped_interactions`` (int), ``missing_scores`` (rows with a NaN score) and the
+        ``dropped_interactions`` (int), ``missing_scores`` (rows with a NaN score),
+        ``dropped_evaluators`` (evaluators without a single score, e.g. all pending) and the
         mean squares ``ms_rows``, ``ms_columns``, ``ms_error``, ``ms_within``.
 
     Raises
@@ -116,7 +117,8 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
                            upper=score_range[1])
     values = rating.values
     rated = ~np.isnan(values)
-    values = values[:, rated.any(axis=0)]  # an evaluator with no score at all is not a column
+    scored = rated.any(axis=0)
+    values = values[:, scored]  # an evaluator with no score at all is not a column
     complete = ~np.isnan(values).any(axis=1)
     dropped = int((~complete).sum())
     if dropped and missing == "raise":
@@ -136,6 +138,7 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
     result = _icc_table(values, level)
     result.attrs["dropped_interactions"] = dropped
     result.attrs["missing_scores"] = rating.n_missing_rows
+    result.attrs["dropped_evaluators"] = int((~scored).sum())
     return result
 
 
