@@ -26,7 +26,8 @@ from calib.genesys import errors
 from calib.selection import parse_instant, recording_available
 
 __all__ = ["PlanError", "PlannedConversation", "SessionPlan", "CreationResult", "create_session",
-           "session_status", "summarize_status", "calibration_body", "STATUS_COLUMNS"]
+           "session_status", "summarize_status", "calibration_body", "user_ids_by_email",
+           "published_form_id", "load_yaml", "STATUS_COLUMNS"]
 
 log = logging.getLogger("calib.sessions")
 
@@ -57,6 +58,11 @@ _StringDateLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely, leaving dates and times as strings (calib parses them itself)."""
+    return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -176,10 +182,26 @@ class SessionPlan:
             raise PlanError([f"The plan file {str(path)!r} does not exist; write one with "
                              f"`calib select` or SessionPlan.to_yaml()."])
         try:
-            data = yaml.load(path.read_text(), Loader=_StringDateLoader)  # noqa: S506 - SafeLoader subclass
+            data = load_yaml(path.read_text())
         except yaml.YAMLError as exc:
             raise PlanError([f"The plan file {str(path)!r} is not valid YAML ({exc})."]) from None
         return cls.from_mapping(data)
+
+    @classmethod
+    def from_selection(cls, candidates: pd.DataFrame, *, name: str, team: str, month: str,
+                       focus: str, form_id: str, calibrator_id: str, expert_id: str,
+                       panel_ids: Iterable[str], deadline: str) -> "SessionPlan":
+        """A plan for the candidates of :func:`calib.selection.select_candidates` (in pick order)."""
+        missing = {"conversation_id", "agent_id"} - set(candidates.columns)
+        if missing:
+            raise ValueError(f"The candidates lack {sorted(missing)}; pass Selection.candidates.")
+        convs = tuple(PlannedConversation(str(r["conversation_id"]), _text(r.get("agent_id")),
+                                          _text(r.get("reason")))
+                      for r in candidates.to_dict("records"))
+        return cls(name=name, team=team, month=month, focus=focus, form_id=form_id,
+                   calibrator_id=calibrator_id, expert_id=expert_id,
+                   panel_ids=tuple(str(p) for p in panel_ids), deadline=str(deadline),
+                   conversations=convs)
 
     # -- derived values -----------------------------------------------------------------------
 
@@ -284,6 +306,32 @@ class SessionPlan:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def user_ids_by_email(client: Any, emails: Iterable[str]) -> list[str]:
+    """User ids for ``emails`` (case-insensitive), in order; raises naming every unknown email."""
+    wanted = [str(e).strip().lower() for e in emails]
+    found: dict[str, str] = {}
+    for user in client.iter_users():
+        email = str(user.get("email") or "").lower()
+        if email in wanted:
+            found[email] = str(user["id"])
+    unknown = [e for e in wanted if e not in found]
+    if unknown:
+        raise ValueError(f"No user with the email(s) {', '.join(unknown)} in the org; check the "
+                         f"spelling or the user's state.")
+    return [found[e] for e in wanted]
+
+
+def published_form_id(client: Any, name: str | None = None) -> str:
+    """Id of the latest published version of the form called ``name`` (any form when None)."""
+    forms = list(client.iter_published_evaluation_forms(only_latest_per_context=True))
+    matching = [f for f in forms if name is None or str(f.get("name", "")).lower() == name.lower()]
+    if not matching:
+        names = sorted({str(f.get("name")) for f in forms})
+        raise ValueError(f"No published evaluation form is called {name!r}; published forms: "
+                         f"{', '.join(names) or 'none'}.")
+    return str(matching[0]["id"])
 
 
 # --------------------------------------------------------------------------------- creation
