@@ -3,7 +3,7 @@
 The file is a tidy answers CSV of N answer rows (default 1,000,000: 50,000 evaluations of a
 20-question form, UUID ids, comments on one answer in ten) plus its scores CSV. The floor is
 ``pandas.read_csv`` of the same answers file with default options. Each measurement runs in a
-fresh Python process, so peak memory (``ru_maxrss``) is that step's own; the time excludes
+fresh Python process, so peak memory (``VmHWM``, the resident high-water mark) is that step's own; the time excludes
 interpreter start-up and imports. Targets (issue 7): at most 3x the floor, under 1 GiB.
 
 Run: ``python -m benchmarks.bench_import`` (``--quick`` for 50,000 rows, ``--store`` to add a
@@ -74,11 +74,17 @@ def make_files(directory: Path, n_answers: int, seed: int = 0) -> tuple[Path, Pa
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import pandas as pd
 import calib.interchange
+
+def high_water_kib():
+    # VmHWM belongs to this process image (ru_maxrss would carry the parent's peak over fork)
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+
 kind, scores, answers, store = sys.argv[1:5]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = high_water_kib()
 t0 = time.perf_counter()
 if kind == "floor":
     frame = pd.read_csv(answers)
@@ -91,7 +97,7 @@ else:
         with Store(store) as st:
             st.upsert_month("demo", "2026-10", s, a, source="files")
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = high_water_kib()
 print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "base_mib": base / 1024,
                   "rows": rows}))
 """
