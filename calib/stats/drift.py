@@ -42,7 +42,11 @@ class DriftResult:
         calibrators pooled: the drift of the team's scoring index), NaN with fewer than two
         months or three calibrations.
     flagged : bool
-        Any month flagged.
+        Any month flagged, or a trend whose CI excludes 0 and whose fitted value at the latest
+        month is at least the threshold (the trend uses every month, so a calibrator drifting
+        *to* the threshold is caught even when single months are noisy).
+    fitted_latest : float
+        The trend line's value at the latest month (NaN without a trend).
     suggestion : str
         One sentence for the report.
     excluded : pandas.DataFrame
@@ -56,6 +60,7 @@ class DriftResult:
     flagged: bool
     suggestion: str
     excluded: pd.DataFrame
+    fitted_latest: float = float("nan")
 
 
 def _month_index(months: pd.Series) -> np.ndarray:
@@ -67,17 +72,32 @@ def _month_index(months: pd.Series) -> np.ndarray:
     return (parts[0] * 12 + parts[1] - 1).to_numpy()
 
 
-def _slope(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
+def _slope(x: np.ndarray, y: np.ndarray,
+           confidence: float) -> tuple[float, float, float, float]:
+    """Slope, its CI, and the fitted value at the latest x (NaN without two months)."""
     if np.unique(x).size < 2 or x.size < 3:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan"), float("nan")
     fit = sps.linregress(x, y)
     half = sps.t.ppf(0.5 + confidence / 2, x.size - 2) * fit.stderr
-    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
+    return (float(fit.slope), float(fit.slope - half), float(fit.slope + half),
+            float(fit.intercept + fit.slope * x.max()))
 
 
-def _suggestion(table: pd.DataFrame, threshold: float, slope: tuple[float, float, float],
-                confidence: float) -> str:
+def _trend_flag(slope: tuple[float, float, float, float], threshold: float) -> bool:
+    _, low, high, latest = slope
+    return bool(np.isfinite(low) and (low > 0 or high < 0) and abs(latest) >= threshold)
+
+
+def _suggestion(table: pd.DataFrame, threshold: float,
+                slope: tuple[float, float, float, float], confidence: float) -> str:
     hits = table[table["flagged"]]
+    if hits.empty and _trend_flag(slope, threshold):
+        who = ", ".join(map(str, table["calibrator_id"].unique()))
+        return (f"Calibrator {who}: the gap between the expert and the rest of the panel is "
+                f"growing by {slope[0]:+.1f} points a month and the trend reaches "
+                f"{slope[3]:+.1f} points in {table['month'].max()}; rotate the calibrator role "
+                f"and run a calibration-of-calibrators with the QM leadership panel before the "
+                f"expert's scores are used as the target again.")
     if len(hits):
         last = hits.iloc[-1]
         direction = "above" if last["drift"] > 0 else "below"
@@ -164,6 +184,7 @@ def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
     slope = _slope(calls["month_index"].to_numpy(float), calls["diff"].to_numpy(float),
                    confidence)
     return DriftResult(table=table, slope_per_month=slope[0], slope_ci_low=slope[1],
-                       slope_ci_high=slope[2], flagged=bool(table["flagged"].any()),
+                       slope_ci_high=slope[2],
+                       flagged=bool(table["flagged"].any()) or _trend_flag(slope, threshold),
                        suggestion=_suggestion(table, threshold, slope, confidence),
-                       excluded=excluded.reset_index(drop=True))
+                       excluded=excluded.reset_index(drop=True), fitted_latest=slope[3])
