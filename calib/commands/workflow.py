@@ -9,18 +9,8 @@ in-process sandbox (read-only demo: what it creates is gone when the command end
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-SELECT_KEYS = {
-    "team": str, "month": str, "backend": str, "sandbox_seed": int, "start": str, "end": str,
-    "n": int, "focus": str, "seed": int, "calibrator_email": str, "expert_email": str,
-    "panel_emails": list, "form_name": str, "deadline": str, "session_name": str,
-    "profiles": str, "out": str,
-}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``select``, ``create`` and ``status`` verbs."""
@@ -62,69 +52,13 @@ def _backend_args(parser: argparse.ArgumentParser) -> None:
                         help="the present for deadline checks (default: sandbox clock or system clock)")
 
 
-@contextlib.contextmanager
-def _connect(backend: str, seed: int) -> Iterator[tuple[Any, Any]]:
-    """Yield (client, sandbox or None)."""
-    from calib.cli import CommandError
-
-    if backend == "sandbox":
-        from calib.sandbox import Sandbox
-
-        with Sandbox(seed=seed, rate_limit_per_minute=None) as sb:
-            yield sb.client(), sb
-        return
-    if backend != "genesys":
-        raise CommandError(f"backend {backend!r} is not 'genesys' or 'sandbox'.")
-    from calib.genesys import GenesysClient
-
-    client = GenesysClient.from_env()
-    try:
-        yield client, None
-    finally:
-        client.close()
-
-
-def _load_params(path: Path) -> dict[str, Any]:
-    from calib.cli import CommandError
-    from calib.sessions import load_yaml
-
-    if not path.is_file():
-        raise CommandError(f"The parameters file {str(path)!r} does not exist.")
-    data = load_yaml(path.read_text()) or {}
-    unknown = sorted(set(data) - set(SELECT_KEYS))
-    missing = sorted(set(SELECT_KEYS) - set(data))
-    if unknown or missing:
-        raise CommandError(f"{path}: unknown key(s) {unknown} and missing key(s) {missing}; "
-                           f"see parameters/select-demo.yaml.")
-    for key, kind in SELECT_KEYS.items():
-        if not isinstance(data[key], kind) or isinstance(data[key], bool):
-            raise CommandError(f"{path}: {key} must be a {kind.__name__}, not "
-                               f"{type(data[key]).__name__} (quote dates).")
-    return data
-
-
 def _select(args: argparse.Namespace) -> int:
-    from calib.selection import select_candidates
-    from calib.sessions import SessionPlan, published_form_id, user_ids_by_email
+    from calib.workflow import open_connection, read_select_params, select_session
 
-    p = _load_params(args.params)
-    with _connect(p["backend"], p["sandbox_seed"]) as (client, sb):
-        if sb is not None and not p["panel_emails"]:
-            team = sb.truth.teams[p["team"]]
-            calibrator, expert, panel = team["calibrator_id"], team["expert_id"], list(team["panel_ids"])
-        else:
-            calibrator, expert = user_ids_by_email(client, [p["calibrator_email"], p["expert_email"]])
-            panel = user_ids_by_email(client, p["panel_emails"])
-        history = sb.org.tidy_scores() if sb is not None else None
-        sel = select_candidates(client, start=p["start"], end=p["end"], n=p["n"], focus=p["focus"],
-                                panel_ids=[*panel, expert], calibrator_id=calibrator,
-                                history=history, seed=p["seed"], profiles=p["profiles"] or None)
-        plan = SessionPlan.from_selection(
-            sel.candidates, name=p["session_name"] or f"{p['team']} {p['month']} {p['focus']}",
-            team=p["team"], month=p["month"], focus=p["focus"],
-            form_id=published_form_id(client, p["form_name"] or None), calibrator_id=calibrator,
-            expert_id=expert, panel_ids=panel, deadline=p["deadline"])
-    out = plan.to_yaml(args.out or Path(p["out"]))
+    params = read_select_params(args.params)
+    with open_connection(params["backend"], params["sandbox_seed"]) as conn:
+        sel, plan = select_session(conn, params)
+    out = plan.to_yaml(args.out or Path(params["out"]))
     print(sel.funnel[["step", "remaining", "removed"]].to_string(index=False))
     print()
     print(sel.candidates[["conversation_id", "agent_id", "handle_band", "transferred",
@@ -133,12 +67,13 @@ def _select(args: argparse.Namespace) -> int:
     return 0
 
 
-def _now(args: argparse.Namespace, sb: Any) -> Any:
-    return args.now or (sb.now() if sb is not None else None)
+def _now(args: argparse.Namespace, conn: Any) -> Any:
+    return args.now or conn.now()
 
 
 def _create(args: argparse.Namespace) -> int:
     from calib.sessions import SessionPlan, create_session
+    from calib.workflow import open_connection
 
     plan = SessionPlan.from_yaml(args.plan)
     store = None
@@ -146,9 +81,9 @@ def _create(args: argparse.Namespace) -> int:
         from calib.store import Store
 
         store = Store(args.store)
-    with _connect(args.backend, args.sandbox_seed) as (client, sb):
-        result = create_session(client, plan, dry_run=args.dry_run, store=store,
-                                now=_now(args, sb))
+    with open_connection(args.backend, args.sandbox_seed) as conn:
+        result = create_session(conn.client, plan, dry_run=args.dry_run, store=store,
+                                now=_now(args, conn))
     print(result.planned[["index", "conversation_id", "calibration_id", "action"]].to_string(index=False))
     verb = "would create" if args.dry_run else "created"
     print(f"\n{verb} {len(result.planned) - result.existing if args.dry_run else result.created}, "
@@ -158,10 +93,11 @@ def _create(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from calib.sessions import SessionPlan, session_status, summarize_status
+    from calib.workflow import open_connection
 
     plan = SessionPlan.from_yaml(args.plan)
-    with _connect(args.backend, args.sandbox_seed) as (client, sb):
-        status = session_status(client, plan, now=_now(args, sb))
+    with open_connection(args.backend, args.sandbox_seed) as conn:
+        status = session_status(conn.client, plan, now=_now(args, conn))
     table = status if args.detail else summarize_status(status)
     print(table.to_string(index=False))
     not_created = int((status["state"] == "not created").sum())
