@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from calib.genesys.errors import GenesysError
-from calib.sandbox import Faults
 from calib.selection import select_candidates
 from calib.sessions import (STATUS_COLUMNS, PlanError, PlannedConversation, SessionPlan,
                             create_session, session_status, summarize_status)
