@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.stats.icc import ICC_COLUMNS, icc
+from calib.stats.intraclass import ICC_COLUMNS, icc
 
 # Shrout & Fleiss (1979), Table 2: 6 targets (rows) rated by 4 judges (columns).
 SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8],
@@ -197,11 +197,11 @@ def test_non_numeric_scores_and_missing_columns_are_rejected():
         icc(long_scores(ANXIETY).drop(columns="evaluator_id"))
 
 
-def test_package_level_icc_is_callable_after_the_submodule_is_imported():
-    """``import calib.stats.icc`` binds the package attribute to the submodule; the documented
-    call ``calib.stats.icc(data)`` must still return the ICC table."""
+def test_package_level_icc_is_the_function_after_the_submodule_is_imported():
+    """The submodule is named ``intraclass`` so that importing it cannot shadow the documented
+    call ``calib.stats.icc(data)``."""
     import calib.stats
-    import calib.stats.icc  # noqa: F401  (the import that used to shadow the function)
+    import calib.stats.intraclass  # noqa: F401
 
     result = calib.stats.icc(long_scores(SHROUT_FLEISS))
     assert round(by_type(result).loc["ICC(A,1)", "icc"], 2) == .29

@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "icc": "icc",
+    "icc": "intraclass",
     "krippendorff_alpha": "alpha",
     "AlphaResult": "alpha",
     "percent_agreement": "categorical",

@@ -6,8 +6,6 @@ with vectorised sums of squares (no model fitting), so a 2,400 x 20 table takes 
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Literal
 
 import numpy as np
@@ -220,18 +218,3 @@ def _agreement_ci(icc_a: float, msr: float, msc: float, mse: float, n: int, k: i
     low = n * (msr - f_lo * mse) / (f_lo * common + n * msr)
     high = n * (f_hi * msr - mse) / (common + n * f_hi * msr)
     return float(low), float(high)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``calib.stats.icc(data)`` work even after this submodule has been imported.
-
-    ``calib.stats`` re-exports the function ``icc`` lazily, but importing the submodule
-    ``calib.stats.icc`` binds the package attribute ``icc`` to this module, shadowing the
-    function. Calling the module forwards to the function, so both spellings keep working.
-    """
-
-    def __call__(self, *args: object, **kwargs: object) -> pd.DataFrame:
-        return icc(*args, **kwargs)  # type: ignore[arg-type]
-
-
-sys.modules[__name__].__class__ = _CallableModule
