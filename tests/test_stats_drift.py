@@ -115,3 +115,12 @@ def test_bad_input_raises_sentences():
         calibrator_drift(data, threshold=0)
     with pytest.raises(ValueError, match="lacks the column"):
         calibrator_drift(data.drop(columns="month"))
+
+
+def test_a_steady_trend_reaching_the_threshold_is_flagged_even_when_months_are_noisy():
+    months = {f"2026-{m:02d}": 2.0 * (m - 1) for m in range(1, 9)}  # 0 ... 14 points
+    result = calibrator_drift(history(months, calls_per_month=2, noise=5.0, seed=0))
+    assert not result.table["flagged"].any(), "premise: two calls a month, no month is sure"
+    assert result.slope_ci_low > 0 and result.fitted_latest >= 10
+    assert result.flagged
+    assert "growing" in result.suggestion and "rotate the calibrator role" in result.suggestion
