@@ -19,7 +19,7 @@ import pandas as pd
 from calib.scoring import ScoringResult, score_evaluation
 from calib.tables import answers_frame, scores_frame
 
-from . import simulate
+from . import panel, simulate, tidy
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
 from .ids import iso, make_id, make_rng
@@ -77,6 +77,12 @@ class Evaluation:
     created: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    chosen: np.ndarray | None = None      # option index per question spec (simulated)
+    na: np.ndarray | None = None          # N/A flag per question spec
+    comment_idx: np.ndarray | None = None  # index into NEGATIVE_COMMENTS, -1 = none
+    total: float = float("nan")
+    critical: float = float("nan")
+    failed_kill: bool = False
     answers: dict | None = None
     result: ScoringResult | None = None
     answers_json: dict | None = None  # cached Genesys EvaluationScoringSet
@@ -103,6 +109,7 @@ class Calibration:
     evaluator_ids: list[str]
     evaluation_ids: list[str] = field(default_factory=list)
     scoring_index_id: str | None = None
+    n_initial: int = 0  # evaluations created with the calibration (simulated as one block)
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,9 @@ class Org:
                            for v, f in enumerate(self.forms)}
         self.options = {q["id"]: q["answerOptions"] for f in self.forms
                         for g in f["questionGroups"] for q in g["questions"]}
+        self.form_arrays = {f["id"]: panel.form_arrays(f, self.specs, self.qid_by_key[f["id"]])
+                            for f in self.forms}
+        self._reading_cache: dict[str, np.ndarray] = {}
         self.people: dict[str, Person] = {}
         self.agents: list[Person] = []
         self.teams: dict[str, dict] = {}
@@ -229,7 +239,8 @@ class Org:
             for i, m in enumerate(months):
                 if mode == "drift":
                     steps = max(len(self.size.months) - 1, 1)
-                    value = top * min(i, steps) / steps + (0.0 if i == 0 else rng.normal(0, 0.4))
+                    wobble = rng.normal(0, 0.4) if 0 < i < steps else 0.0
+                    value = top * min(i, steps) / steps + wobble
                     if i > steps:
                         value = top + 0.5 * (i - steps)
                 else:
@@ -294,7 +305,7 @@ class Org:
                                                   created, rng, finish_all=True)
         if "demo" in self.teams and per_month_for(self.size, "demo"):
             created = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
-            n = max(per_month_for(self.size, "demo"), 1)
+            n = min(max(per_month_for(self.size, "demo"), 1), 6)
             agents = rng.choice(len(self.agents) - 1, size=n, replace=n > len(self.agents) - 1)
             for i in range(n):
                 conv_start = datetime(2026, 10, 27, 9, tzinfo=timezone.utc) + timedelta(
@@ -311,23 +322,29 @@ class Org:
         form = self._form_for(created)
         cal = self._new_calibration(name, team, info["calibrator_id"], agent.id, conv_id,
                                     form["id"], created, info["expert_id"], list(info["panel_ids"]))
+        n = len(cal.evaluation_ids)
+        if finish_all:
+            starts = rng.uniform(2, 48, n)
+            works = rng.uniform(0.3, 80, n)
+            for j, eid in enumerate(cal.evaluation_ids):
+                ev = self.evaluations[eid]
+                ev.started_at = created + timedelta(hours=float(starts[j]))
+                ev.finished_at = ev.started_at + timedelta(hours=float(works[j]))
+            return cal
         for j, eid in enumerate(cal.evaluation_ids):
             ev = self.evaluations[eid]
-            if finish_all:
-                ev.started_at = created + timedelta(hours=float(rng.uniform(2, 48)))
-                ev.finished_at = ev.started_at + timedelta(hours=float(rng.uniform(0.3, 80)))
-            else:  # the open November session: a mix of finished, in progress and pending
-                phase = j % 3 if ev.role == "evaluator" else 0
-                if phase == 0:
-                    ev.started_at = created + timedelta(days=float(rng.uniform(0.5, 2)))
-                    ev.finished_at = ev.started_at + timedelta(days=float(rng.uniform(0.1, 2.5)))
-                elif phase == 1:
-                    ev.started_at = created + timedelta(days=float(rng.uniform(5.2, 6.5)))
-                    ev.finished_at = START_CLOCK + timedelta(days=float(rng.uniform(1, 5)))
-                else:
-                    ev.started_at = START_CLOCK + timedelta(days=float(rng.uniform(3, 9)))
-                    ev.finished_at = (None if self.truth.never_finishes.get(ev.evaluator_id)
-                                      else ev.started_at + timedelta(days=float(rng.uniform(1, 6))))
+            # the open November session: a mix of finished, in progress and pending
+            phase = j % 3 if ev.role == "evaluator" else 0
+            if phase == 0:
+                ev.started_at = created + timedelta(days=float(rng.uniform(0.5, 2)))
+                ev.finished_at = ev.started_at + timedelta(days=float(rng.uniform(0.1, 2.5)))
+            elif phase == 1:
+                ev.started_at = created + timedelta(days=float(rng.uniform(5.2, 6.5)))
+                ev.finished_at = START_CLOCK + timedelta(days=float(rng.uniform(1, 5)))
+            else:
+                ev.started_at = START_CLOCK + timedelta(days=float(rng.uniform(3, 9)))
+                ev.finished_at = (None if self.truth.never_finishes.get(ev.evaluator_id)
+                                  else ev.started_at + timedelta(days=float(rng.uniform(1, 6))))
         return cal
 
     # ------------------------------------------------------------ mutations
@@ -347,6 +364,7 @@ class Org:
         roles += [(e, "evaluator") for e in evaluator_ids if e != expert_id]
         for evaluator_id, role in roles:
             self._add_evaluation(cal, evaluator_id, role)
+        cal.n_initial = len(cal.evaluation_ids)
         self.conversations.link(conversation_id, cal_id)
         return cal
 
@@ -376,12 +394,39 @@ class Org:
         return "other"
 
     # -------------------------------------------------------------- answers
+    def ensure_simulated(self, cal: Calibration) -> None:
+        """Simulate (once) the answers of every evaluation of ``cal``."""
+        evs = [self.evaluations[e] for e in cal.evaluation_ids]
+        if all(ev.chosen is not None for ev in evs):
+            return
+        with self.lock:
+            self._simulate_calibration(cal, evs)
+
     def evaluation_result(self, ev: Evaluation) -> tuple[dict, ScoringResult]:
-        """The (deterministic) answers and scores of an evaluation, computed on first use."""
+        """The answers {question_id: (answer_id, marked_na, comment)} and Genesys scoring."""
         if ev.result is None:
-            with self.lock:
-                if ev.result is None:
-                    self._simulate_calibration(self.calibrations[ev.calibration_id])
+            self.ensure_simulated(self.calibrations[ev.calibration_id])
+            form = self.forms_by_id[ev.form_id]
+            qids = self.qid_by_key[form["id"]]
+            answers = {}
+            for j, spec in enumerate(self.specs):
+                qid = qids.get(spec.key)
+                if qid is None:
+                    continue
+                if ev.na[j]:
+                    answers[qid] = (None, True, None)
+                    continue
+                opts = self.options[qid]
+                pick = int(ev.chosen[j]) if spec.kind == "scale" else (0 if ev.chosen[j] else 1)
+                comment = (simulate.NEGATIVE_COMMENTS[int(ev.comment_idx[j])]
+                           if ev.comment_idx[j] >= 0 else None)
+                answers[qid] = (opts[pick]["id"], False, comment)
+            result = score_evaluation(form, {"questionGroupScores": [
+                {"questionGroupId": g["id"], "questionScores": [
+                    {"questionId": q["id"], "answerId": answers[q["id"]][0],
+                     "markedNA": answers[q["id"]][1], "comments": answers[q["id"]][2]}
+                    for q in g["questions"]]} for g in form["questionGroups"]]})
+            ev.answers, ev.result = answers, result
         return ev.answers, ev.result
 
     def _shift(self, evaluator_id: str, month: str, team: str) -> float:
@@ -392,45 +437,39 @@ class Org:
             sev += drift[(evaluator_id, max(known))] if known else 0.0
         return sev / 100.0
 
-    def _simulate_calibration(self, cal: Calibration) -> None:
-        todo = [self.evaluations[e] for e in cal.evaluation_ids
-                if self.evaluations[e].result is None]
-        if not todo:
-            return
+    def _readings(self, evaluator_id: str) -> np.ndarray:
+        vec = self._reading_cache.get(evaluator_id)
+        if vec is None:
+            reading = self.truth.evaluator_reading
+            vec = np.array([reading.get((evaluator_id, make_id(self.seed, "question", s.key)),
+                                        0.0) for s in self.specs])
+            self._reading_cache[evaluator_id] = vec
+        return vec
+
+    def _simulate_calibration(self, cal: Calibration, evs: list[Evaluation]) -> None:
         facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id), self.specs)
-        form = self.forms_by_id[cal.form_id]
-        qids = [make_id(self.seed, "question", s.key) for s in self.specs]
+        arr = self.form_arrays[cal.form_id]
         month = _month_of(cal.created)
         level = self._agent_level.get(cal.agent_id, 0.65)
-        kill_share = self._kill_share(form)
-        for ev in todo:
-            rng = make_rng(self.seed, "answers", ev.id)
-            shifts = np.array([self._shift(ev.evaluator_id, month, cal.team) / kill_share])
-            noises = np.array([self.truth.evaluator_noise.get(ev.evaluator_id, 4.0) / 100.0])
-            readings = np.array([[self.truth.evaluator_reading.get((ev.evaluator_id, q), 0.0)
-                                  for q in qids]])
-            chosen, na, comments = simulate.simulate_panel(rng, self.specs, facts, level, shifts,
+        # the evaluations created with the calibration are one block from one stream; any
+        # added later (PUT) get their own stream, so results never depend on request order
+        blocks = [(make_rng(self.seed, "answers", cal.id), evs[:cal.n_initial])]
+        blocks += [(make_rng(self.seed, "answers", ev.id), [ev]) for ev in evs[cal.n_initial:]]
+        for rng, block in blocks:
+            if not block or all(ev.chosen is not None for ev in block):
+                continue
+            shifts = np.array([self._shift(ev.evaluator_id, month, cal.team)
+                               for ev in block]) / arr.move_share
+            noises = np.array([self.truth.evaluator_noise.get(ev.evaluator_id, 4.0)
+                               for ev in block]) / 100.0
+            readings = np.stack([self._readings(ev.evaluator_id) for ev in block])
+            chosen, na, comment_idx = panel.simulate_block(rng, self.specs, facts, level, shifts,
                                                            noises, readings)
-            answers = simulate.answers_for(self.specs, self.qid_by_key[form["id"]], self.options,
-                                           chosen[0], na[0], comments[0], int(rng.integers(5)))
-            ev.answers = answers
-            ev.result = score_evaluation(form, {
-                "questionGroupScores": [
-                    {"questionGroupId": g["id"], "questionScores": [
-                        {"questionId": q["id"], "answerId": answers[q["id"]][0],
-                         "markedNA": answers[q["id"]][1], "comments": answers[q["id"]][2]}
-                        for q in g["questions"]]}
-                    for g in form["questionGroups"]]})
-
-    def _kill_share(self, form: dict) -> float:
-        """Share of weighted possible points from questions an evaluator's severity moves."""
-        num = den = 0.0
-        for g in form["questionGroups"]:
-            for q in g["questions"]:
-                top = max(o["value"] for o in q["answerOptions"]) * g["weight"]
-                den += top
-                num += 0.0 if q["isKill"] else top
-        return num / den if den else 1.0
+            total, crit, failed = panel.totals(arr, chosen, na)
+            for k, ev in enumerate(block):
+                ev.chosen, ev.na, ev.comment_idx = chosen[k], na[k], comment_idx[k]
+                ev.total, ev.critical, ev.failed_kill = (float(total[k]), float(crit[k]),
+                                                         bool(failed[k]))
 
     # ---------------------------------------------------------------- tidy
     def active_calibrations(self) -> list[Calibration]:
@@ -438,59 +477,11 @@ class Org:
 
     def tidy_scores(self) -> pd.DataFrame:
         """Every calibration evaluation as a ``calib.tables`` ``scores`` frame (at the clock)."""
-        now, rows = self._now, []
-        for cal in self.active_calibrations():
-            if cal.created > now:
-                continue
-            month = _month_of(cal.created)
-            form = self.forms_by_id[cal.form_id]
-            for eid in cal.evaluation_ids:
-                ev = self.evaluations[eid]
-                status = ev.status(now)
-                res = self.evaluation_result(ev)[1] if status == "FINISHED" else None
-                rows.append({
-                    "team": cal.team, "month": month, "session_id": f"{cal.team}/{month}",
-                    "calibration_id": cal.id, "conversation_id": cal.conversation_id,
-                    "agent_id": cal.agent_id, "calibrator_id": cal.calibrator_id,
-                    "evaluation_id": ev.id, "evaluator_id": ev.evaluator_id,
-                    "evaluator_name": self.people[ev.evaluator_id].name, "role": ev.role,
-                    "status": status,
-                    "total_score": res.total_score if res else np.nan,
-                    "critical_score": res.critical_score if res else np.nan,
-                    "any_failed_kill": bool(res.any_failed_kill) if res else False,
-                    "submitted_at": ev.finished_at if res else pd.NaT,
-                    "form_id": cal.form_id, "form_context_id": form["contextId"],
-                })
-        return scores_frame(rows)
+        return tidy.scores(self)
 
     def tidy_answers(self) -> pd.DataFrame:
         """Every finished evaluation's answers as a ``calib.tables`` ``answers`` frame."""
-        now, rows = self._now, []
-        for cal in self.active_calibrations():
-            month = _month_of(cal.created)
-            form = self.forms_by_id[cal.form_id]
-            for eid in cal.evaluation_ids:
-                ev = self.evaluations[eid]
-                if ev.status(now) != "FINISHED":
-                    continue
-                answers, _ = self.evaluation_result(ev)
-                for g in form["questionGroups"]:
-                    for q in g["questions"]:
-                        answer_id, na, comment = answers[q["id"]]
-                        opt = next((o for o in q["answerOptions"] if o["id"] == answer_id), None)
-                        rows.append({
-                            "team": cal.team, "month": month, "session_id": f"{cal.team}/{month}",
-                            "calibration_id": cal.id, "conversation_id": cal.conversation_id,
-                            "evaluation_id": ev.id, "evaluator_id": ev.evaluator_id,
-                            "role": ev.role, "form_id": cal.form_id,
-                            "question_group_id": g["id"], "question_group_name": g["name"],
-                            "question_id": q["id"], "question_text": q["text"],
-                            "answer_id": answer_id, "answer_text": opt["text"] if opt else None,
-                            "points": float(opt["value"]) if opt else np.nan,
-                            "max_points": float(max(o["value"] for o in q["answerOptions"])),
-                            "marked_na": na, "comment": comment,
-                        })
-        return answers_frame(rows)
+        return tidy.answers(self)
 
 
 def per_month_for(size: OrgSize, team: str) -> int:

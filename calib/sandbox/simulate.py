@@ -77,7 +77,9 @@ def simulate_panel(rng: np.random.Generator, specs: tuple[QuestionSpec, ...], fa
     kill = np.array([s.kill for s in specs])
     scale = np.array([s.kind == "scale" for s in specs])
     eps = rng.normal(0.0, 1.0, n_e) * noises
-    jitter = rng.normal(0.0, 1.0, (n_e, n_q)) * (0.02 + 0.15 * amb)
+    # careful (low-noise) evaluators also waver less on individual questions
+    jitter = (rng.normal(0.0, 1.0, (n_e, n_q)) * (0.02 + 0.15 * amb)[None, :]
+              * np.clip(noises / 0.04, 0.4, 1.5)[:, None])
     comment_draw = rng.random((n_e, n_q))
     base = np.clip(agent_level + diff + facts.call_effect, 0.02, 0.98)
     threshold = base + shifts[:, None] + readings + eps[:, None] + jitter
