@@ -24,7 +24,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from calib.interchange.formats import EVALUATION_KEY, month_of
 from calib.interchange.presets import Preset, get_preset, load_mapping
 from calib.interchange.reading import read_table
 from calib.interchange.validate import map_file, parse_columns
-from calib.tables import answers_frame, scores_frame
+from calib.tables import ANSWERS_COLUMNS, SCORES_COLUMNS, answers_frame
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,53 @@ def _combine(parsed: list[tuple[str, pd.DataFrame]], *, team: str, month: str | 
                           "question.")
         answers = _attach_answers(answers, scores, problems, notes)
     problems.raise_if_any()
-    scores_out = scores_frame(scores.drop(columns=["_row", "_file"], errors="ignore"))
-    answers_out = answers_frame(answers.drop(columns=["_row", "_file"], errors="ignore")
-                                if answers is not None else ())
+    scores_out = _finalize(scores, SCORES_COLUMNS)
+    answers_out = _finalize(answers, ANSWERS_COLUMNS) if answers is not None else answers_frame()
     return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files))
+
+
+def _finalize(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """The contract table from a working frame, column by column without extra copies.
+
+    ``calib.tables.conform`` does the same for any input; here text columns are categorical, so
+    taking their categories by code shares one Python string per distinct value, which keeps a
+    million answer rows within a few hundred MiB.
+    """
+    out: dict[str, Any] = {}
+    n = len(frame)
+    for name, dtype in columns.items():
+        if name not in frame.columns:
+            out[name] = empty_column(dtype, n)
+            continue
+        values = frame[name]
+        if dtype == "object":
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                codes = values.cat.codes.to_numpy()
+                array = np.asarray(values.cat.categories.astype("object"), dtype=object)\
+                    .take(codes)
+                array[codes < 0] = None
+            else:
+                array = values.to_numpy(dtype=object, copy=True)
+                array[pd.isna(array)] = None
+            out[name] = array
+        elif dtype == "float64":
+            out[name] = values.to_numpy(dtype="float64")
+        elif dtype == "bool":
+            out[name] = values.to_numpy(dtype=bool)
+        else:
+            out[name] = pd.to_datetime(values, utc=True).array
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+
+
+def empty_column(dtype: str, n: int) -> Any:
+    """A column of ``n`` missing values of a contract dtype."""
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype == "bool":
+        return np.zeros(n, dtype=bool)
+    if dtype.startswith("datetime64"):
+        return pd.array(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).tz_localize("UTC")
+    return np.full(n, None, dtype=object)
 
 
 def _align_categories(frame: pd.DataFrame) -> pd.DataFrame:
