@@ -13,7 +13,7 @@ are friendly to colorblind people. https://jfly.uni-koeln.de/color/
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,7 @@ def _empty(title: str, message: str) -> Figure:
 
 
 def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band: float = 5.0,
-                label: str = "conversation_id") -> Figure:
+                label: str = "conversation_id", names: Mapping[str, str] | None = None) -> Figure:
     """Score strip plot: one row per calibration, each evaluator a dot, the expert a diamond.
 
     Parameters
@@ -86,6 +86,8 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
         Half-width of the band around the expert's score, in points.
     label : str
         Column used to name each row (``calibration_id`` is used when absent).
+    names : mapping, optional
+        ``calibration_id`` → row name; overrides ``label`` (e.g. the agent's name).
 
     Returns
     -------
@@ -115,6 +117,8 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
         if len(experts):
             ax.scatter(experts, [y], s=60, marker="D", color=PALETTE["black"], zorder=4)
         shown = rows[label].iloc[0] if label in rows.columns else cal
+        if names and cal in names:
+            shown = names[cal]
         tier = tier_of.get(cal)
         names.append(_text(shown, 22) + (f"  [{tier.replace('_', ' ')}]" if tier else ""))
     ax.set_yticks(range(len(order)), names)

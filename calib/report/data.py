@@ -37,6 +37,8 @@ class MonthData:
         The month's per-evaluator status and per-calibration gate (``Store.status/gate``).
     users, rubric_notes, forms : pandas.DataFrame
         ``Store.users()``, ``Store.rubric_notes()``, ``Store.forms()``.
+    agent_names : dict
+        Agent id → display name, read from the users API (user-supplied text: escape it).
     now : datetime
         The clock the status was judged against (the sandbox clock for the sandbox).
     store_display : str
@@ -60,6 +62,7 @@ class MonthData:
     now: datetime
     store_display: str
     forms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agent_names: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     analysis: dict = field(default_factory=dict)
 
@@ -79,9 +82,10 @@ class MonthData:
         return self.gate.empty or not bool(self.gate["open"].all())
 
     def name_of(self, user_id: Any) -> str:
-        """A user's display name (the id when unknown)."""
-        names = dict(zip(self.users.get("user_id", []), self.users.get("name", [])))
-        return str(names.get(user_id) or user_id)
+        """A user's display name (the first 8 characters of the id when unknown)."""
+        names = {**dict(zip(self.users.get("user_id", []), self.users.get("name", []))),
+                 **self.agent_names}
+        return str(names.get(user_id) or str(user_id)[:8])
 
     def __repr__(self) -> str:
         return (f"MonthData(team={self.team!r}, month={self.month!r}, months={len(self.months)}, "
@@ -148,14 +152,16 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
                 now = sandbox.now()
                 with sandbox.client() as client:
                     _sync(client, store, team, months, params, notes)
+                    agents = _agent_names(client, store, team, months, notes)
         elif backend == "genesys":
             from calib.genesys.client import GenesysClient
 
             now = datetime.now(timezone.utc)
             with GenesysClient.from_env() as client:
                 _sync(client, store, team, months, params, notes)
+                agents = _agent_names(client, store, team, months, notes)
         elif backend == "files":
-            now = datetime.now(timezone.utc)
+            now, agents = datetime.now(timezone.utc), {}
             notes.append("Data come from files imported with 'calib data import'; nothing was "
                          "synced.")
         else:
@@ -165,7 +171,7 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
             scores=store.scores(team, months), answers=store.answers(team, months),
             status=store.status(team, month, now=now), gate=store.gate(team, month),
             users=store.users(), rubric_notes=store.rubric_notes(), now=now,
-            store_display=store.url_for_display, forms=store.forms(), notes=notes)
+            store_display=store.url_for_display, forms=store.forms(), agent_names=agents, notes=notes)
     finally:
         store.close()
     missing = [m for m in months if m not in set(data.scores["month"])]
@@ -191,3 +197,16 @@ def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping
         if removed:
             notes.append(f"{removed} calibration(s) no longer listed by Genesys were removed "
                          f"from the store.")
+
+
+def _agent_names(client: Any, store: Any, team: str, months: list[str],
+                 notes: list[str]) -> dict[str, str]:
+    """Display names of the agents whose calls were calibrated (one bulk users request)."""
+    ids = sorted(set(store.scores(team, months, include_sealed=True)["agent_id"].dropna()))
+    if not ids:
+        return {}
+    try:
+        return {u["id"]: str(u.get("name") or u["id"]) for u in client.get_users(ids)}
+    except Exception as exc:  # names are a nicety: the report still works with ids
+        notes.append(f"Agent names could not be read ({type(exc).__name__}); ids are shown.")
+        return {}

@@ -31,7 +31,7 @@ def fmt(value: Any, digits: int = 2, *, signed: bool = False) -> str:
     return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
 
 
-def figure_png(fig: Any, *, dpi: int = 110) -> bytes:
+def figure_png(fig: Any, *, dpi: int = 96) -> bytes:
     """Render a matplotlib Figure to PNG bytes (no pyplot, no global state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

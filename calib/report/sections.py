@@ -94,7 +94,7 @@ def show_calibrations(data: Any) -> Section:
     if data.gate_closed or variance is None:
         return Section("", "")
     table = variance.table
-    rows = [(_tier(r.tier), esc(data.name_of(r.agent_id)), esc(r.conversation_id),
+    rows = [(_tier(r.tier), esc(data.name_of(r.agent_id)), esc(str(r.conversation_id)[:8]),
              r.n_evaluators, fmt(r.mean, 1), fmt(r.sd, 1), fmt(r.range, 1), fmt(r.expert_score, 1),
              f"{r.within_5_share:.0%}" if pd.notna(r.within_5_share) else "–")
             for r in table.itertuples(index=False)]
@@ -117,7 +117,9 @@ def show_charts(data: Any) -> Section:
     parts = []
     variance = a.get("variance")
     if variance is not None:
-        figures["strip"] = charts.score_strip(data.month_scores, variance.table,
+        names = {r.calibration_id: f"{data.name_of(r.agent_id)} · {str(r.conversation_id)[:8]}"
+                 for r in variance.table.itertuples(index=False)}
+        figures["strip"] = charts.score_strip(data.month_scores, variance.table, names=names,
                                               band=float(p.get("aligned_max", 5)))
         parts.append(figure_html(figures["strip"], alt="Scores per calibration",
                                  caption="Each circle is an evaluator, the diamond the expert; "
