@@ -214,3 +214,17 @@ def test_threaded_requests_are_served_concurrently(sandbox):
     for t in threads:
         t.join()
     assert codes == [200] * 8
+
+
+def test_calib_client_reads_the_sandbox(sandbox):
+    client = sandbox.client()
+    try:
+        team = sandbox.truth.teams["north"]
+        cals = list(client.iter_calibrations(team["calibrator_id"], page_size=7))
+        assert len(cals) == 30 and len({c["id"] for c in cals}) == 30
+        convs = list(client.iter_conversation_details("2026-10-01T00:00:00Z",
+                                                      "2026-10-03T00:00:00Z"))
+        assert convs and all(c["conversationStart"] < "2026-10-03" for c in convs)
+        assert "secret" not in repr(client).replace("client_secret='***'", "")
+    finally:
+        client.close()
