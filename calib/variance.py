@@ -193,13 +193,15 @@ def answer_categories(answers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return category, missing
 
 
-def _summaries(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """``"Yes: 3, No: 1"`` per group of ``keys``, most frequent answer first."""
-    counts = frame.groupby(keys + ["label"], sort=False).size().rename("k").reset_index()
-    counts = counts.sort_values(keys + ["k"], ascending=[True] * len(keys) + [False],
-                                kind="stable")
-    text = counts["label"] + ": " + counts["k"].astype(str)
-    return text.groupby([counts[k] for k in keys], sort=False).agg(", ".join)
+_ANSWER_COLUMNS = ("calibration_id", "evaluator_id", "question_id", "answer_id", "answer_text",
+                   "marked_na", "role", "question_text", "session_id", "month", "evaluation_id")
+
+
+def _join_by_group(group: np.ndarray, text: np.ndarray, n_groups: int) -> np.ndarray:
+    """``", ".join`` of ``text`` per group; ``group`` must be sorted."""
+    bounds = np.searchsorted(group, np.arange(n_groups + 1))
+    return np.array([", ".join(text[a:b]) for a, b in zip(bounds[:-1], bounds[1:])],
+                    dtype=object)
 
 
 def question_disagreement(answers: pd.DataFrame, *,
@@ -228,7 +230,8 @@ def question_disagreement(answers: pd.DataFrame, *,
         ``"Yes: 3, No: 1"`` (answer texts where known). Rows with one rating have NaN
         agreement and are not disputed. Sorted by ``agreement`` ascending.
         ``.attrs["n_missing"]`` counts blank answers that were dropped (neither an answer nor
-        N/A), and ``.attrs["excluded"]`` lists them (evaluation, question).
+        N/A), and ``.attrs["excluded"]`` lists them (evaluation, question). A second answer by
+        the same evaluator to the same question of a call replaces the first.
 
     Raises
     ------
@@ -240,49 +243,79 @@ def question_disagreement(answers: pd.DataFrame, *,
     Fleiss JL (1971), Psychol Bull 76:378-382 (per-subject agreement P_i); Gwet KL (2014),
     Handbook of Inter-Rater Reliability, 4th ed.
     """
+    return disagreement_table(answers, disputed_below=disputed_below, summaries=True)
+
+
+def disagreement_table(answers: pd.DataFrame, *, disputed_below: float = 0.75,
+                       summaries: bool = True) -> pd.DataFrame:
+    """:func:`question_disagreement`, optionally without the ``categories`` text (None), which
+    is the slow part on a year of answers."""
     require_columns(answers, ["calibration_id", "evaluator_id", "question_id", "answer_id"],
                     what="answers")
     if not isinstance(disputed_below, (int, float)) or not 0 < disputed_below <= 1:
         raise ValueError(f"disputed_below must be a share in (0, 1], not {disputed_below!r}.")
-    frame = answers.copy()
-    for name in ("role", "question_text", "answer_text", "session_id", "month",
-                 "evaluation_id"):
-        if name not in frame.columns:
-            frame[name] = None
-    frame["category"], missing = answer_categories(frame)
-    dropped = frame.loc[missing, ["evaluation_id", "calibration_id", "evaluator_id",
-                                  "question_id"]]
-    frame = frame.loc[~missing].drop_duplicates(["calibration_id", "question_id",
-                                                 "evaluator_id"], keep="last")
-    if frame.empty:
+    # Plain arrays, not a copied frame: a year of answers is ~650,000 rows.
+    col = {c: (answers[c].to_numpy() if c in answers.columns
+               else np.full(len(answers), None, dtype=object)) for c in _ANSWER_COLUMNS}
+    category, missing = answer_categories(answers)
+    missing = missing.to_numpy()
+    dropped = pd.DataFrame({c: col[c][missing] for c in
+                            ("evaluation_id", "calibration_id", "evaluator_id", "question_id")})
+    if missing.all():
         raise ValueError("No answered question is left (every row is blank); pass the answers "
                          "of finished evaluations.")
-    frame["label"] = frame["answer_text"].where(frame["answer_text"].notna(),
-                                                frame["category"]).astype(str)
-    frame.loc[frame["category"] == NA_CATEGORY, "label"] = NA_CATEGORY
-    keys = ["calibration_id", "question_id"]
-    counts = frame.groupby(keys + ["category"], sort=False).size().rename("k").reset_index()
-    counts["pairs"] = (counts["k"] * (counts["k"] - 1)).astype(float)
-    per = counts.groupby(keys, sort=False).agg(n_ratings=("k", "sum"),
-                                               n_categories=("k", "size"),
-                                               pairs=("pairs", "sum"))
-    n = per["n_ratings"].astype(float)
-    per["agreement"] = (per["pairs"] / (n * (n - 1))).where(n >= 2)
-    per["disputed"] = (per["agreement"] < disputed_below).fillna(False).astype(bool)
-    expert = frame.loc[frame["role"] == "expert"].set_index(keys)["category"]
-    per["expert_category"] = expert.reindex(per.index)
-    others = frame.loc[frame["role"] != "expert"].join(expert.rename("expert_cat"), on=keys)
-    others = others.loc[others["expert_cat"].notna()]
-    per["expert_agreement"] = (others["category"] == others["expert_cat"]).groupby(
-        [others[k] for k in keys]).mean().reindex(per.index)
-    first = frame.groupby(keys, sort=False)[["session_id", "month", "question_text"]].first()
-    per = per.join(first)
-    per["categories"] = _summaries(frame, keys)
-    out = per.reset_index().sort_values(["agreement", "calibration_id", "question_id"],
-                                        kind="stable", na_position="last")
-    out = out[list(DISAGREEMENT_COLUMNS)].reset_index(drop=True)
-    out["n_ratings"] = out["n_ratings"].astype(int)
-    out["n_categories"] = out["n_categories"].astype(int)
+    col = {c: v[~missing] for c, v in col.items()}
+    col["category"] = category.to_numpy(object)[~missing]
+    call, _ = pd.factorize(col["calibration_id"])
+    question, questions = pd.factorize(col["question_id"])
+    who, evaluators = pd.factorize(col["evaluator_id"])
+    key = call.astype(np.int64) * len(questions) + question
+    keep = ~pd.Series(key * len(evaluators) + who).duplicated(keep="last").to_numpy()
+    if not keep.all():
+        col, key = {c: v[keep] for c, v in col.items()}, key[keep]
+    group, _ = pd.factorize(key)  # one group per (calibration, question), first-seen order
+    cat, cats = pd.factorize(col["category"])
+    n_groups, n_cats = int(group.max()) + 1, len(cats)
+    cell, cell_size = np.unique(group.astype(np.int64) * n_cats + cat, return_counts=True)
+    cell_group = cell // n_cats
+    k = cell_size.astype(float)
+    n = np.bincount(cell_group, weights=k, minlength=n_groups)
+    pairs = np.bincount(cell_group, weights=k * (k - 1), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agreement = np.where(n >= 2, pairs / (n * (n - 1)), np.nan)
+    is_expert = col["role"] == "expert"
+    expert_cat = np.full(n_groups, -1)
+    expert_cat[group[is_expert]] = cat[is_expert]
+    compared = ~is_expert & (expert_cat[group] >= 0)
+    same = (cat == expert_cat[group])[compared]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expert_agreement = (np.bincount(group[compared], weights=same, minlength=n_groups)
+                            / np.bincount(group[compared], minlength=n_groups))
+    first = np.empty(n_groups, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    take = {c: col[c][first] for c in
+            ("calibration_id", "session_id", "month", "question_id", "question_text")}
+    out = pd.DataFrame({**take, "n_ratings": n.astype(int),
+                        "n_categories": np.bincount(cell_group, minlength=n_groups),
+                        "agreement": agreement,
+                        "disputed": np.nan_to_num(agreement, nan=1.0) < disputed_below,
+                        "expert_category": np.where(expert_cat >= 0,
+                                                    np.asarray(cats, dtype=object)[expert_cat],
+                                                    None),
+                        "expert_agreement": expert_agreement, "categories": None})
+    if summaries:
+        text = pd.Series(col["answer_text"])
+        text = text.where(text.notna(), pd.Series(col["category"]))
+        text = text.where(col["category"] != NA_CATEGORY, NA_CATEGORY).astype(str).to_numpy()
+        cell_of_row = np.searchsorted(cell, group.astype(np.int64) * n_cats + cat)
+        label = np.empty(cell.size, dtype=object)
+        label[cell_of_row] = text
+        order = np.lexsort((-cell_size, cell_group))  # by group, most frequent first
+        parts = label[order] + ": " + cell_size[order].astype(str).astype(object)
+        out["categories"] = _join_by_group(cell_group[order], parts, n_groups)
+    out = out.sort_values(["agreement", "calibration_id", "question_id"], kind="stable",
+                          na_position="last").reset_index(drop=True)
+    out = out[list(DISAGREEMENT_COLUMNS)]
     out.attrs["n_missing"] = int(missing.sum())
     out.attrs["excluded"] = dropped.astype(object).where(dropped.notna(), None).to_dict(
         "records")

@@ -95,14 +95,26 @@ def _effect_name(subset: tuple[str, ...], facets: tuple[str, ...]) -> str:
 
 
 def _cells(codes: dict[str, np.ndarray], subset: tuple[str, ...],
-           n_obs: int) -> tuple[np.ndarray, int]:
-    """Cell index of each observation for the facets in ``subset`` (0 for the empty set)."""
+           n_obs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell of each observation for the facets in ``subset``, the cell sizes, and one
+    observation index per cell (the empty set is a single cell)."""
     if not subset:
-        return np.zeros(n_obs, dtype=np.int64), 1
+        return np.zeros(n_obs, dtype=np.int64), np.array([float(n_obs)]), np.zeros(1, np.int64)
     dims = [int(codes[f].max()) + 1 for f in subset]
     flat = np.ravel_multi_index([codes[f] for f in subset], dims)
-    uniques, inverse = np.unique(flat, return_inverse=True)
-    return inverse.astype(np.int64), len(uniques)
+    if int(np.prod(dims, dtype=np.float64)) <= max(8 * n_obs, 1 << 20):
+        # dense path: no sort, a lookup table from the flat index to the occupied cells
+        counts = np.bincount(flat, minlength=int(np.prod(dims)))
+        occupied = counts > 0
+        lookup = np.cumsum(occupied) - 1
+        cell = lookup[flat]
+        sizes = counts[occupied].astype(float)
+    else:
+        _, cell, sizes = np.unique(flat, return_inverse=True, return_counts=True)
+        sizes = sizes.astype(float)
+    first = np.empty(sizes.size, dtype=np.int64)
+    first[cell[::-1]] = np.arange(n_obs - 1, -1, -1)
+    return cell.astype(np.int64), sizes, first
 
 
 def henderson1(codes: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
@@ -136,18 +148,15 @@ def henderson1(codes: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
     t_terms = np.empty(len(subsets))
     coef = np.empty((len(subsets), len(subsets)))
     for row, a in enumerate(subsets):
-        a_cell, a_levels = cache[a]
-        n_a = np.bincount(a_cell, minlength=a_levels).astype(float)
-        sums = np.bincount(a_cell, weights=y, minlength=a_levels)
+        a_cell, n_a, _ = cache[a]
+        sums = np.bincount(a_cell, weights=y, minlength=n_a.size)
         t_terms[row] = float((sums ** 2 / n_a).sum())
         coef[row, 0] = n_obs
         for col, e in enumerate(effects, start=1):
             union = tuple(f for f in facets if f in a or f in e)
-            u_cell, u_levels = cache[union]
-            n_u = np.bincount(u_cell, minlength=u_levels).astype(float)
-            parent = np.empty(u_levels, dtype=np.int64)
-            parent[u_cell] = a_cell  # each union cell lies inside one cell of A
-            per_a = np.bincount(parent, weights=n_u ** 2, minlength=a_levels)
+            _, n_u, first = cache[union]
+            parent = a_cell[first]  # each union cell lies inside one cell of A
+            per_a = np.bincount(parent, weights=n_u ** 2, minlength=n_a.size)
             coef[row, col] = float((per_a / n_a).sum())
     try:
         solution = np.linalg.solve(coef, t_terms)
@@ -179,7 +188,9 @@ def _observations(scores: pd.DataFrame | None, answers: pd.DataFrame | None, des
                          "pass g_study(scores, design=..., answers=answers).")
     require_columns(answers, ["calibration_id", "evaluator_id", "question_id", "points"],
                     what="answers")
-    frame = answers.copy()
+    wanted = ["calibration_id", "evaluator_id", "question_id", "points", "evaluation_id",
+              "max_points"]
+    frame = answers[[c for c in wanted if c in answers.columns]].copy()
     if "evaluation_id" not in frame.columns:
         frame["evaluation_id"] = None
     reason = pd.Series(None, index=frame.index, dtype="object")

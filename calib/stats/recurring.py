@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from calib.tables import require_columns
-from calib.variance import question_disagreement
+from calib.variance import disagreement_table
 
 RECURRING_COLUMNS = ("question_id", "question_text", "sessions_considered", "sessions_high",
                      "recurring", "last_disagreement")
@@ -100,7 +100,7 @@ def recurring_criteria(answers: pd.DataFrame, *, last_n: int = 3, min_high: int 
     if "team" in answers.columns and answers["team"].dropna().nunique() > 1:
         raise ValueError(f"answers holds {answers['team'].dropna().nunique()} teams; recurring "
                          f"criteria follow one team's sessions, so pass one team at a time.")
-    per_call = question_disagreement(answers, disputed_below=disputed_below)
+    per_call = disagreement_table(answers, disputed_below=disputed_below, summaries=False)
     n_missing = int(per_call.attrs.get("n_missing", 0))
     per_call = per_call.loc[per_call["n_ratings"] >= 2]
     if per_call.empty:
