@@ -3,8 +3,9 @@
 The file is a tidy answers CSV of N answer rows (default 1,000,000: 50,000 evaluations of a
 20-question form, UUID ids, comments on one answer in ten) plus its scores CSV. The floor is
 ``pandas.read_csv`` of the same answers file with default options. Each measurement runs in a
-fresh Python process, so peak memory (``VmHWM``, the resident high-water mark) is that step's own; the time excludes
-interpreter start-up and imports. Targets (issue 7): at most 3x the floor, under 1 GiB.
+fresh Python process, so peak memory (``VmHWM``, the resident high-water mark) is that step's
+own; the time excludes interpreter start-up and imports. Targets (issue 7): at most 3x the
+floor, under 1 GiB.
 
 Run: ``python -m benchmarks.bench_import`` (``--quick`` for 50,000 rows, ``--store`` to add a
 SQLite upsert of the imported month).

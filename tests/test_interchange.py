@@ -86,6 +86,18 @@ def test_combined_file_keeps_na_as_an_answer_and_multiline_comments(tmp_path):
     assert answers["evaluation_id"].tolist() == ["c1/ana", "c1/ana"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_columns_left_entirely_blank_import_as_missing(tmp_path, fmt):
+    frame = pd.DataFrame({"calibration_id": ["c1", "c1"], "evaluator_id": ["ana", "ben"],
+                          "total_score": [80.0, 70.0], "month": "2026-08",
+                          "agent_id": [None, None], "form_id": ["", ""]})
+    path = tmp_path / f"blank.{fmt}"
+    frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path)
+    scores, _ = load_files(path, team="demo")
+    assert scores["agent_id"].tolist() == [None, None]
+    assert scores["total_score"].tolist() == [80.0, 70.0]
+
+
 def test_month_column_wins_over_submitted_time_and_a_calibration_stays_in_one_month(tmp_path):
     path = tmp_path / "times.csv"
     path.write_text("calibration_id,evaluator_id,total_score,submitted_at\n"

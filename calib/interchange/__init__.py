@@ -14,8 +14,8 @@ and fix. The format is documented in ``docs/interchange.md``.
 
 from calib.interchange.errors import InterchangeError, Problem
 from calib.interchange.exporter import export_from_store, export_month
-from calib.interchange.importer import (ImportBatch, ImportReport, MonthImport,
-                                        import_into_store, load_files, read_files)
+from calib.interchange.importer import ImportBatch, load_files, read_files
+from calib.interchange.to_store import ImportReport, MonthImport, import_into_store
 from calib.interchange.presets import PRESETS, Preset, get_preset, load_mapping
 
 __all__ = [

@@ -62,7 +62,8 @@ TIDY_ALIASES: dict[str, str] = {
 
 _TRUE = {"true", "t", "yes", "y", "1", "x", "1.0", "expert", "ja", "oui", "si", "sí", "wahr",
          "vrai"}
-_FALSE = {"", "false", "f", "no", "n", "0", "0.0", "-", "evaluator", "nein", "non", "falsch", "faux"}
+_FALSE = {"", "false", "f", "no", "n", "0", "0.0", "-", "evaluator", "nein", "non", "falsch",
+          "faux"}
 _STATUS_SPELLINGS = {
     "finished": "FINISHED", "complete": "FINISHED", "completed": "FINISHED", "done": "FINISHED",
     "submitted": "FINISHED", "inprogress": "INPROGRESS", "started": "INPROGRESS",
@@ -130,7 +131,7 @@ def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def parse_status(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Quality API statuses, accepting the analytics and UI spellings (``Finished``, ``Complete``)."""
+    """Quality API statuses; also the analytics and UI spellings (``Finished``, ``Complete``)."""
     def convert(values: pd.Index) -> np.ndarray:
         return np.array([_STATUS_SPELLINGS.get(name_key(v)) for v in values], dtype=object)
 

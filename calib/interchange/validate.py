@@ -13,8 +13,8 @@ import pandas as pd
 
 from calib.interchange.errors import ProblemLog
 from calib.interchange.formats import (BOOL_FIELDS, FLOAT_FIELDS, KNOWN_FIELDS, TIME_FIELDS,
-                                       on_distinct, parse_bool, parse_float, parse_role, parse_status,
-                                       parse_text, parse_time)
+                                       on_distinct, parse_bool, parse_float, parse_role,
+                                       parse_status, parse_text, parse_time)
 from calib.interchange.presets import EXPERT_COLUMN, Preset, melt_wide, plan_columns
 from calib.interchange.reading import RawTable
 
