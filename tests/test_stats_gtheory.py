@@ -10,13 +10,13 @@ import statsmodels.formula.api as smf
 
 from calib.stats.gtheory import d_study, evaluators_needed, g_study, henderson1
 
-# Brennan (2001), Table 2.2: Synthetic Data Set No. 1, 10 persons x 12 items (p x i).
+# Brennan (2001), ch. 2: Synthetic Data Set No. 1, 10 persons x 12 items (p x i).
 BRENNAN_1 = [[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
              [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0],
              [1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0], [1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0],
              [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0],
              [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]
-# Brennan (2001), Table 3.1: Synthetic Data Set No. 3, 10 persons x 4 items x 2 occasions.
+# Brennan (2001), ch. 3: Synthetic Data Set No. 3, 10 persons x 4 items x 2 occasions.
 BRENNAN_3 = {
     "o1": {"i1": [2, 4, 5, 5, 4, 4, 2, 3, 0, 6], "i2": [6, 5, 5, 9, 3, 4, 6, 4, 5, 8],
            "i3": [7, 6, 4, 8, 5, 4, 6, 4, 4, 7], "i4": [5, 7, 6, 6, 6, 7, 5, 5, 5, 6]},

@@ -23,8 +23,8 @@ Negative estimates are kept raw in ``variance``; ``share`` and the D-study use t
 
 References
 ----------
-Brennan RL (2001). Generalizability Theory. Springer. Synthetic Data Sets No. 1 (p × i, Table
-2.2) and No. 3 (p × i × o, Table 3.1) are reproduced in the tests.
+Brennan RL (2001). Generalizability Theory. Springer. Synthetic Data Sets No. 1 (p × i, ch. 2)
+and No. 3 (p × i × o, ch. 3) are reproduced in the tests.
 Henderson CR (1953). Estimation of variance and covariance components. Biometrics 9:226-252.
 Shavelson RJ, Webb NM (1991). Generalizability Theory: A Primer. Sage.
 """
