@@ -55,7 +55,9 @@ def true_shift(org, team: str, frame: pd.DataFrame) -> pd.Series:
     base = np.where(frame["evaluator_id"] == expert,
                     [truth.calibrator_drift.get((expert, m), 0.0) for m in frame["month"]],
                     frame["evaluator_id"].map(truth.evaluator_severity).fillna(0.0))
-    residue = [reading_residue(org, e, f) for e, f in zip(frame["evaluator_id"], frame["form_id"])]
+    pairs = frame[["evaluator_id", "form_id"]].drop_duplicates()
+    cache = {(e, f): reading_residue(org, e, f) for e, f in zip(pairs.evaluator_id, pairs.form_id)}
+    residue = [cache[pair] for pair in zip(frame["evaluator_id"], frame["form_id"])]
     return pd.Series(base + np.array(residue), index=frame.index)
 
 
