@@ -184,3 +184,65 @@ def test_wrong_team_column(store, tmp_path):
 def test_missing_file_is_a_sentence(store, tmp_path):
     with pytest.raises(InterchangeError, match="does not exist.*Fix: Check the path"):
         import_into_store(store, [tmp_path / "nope.csv"], team="demo")
+
+
+def test_two_experts_on_one_calibration(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "twoexperts.csv",
+                        "calibration_id,evaluator_id,total_score,role,month\n"
+                        "c1,ana,85,expert,2026-08\nc1,ben,80,expert,2026-08\n")
+    _assert_names(msg, "twoexperts.csv", [2, 3], ["exactly one"])
+
+
+def test_wide_expert_column_naming_no_evaluator(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "wide.csv",
+                        "Call,Expert,Ana,Ben,Month\nc1,Ana,90,85,2026-08\nc2,Zed,70,75,2026-08\n",
+                        preset="wide")
+    _assert_names(msg, "wide.csv", [3], ["expert column"])
+    assert "'Zed'" in msg
+
+
+def test_combined_file_with_two_totals_for_one_evaluation(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "combined.csv",
+                        "calibration_id,evaluator_id,total_score,month,question_id,points\n"
+                        "c1,ana,85,2026-08,q1,1\nc1,ana,80,2026-08,q2,0\n")
+    _assert_names(msg, "combined.csv", [2, 3], ["one total_score"])
+
+
+def test_same_question_answered_twice(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "qtwice.csv",
+                        "calibration_id,evaluator_id,total_score,month,question_id,points\n"
+                        "c1,ana,85,2026-08,q1,1\nc1,ana,85,2026-08,q1,0\n")
+    _assert_names(msg, "qtwice.csv", [2, 3], ["one answer per evaluator"])
+
+
+def test_unreadable_values_name_their_rows(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "values.csv",
+                        "calibration_id,evaluator_id,total_score,is_expert,submitted_at\n"
+                        "c1,ana,85,perhaps,2026-08-03T10:00:00Z\nc1,ben,80,no,last tuesday\n")
+    bool_line, time_line = msg.splitlines()[1:3]
+    _assert_names(bool_line, "values.csv", [2], ["yes/no"])
+    _assert_names(time_line, "values.csv", [3], ["ISO-8601"])
+
+
+def test_workbook_is_refused_with_save_as_csv(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "scores.xlsx", b"PK\x03\x04 not really a workbook")
+    assert "scores.xlsx" in msg and "CSV UTF-8" in msg
+
+
+def test_broken_parquet_file(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "scores.parquet", b"PAR1 truncated")
+    assert "scores.parquet" in msg and "not a readable Parquet file" in msg and "Fix:" in msg
+
+
+def test_mapping_file_naming_an_unknown_calib_column(store, tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  Ticket: ticket_number\n", encoding="utf-8")
+    with pytest.raises(InterchangeError, match=r"m.yaml: the mapping names unknown calib "
+                                               r"columns \('Ticket': 'ticket_number'\)"):
+        import_into_store(store, [tmp_path / "any.csv"], team="demo", mapping=mapping)
+
+
+def test_header_repeating_a_column(store, tmp_path):
+    msg = _import_fails(store, tmp_path, "repeat.csv",
+                        "calibration_id,evaluator_id,total_score,total_score\nc1,ana,1,2\n")
+    _assert_names(msg, "repeat.csv", [1], ["distinct name"])
