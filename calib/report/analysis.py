@@ -121,7 +121,8 @@ def analyze(data: Any) -> dict[str, Any]:
                                             lambda: stats.evaluators_needed(out["g"]))
     from calib.agenda import build_agenda
 
-    agents = dict(zip(data.users.get("user_id", []), data.users.get("name", [])))
+    agents = {**dict(zip(data.users.get("user_id", []), data.users.get("name", []))),
+              **data.agent_names}
     notes = data.rubric_notes if not data.rubric_notes.empty else None
     out["agenda"] = _attempt(problems, "agenda", lambda: build_agenda(
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
