@@ -178,3 +178,23 @@ def test_import_twice_changes_nothing_and_a_corrected_file_updates(tmp_path):
         assert fixed.evaluations.updated == 1
         stored = store.scores("demo", "2026-08").set_index("evaluator_id")
         assert stored.loc["ben", "total_score"] == 82.0 and len(stored) == 2
+
+
+def test_parquet_ids_stored_as_numbers_read_as_text(tmp_path):
+    path = tmp_path / "numeric_ids.parquet"
+    pd.DataFrame({"calibration_id": [1001.0, 1001.0], "evaluator_id": [7, 8],
+                  "total_score": [80, 90], "month": "2026-08"}).to_parquet(path)
+    scores, _ = load_files(path, team="demo")
+    assert scores["calibration_id"].tolist() == ["1001", "1001"]
+    assert scores["evaluator_id"].tolist() == ["7", "8"]
+
+
+def test_mapping_status_spellings_apply_per_distinct_value(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("values:\n  status: {Done: FINISHED, Waiting: PENDING}\n")
+    path = tmp_path / "s.csv"
+    path.write_text("calibration_id,evaluator_id,total_score,status,month\n"
+                    "c1,ana,80,Done,2026-08\nc1,ben,,Waiting,2026-08\nc1,cy,70,finished,"
+                    "2026-08\n")
+    scores, _ = load_files(path, team="demo", mapping=mapping)
+    assert scores["status"].tolist() == ["FINISHED", "PENDING", "FINISHED"]

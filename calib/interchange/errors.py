@@ -62,8 +62,8 @@ def _rows_text(rows: tuple[int, ...], n_rows: int) -> str:
 
 def problem(file: str | Path, rows: Sequence[int], message: str, fix: str) -> Problem:
     """Build a :class:`Problem`, keeping the first few row numbers and the total count."""
-    rows = [int(r) for r in rows]
-    return Problem(file=_name(file), rows=tuple(sorted(rows)[:MAX_ROWS_LISTED]), message=message,
+    rows = sorted({int(r) for r in rows})  # a wide row holds several evaluations: name it once
+    return Problem(file=_name(file), rows=tuple(rows[:MAX_ROWS_LISTED]), message=message,
                    fix=fix, n_rows=len(rows))
 
 

@@ -165,9 +165,12 @@ def parse_text(series: pd.Series) -> pd.Series:
     """Text columns stay dictionary-encoded (``category``) until the final table is built."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series
-    if pd.api.types.is_float_dtype(series):  # ids typed as numbers in a Parquet file
-        series = series.astype("Int64")
-    return series.astype("string").astype("category")
+    if pd.api.types.is_float_dtype(series):  # ids typed as numbers in a Parquet file: 7.0 → "7"
+        whole = series.dropna()
+        if (whole == np.floor(whole)).all():
+            series = series.astype("Int64")
+    text = series.astype("string").astype("object")
+    return text.where(series.notna(), None).astype("category")
 
 
 def month_of(times: pd.Series) -> pd.Series:

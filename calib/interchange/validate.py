@@ -146,9 +146,12 @@ def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: s
 
 
 def _respell(values: pd.Series, spellings) -> pd.Series:
+    """Apply a mapping file's value spellings (on distinct values, not per row)."""
     if not spellings:
         return values
-    return values.astype("object").map(lambda v: spellings.get(v, v) if v is not None else v)
+    respelled, _ = on_distinct(values, lambda distinct: np.array(
+        [spellings.get(v, v) for v in distinct], dtype=object), "object")
+    return respelled.astype("category")
 
 
 def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> None:
