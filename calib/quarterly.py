@@ -34,7 +34,7 @@ import pandas as pd
 
 from calib.tables import require_columns
 
-__all__ = ["CalibratorReview", "calibrator_review", "section_html", "PANEL_COLUMNS",
+__all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "PANEL_COLUMNS",
            "MONTHLY_COLUMNS", "DRIFT_COLUMNS", "FLAG_COLUMNS"]
 
 PANEL_COLUMNS = ("evaluator_id", "evaluator_name", "is_calibrator", "team", "n", "bias", "sd",
@@ -259,6 +259,55 @@ def calibrator_review(scores_leadership: pd.DataFrame, scores_team_history: pd.D
     return CalibratorReview(panel=panel, monthly=monthly, drift=drift, flags=flags_frame,
                             next_calibrator=next_id, rotation=rotation, excluded=excluded,
                             threshold=float(threshold), confidence=float(confidence))
+
+
+def quarter_review(scores: pd.DataFrame, *, months: Iterable[str] | None = None,
+                   leadership_team: str = "leadership",
+                   calibrator_ids: Iterable[str] | None = None, threshold: float = 10.0,
+                   confidence: float = 0.95, drift_months: int = 3) -> CalibratorReview:
+    """:func:`calibrator_review` on one ``scores`` table holding every team (store or sandbox).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``scores`` of all teams, the leadership team's quarterly calibrations included
+        (``Store.scores()`` or the sandbox's ``org.tidy_scores()``).
+    months : iterable of str, optional
+        The quarter (``YYYY-MM``); the leadership calibrations of these months are compared and
+        the team history is cut at the last of them. Default: every leadership month.
+    leadership_team : str
+        Team name of the quarterly leadership calibrations.
+    calibrator_ids : iterable of str, optional
+        Default: every leadership member who is the calibrator of another team.
+    threshold, confidence, drift_months
+        As in :func:`calibrator_review`.
+
+    Raises
+    ------
+    ValueError
+        When ``scores`` holds no leadership calibration in ``months``, or no leadership member
+        calibrates a team.
+    """
+    require_columns(scores, ("team", "month", "calibrator_id", "evaluator_id"), what="scores")
+    wanted = None if months is None else [str(m) for m in months]
+    lead = scores[scores["team"] == leadership_team]
+    if wanted is not None:
+        lead = lead[lead["month"].isin(wanted)]
+    if lead.empty:
+        raise ValueError(f"No calibration of team {leadership_team!r}"
+                         + (f" in {', '.join(wanted)}" if wanted else "")
+                         + "; run the quarterly leadership calibration (the calibrators and the "
+                           "QM leads scoring the same calls) and load it first.")
+    last = str(lead["month"].max())
+    history = scores[(scores["team"] != leadership_team) & (scores["month"] <= last)]
+    if calibrator_ids is None:
+        members = set(lead["evaluator_id"].astype(str))
+        calibrator_ids = sorted(members & set(history["calibrator_id"].dropna().astype(str)))
+        if not calibrator_ids:
+            raise ValueError("No leadership member is the calibrator of a team in the history; "
+                             "pass calibrator_ids explicitly.")
+    return calibrator_review(lead, history, calibrator_ids=calibrator_ids, threshold=threshold,
+                             confidence=confidence, drift_months=drift_months)
 
 
 def _rotation(panel: pd.DataFrame, flags: pd.DataFrame, confidence: float) -> tuple[str | None, str]:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from calib.quarterly import (DRIFT_COLUMNS, FLAG_COLUMNS, MONTHLY_COLUMNS, PANEL_COLUMNS,
-                             calibrator_review, section_html)
+                             calibrator_review, quarter_review, section_html)
 from calib.sandbox import generate_org
 from calib.tables import scores_frame
 
@@ -161,13 +161,19 @@ def test_section_html_escapes_names_and_shows_the_proposal(review):
     assert page.count("<table>") == 4
 
 
+def test_quarter_review_finds_the_calibrators_in_one_table_of_all_teams(org, history, ids):
+    everything = pd.concat([history, leadership_scores(org)], ignore_index=True)
+    result = quarter_review(everything, months=QUARTER)
+    assert set(result.flags["calibrator_id"]) == set(ids), "the leads calibrate no team"
+    assert result.flagged_ids == (ids[0],)
+    with pytest.raises(ValueError, match="No calibration of team 'leadership' in 2026-05"):
+        quarter_review(everything, months=["2026-05"])
+
+
 def test_the_sandbox_leadership_team_flags_the_drifting_calibrator(org):
     if "leadership" not in org.truth.teams:
         pytest.skip("the sandbox has no leadership team yet (quarterly calibrations 2026-08…10)")
-    s = org.tidy_scores()
     ids = [org.truth.teams["demo"]["calibrator_id"], org.truth.teams["north"]["calibrator_id"]]
-    result = calibrator_review(s[s["team"] == "leadership"],
-                               s[s["team"].isin(["demo", "north"]) & (s["month"] <= "2026-10")],
-                               calibrator_ids=ids)
+    result = quarter_review(org.tidy_scores(), months=QUARTER, calibrator_ids=ids)
     assert ids[0] in result.flagged_ids and ids[1] not in result.flagged_ids
     assert result.next_calibrator not in result.flagged_ids
