@@ -5,6 +5,10 @@
 2. Scoring evaluations with the vectorised panel totals vs calling ``calib.scoring`` once per
    evaluation (the reference implementation of the Genesys rules).
 3. Generating a large org (``--quick`` shrinks it) and its tidy frames.
+4. Keep-alive request latency (``GET /api/v2/users/{id}`` on one ``requests.Session``) with the
+   server's buffered, no-Nagle handler vs the same handler writing headers and body unbuffered
+   with Nagle on (the stdlib default, ~40 ms a response from Nagle + delayed ACK).
+5. ``generate_org(7)`` and its tidy frames, the default org many test files build.
 
 Run: ``python -m benchmarks.bench_sandbox [--quick]``.
 """
@@ -36,6 +40,38 @@ def _page_http(sb, start: str, end: str) -> int:
         page += 1
 
 
+def _latency_ms(sb, n: int) -> float:
+    """Median milliseconds of ``n`` keep-alive GETs of one user."""
+    session = requests.Session()
+    token = session.post(f"{sb.base_url}/oauth/token", auth=(sb.client_id, sb.client_secret),
+                         data={"grant_type": "client_credentials"}, timeout=30).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    url = f"{sb.base_url}/api/v2/users/{sb.truth.teams['demo']['calibrator_id']}"
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        session.get(url, headers=headers, timeout=30).raise_for_status()
+        times.append(time.perf_counter() - t0)
+    session.close()
+    return 1000.0 * float(np.median(times))
+
+
+def bench_latency(n: int) -> None:
+    from calib.sandbox import Sandbox
+    from calib.sandbox.server import _Handler
+
+    class StdlibWrites(_Handler):
+        disable_nagle_algorithm = False
+        wbufsize = 0
+
+    with Sandbox(seed=7, rate_limit_per_minute=None) as sb:
+        fast = _latency_ms(sb, n)
+        sb.server.RequestHandlerClass = StdlibWrites
+        slow = _latency_ms(sb, n)
+    print(f"keep-alive GET /users/{{id}} x{n}: buffered + TCP_NODELAY {fast:.2f} ms vs "
+          f"unbuffered + Nagle {slow:.2f} ms (median): ratio {slow / max(fast, 1e-9):.1f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
@@ -45,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from calib.sandbox import panel
     from calib.scoring import score_evaluation
 
+    bench_latency(20 if args.quick else 200)
     days = 2 if args.quick else 7
     start, end = "2026-10-05T00:00:00.000Z", f"2026-10-{5 + days:02d}T00:00:00.000Z"
     with Sandbox(seed=7, rate_limit_per_minute=None) as sb:
