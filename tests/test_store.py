@@ -172,6 +172,7 @@ def test_a_failing_upsert_leaves_the_store_unchanged(store):
     (lambda s, a: (s.drop(columns="status"), a), r"lacks the column\(s\) 'status'"),
     (lambda s, a: (s, pd.concat([a, a.head(1)])), r"more than once"),
 ])
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # checked before any SQL
 def test_bad_frames_are_refused_with_a_sentence_before_any_write(store, change, message):
     scores, answers = change(*month_frames())
     with pytest.raises(ValueError, match=message):
@@ -264,3 +265,4 @@ def test_nan_and_missing_values_stay_missing(store):
     assert not again.changed, "NaN must compare equal to the stored NULL"
     got = store.scores().set_index("evaluation_id")
     assert np.isnan(got.loc[scores.loc[0, "evaluation_id"], "critical_score"])
+

@@ -167,10 +167,23 @@ def user_row(user: Mapping[str, Any]) -> dict:
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict]:
-    """The frame's rows as dicts of canonical values."""
-    columns = list(frame.columns)
-    return [{c: clean(v) for c, v in zip(columns, row)}
-            for row in frame.itertuples(index=False, name=None)]
+    """The frame's rows as dicts of canonical values (column-wise: months hold 10^4-10^5 rows).
+
+    Time-zone-aware columns become naive-UTC ``datetime`` (microseconds), missing values None,
+    numpy scalars Python ones.
+    """
+    columns = []
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            naive = col.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("us")
+            values = [None if pd.isna(v) else v.to_pydatetime() for v in naive]
+        else:
+            values = [None if v is None or v is pd.NaT or v is pd.NA
+                      or (isinstance(v, float) and v != v) else v for v in col.tolist()]
+        columns.append(values)
+    names = list(frame.columns)
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def now_utc() -> datetime:
