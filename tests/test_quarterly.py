@@ -177,3 +177,20 @@ def test_the_sandbox_leadership_team_flags_the_drifting_calibrator(org):
     result = quarter_review(org.tidy_scores(), months=QUARTER, calibrator_ids=ids)
     assert ids[0] in result.flagged_ids and ids[1] not in result.flagged_ids
     assert result.next_calibrator not in result.flagged_ids
+
+
+@pytest.mark.slow
+def test_notebook_05_renders_the_section_on_the_sandbox(org, tmp_path):
+    if "leadership" not in org.truth.teams:
+        pytest.skip("the sandbox has no leadership team yet (quarterly calibrations 2026-08…10)")
+    from pathlib import Path
+
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+    out = pm.execute_notebook(str(root / "notebooks" / "05_calibration_of_calibrators.ipynb"),
+                              str(tmp_path / "05.ipynb"), cwd=str(root / "notebooks"),
+                              kernel_name="python3", progress_bar=False)
+    text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/html", ""))
+                   for c in out.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "Rotate the calibrator role of Quinn Calder" in text

@@ -127,3 +127,20 @@ def test_form_lists_published_versions_by_name_with_the_latest_chosen(sandbox, t
                                             ("../x y", "x-y.yaml")])
 def test_plan_file_name_is_safe(name, expected):
     assert plan_file_name(name) == expected
+
+
+@pytest.mark.slow
+def test_session_setup_notebook_builds_the_form_headless(tmp_path):
+    """Executed headless (papermill), the notebook builds the form and needs no click."""
+    from pathlib import Path
+
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+    out = pm.execute_notebook(str(root / "notebooks" / "session_setup.ipynb"),
+                              str(tmp_path / "setup.ipynb"), parameters={"n": 4},
+                              cwd=str(root / "notebooks"), kernel_name="python3",
+                              progress_bar=False)
+    shown = [o for c in out.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)
+    assert not any(o.get("output_type") == "error" for o in shown)
