@@ -8,7 +8,7 @@ with the number of conversations (only with the number of strata times ``keep_pe
 
 from __future__ import annotations
 
-import hashlib
+from hashlib import blake2b
 import heapq
 import math
 from collections.abc import Iterable, Mapping
@@ -109,15 +109,31 @@ def _pattern_weight(text: str, weights: tuple[tuple[str, float], ...]) -> float:
     return sum(w for p, w in weights if p.lower() in text) if text else 0.0
 
 
+def _seed_key(seed: int) -> bytes:
+    return str(int(seed)).encode()
+
+
 def tiebreak(seed: int, conversation_id: str) -> float:
     """A uniform number in [0, 1) fixed by ``seed`` and the conversation id.
 
     Hash-based rather than drawn from a generator, so the result does not depend on the order in
     which the API returns conversations (chunks, pages, sync or async).
+    :class:`CandidateReducer` computes the same value inline.
     """
-    digest = hashlib.blake2b(conversation_id.encode(), digest_size=8,
-                             key=str(int(seed)).encode()).digest()
+    digest = blake2b(conversation_id.encode(), digest_size=8, key=_seed_key(seed)).digest()
     return int.from_bytes(digest, "big") / 18446744073709551616.0
+
+
+def _talk(agent: tuple) -> int:
+    return agent[0]
+
+
+def _first_queue(participant: Mapping[str, Any]) -> str | None:
+    for sess in participant.get("sessions") or ():
+        for seg in sess.get("segments") or ():
+            if seg.get("queueId"):
+                return seg["queueId"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -235,6 +251,7 @@ class CandidateReducer:
         self.removed = {key: 0 for key, _ in FUNNEL_STEPS}
         self._strata: dict[tuple, list] = {}
         self._bonus_cache: dict[tuple, float] = {}
+        self._hash_key = _seed_key(self.seed)
 
     def set_window(self, start: str, end: str) -> None:
         """Keep only conversations starting in [start, end) (``YYYY-MM-DDTHH:MM:SS`` strings).
@@ -282,19 +299,14 @@ class CandidateReducer:
         panel_handled = False
         panel = self.panel
         agents = []  # (talk, user_id, queue, wrap)
-        acd_queue = None
+        acd = None  # the ACD participant: its queue is read only if no agent segment has one
         for part in participants:
             uid = part.get("userId")
             purpose = part.get("purpose")
             if uid is not None and uid in panel:
                 panel_handled = True
             if purpose == "acd":
-                if acd_queue is None:
-                    for sess in part.get("sessions") or ():
-                        for seg in sess.get("segments") or ():
-                            if seg.get("queueId"):
-                                acd_queue = seg["queueId"]
-                                break
+                acd = acd or part
                 continue
             if uid is None or (purpose != "agent" and purpose != "user"):
                 continue
@@ -322,8 +334,9 @@ class CandidateReducer:
         if not agents:
             removed["no_agent"] += 1
             return
-        _, agent_id, queue_id, wrap = max(agents, key=lambda a: a[0])
-        queue_id = queue_id or acd_queue
+        _, agent_id, queue_id, wrap = agents[0] if len(agents) == 1 else max(agents, key=_talk)
+        if queue_id is None and acd is not None:
+            queue_id = _first_queue(acd)
         transferred = transfers > 0 or len(agents) > 1
         if handle <= 0:
             handle = talk_ms + hold + acw
@@ -370,15 +383,19 @@ class CandidateReducer:
             self._bonus_cache[bonus_key] = bonus
         priority = (bonus + (rules.w_transferred if transferred else 0.0)
                     + rules.w_hold * min(hold / rules.hold_cap_ms, 1.0))
-        u = tiebreak(self.seed, cid)
-        rank = priority + rules.w_random * u
         stratum = (agent_id, queue_id, band)
         heap = self._strata.get(stratum)
         if heap is None:
             heap = self._strata[stratum] = []
-        entry = (rank, cid, (agent_id, queue_id, media, talk_ms, hold, handle, band,
-                             transferred, wrap, priority, u))
-        if len(heap) < self.keep:
+        full = len(heap) >= self.keep
+        if full and priority + rules.w_random < heap[0][0]:
+            return  # cannot enter the stratum even with the largest tie-break: skip the hash
+        u = int.from_bytes(blake2b(cid.encode(), digest_size=8, key=self._hash_key).digest(),
+                           "big") / 18446744073709551616.0
+        entry = (priority + rules.w_random * u, cid,
+                 (agent_id, queue_id, media, talk_ms, hold, handle, band, transferred, wrap,
+                  priority, u))
+        if not full:
             heapq.heappush(heap, entry)
         elif entry[:2] > heap[0][:2]:
             heapq.heapreplace(heap, entry)
