@@ -266,3 +266,17 @@ def test_nan_and_missing_values_stay_missing(store):
     got = store.scores().set_index("evaluation_id")
     assert np.isnan(got.loc[scores.loc[0, "evaluation_id"], "critical_score"])
 
+
+
+def test_an_in_memory_sqlite_store_works_for_a_quick_look():
+    with Store("sqlite://") as s:
+        s.upsert_month("demo", "2026-10", *month_frames(n_calibrations=1))
+        assert len(s.scores()) == 4
+
+
+def test_answers_come_back_in_form_order(store):
+    _upsert(store)
+    got = store.answers("demo", "2026-10")
+    first = got[got["evaluation_id"] == got["evaluation_id"].iloc[0]]
+    assert first["question_id"].tolist() == ["q-greet", "q-verify", "q-scale"]
+    assert got["role"].iloc[0] == "expert"

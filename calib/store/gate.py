@@ -191,7 +191,9 @@ def reveal_rows(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month
             f"waiting for evaluations and their deadline has not passed (the earliest is "
             f"{first['calibration_id']} due {first['deadline']:%Y-%m-%d %H:%M} UTC, now is "
             f"{now_ts:%Y-%m-%d %H:%M} UTC). Wait until the deadline, or until every assigned "
-            f"evaluation is finished.")
+            f"evaluation is finished"
+            + (f"; or pass calibration_ids= with the {len(sealed) - len(early)} whose deadline "
+               f"has passed." if len(sealed) > len(early) else "."))
     conn.execute(t["reveals"].insert(), [
         {"team": team, "month": month, "calibration_id": cid, "revealed_by": by,
          "reason": reason, "revealed_at": now, "deadline": cv.to_naive_utc(deadline)}

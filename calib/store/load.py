@@ -88,7 +88,7 @@ def load_scores(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None
 def load_answers(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None,
                  months: list[str] | None) -> pd.DataFrame:
     """The ``answers`` table for the selection, sealed calibrations left out."""
-    cal, ev, ans = t["calibrations"], t["evaluations"], t["answers"]
+    cal, ev, ans, fq = t["calibrations"], t["evaluations"], t["answers"], t["form_questions"]
     gate = gate_table(conn, t, team, months)
     open_ids = list(gate.loc[gate["open"], "calibration_id"])
     q = (sa.select(cal.c.team, cal.c.month, cal.c.session_id, cal.c.calibration_id,
@@ -98,14 +98,21 @@ def load_answers(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | Non
                    sa.func.coalesce(ans.c.form_id, ev.c.form_id, cal.c.form_id).label("form_id"),
                    ans.c.question_group_id, ans.c.question_group_name, ans.c.question_id,
                    ans.c.question_text, ans.c.answer_id, ans.c.answer_text, ans.c.points,
-                   ans.c.max_points, ans.c.marked_na, ans.c.comment)
+                   ans.c.max_points, ans.c.marked_na, ans.c.comment,
+                   fq.c.position.label("_position"))
          .select_from(ans.join(ev, ev.c.evaluation_id == ans.c.evaluation_id)
-                      .join(cal, cal.c.calibration_id == ev.c.calibration_id))
+                      .join(cal, cal.c.calibration_id == ev.c.calibration_id)
+                      .outerjoin(fq, sa.and_(fq.c.form_id == ans.c.form_id,
+                                             fq.c.question_id == ans.c.question_id)))
          .where(_filter(cal, team, months), cal.c.calibration_id.in_(open_ids)))
-    frame = answers_frame([dict(r._mapping) for r in conn.execute(q)])
-    frame = (frame.assign(_r=frame["role"].map(_ROLE_ORDER))
-             .sort_values(["team", "month", "calibration_id", "_r", "evaluator_id",
-                           "evaluation_id", "question_group_id", "question_id"], kind="stable")
-             .drop(columns="_r").reset_index(drop=True))
+    result = conn.execute(q)
+    keys = list(result.keys())
+    raw = pd.DataFrame([dict(zip(keys, row)) for row in result], columns=keys)
+    # questions in form order when the form is stored, else by id
+    raw = (raw.assign(_r=raw["role"].map(_ROLE_ORDER))
+           .sort_values(["team", "month", "calibration_id", "_r", "evaluator_id",
+                         "evaluation_id", "_position", "question_id"], kind="stable",
+                        na_position="last"))
+    frame = answers_frame(raw)
     frame.attrs.update(_gate_attrs(gate, 0, False))
     return frame
