@@ -245,3 +245,18 @@ def test_status_moves_from_pending_to_finished_or_overdue_and_never_shows_scores
 def test_status_of_a_plan_not_yet_created_says_so(sandbox, shared_plan):
     status = session_status(sandbox.client(), shared_plan, now=sandbox.now())
     assert list(status["state"]) == ["not created"] * 4
+
+
+def test_calibration_body_names_the_expert_once_whether_or_not_on_the_panel(shared_plan):
+    from calib.sessions import calibration_body
+
+    on_panel = SessionPlan(**{**shared_plan.__dict__,
+                              "panel_ids": shared_plan.panel_ids + (shared_plan.expert_id,)})
+    for plan in (shared_plan, on_panel):
+        body = calibration_body(plan, 3, plan.conversations[2])
+        evaluators = [e["id"] for e in body["evaluators"]]
+        assert body["expertEvaluator"] == {"id": plan.expert_id}
+        assert plan.expert_id not in evaluators and len(evaluators) == len(set(evaluators))
+        assert body["name"] == f"{plan.name} #3"
+        assert body["conversation"] == {"id": plan.conversations[2].conversation_id}
+        assert body["agent"] == {"id": plan.conversations[2].agent_id}
