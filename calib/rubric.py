@@ -153,7 +153,7 @@ def export_decision_log(store, directory: str | Path = "parameters/rubric") -> l
         for _, n in notes.iterrows():
             entries.append({
                 "question_id": n["question_id"], "question": n["question_text"],
-                "decided_on": n["decided_on"], "session": n["session_id"],
+                "decided_on": str(n["decided_on"]), "session": n["session_id"],
                 "form_version_id": n["form_version_id"], "decision": n["decision"],
                 "anchors": list(n["anchors"]), "agreed_by": list(n["agreed_by"]),
             })

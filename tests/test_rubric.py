@@ -33,6 +33,7 @@ def test_decision_log_survives_a_store_round_trip(store_url, tmp_path):
     assert "Yes only when the model is named <exactly>" in md.read_text()
     data = yaml.safe_load(yml.read_text())
     assert data["decisions"][0]["agreed_by"] == ["Quinn Calder", "Dana Chen"]
+    assert data["decisions"][0]["decided_on"] == "2026-09-14", "dates stay strings in the YAML"
 
 
 @pytest.mark.parametrize("kwargs, message", [
