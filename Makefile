@@ -15,8 +15,12 @@ $(BIN)/python:
 
 # Re-install whenever the dependency list changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import calib, pandas, papermill, sqlalchemy" 
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' > $(VENV)/pip.log 2>&1 \
+	  || { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  $$($(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['crosscheck-nodeps'])") \
+	  > $(VENV)/pip-nodeps.log 2>&1 || { grep -v '^WARNING: Location' $(VENV)/pip-nodeps.log; exit 1; }
+	$(BIN)/python -c "import calib, pandas, papermill, sqlalchemy, pyarrow"
 	touch $@
 
 report: $(STAMP)
