@@ -24,10 +24,12 @@ class QuestionSpec:
     points: int          # points of "Yes" (yes/no questions)
     ambiguity: float     # 0 clear … 1 very ambiguous
     difficulty: float    # shift of the true pass probability (points share)
-    na_rate: float       # share of conversations where the question does not apply
+    na_rate: float       # share of conversations where the question clearly does not apply
     critical: bool = False
     kill: bool = False
     since_version: int = 1
+    na_unclear: float = 0.0  # share of conversations where applicability is debatable
+    leniency: float = 0.05   # how much an evaluator's severity bears on it (judgement calls 1)
 
 
 # group key → (name, weight v1, weight v2)
@@ -38,29 +40,31 @@ GROUPS: dict[str, tuple[str, float, float]] = {
     "compliance": ("Compliance", 20.0, 15.0),
 }
 
+# difficulty: clear criteria are passed on most calls (+), judgement calls sit mid-range (−)
 QUESTIONS: tuple[QuestionSpec, ...] = (
-    QuestionSpec("greeting", "opening", "Uses the approved greeting", "yesno", 1, 0.05, 0.12, 0.0),
-    QuestionSpec("name", "opening", "Uses the customer's name", "yesno", 1, 0.15, 0.02, 0.0),
-    QuestionSpec("verify", "opening", "Verifies the customer's identity", "yesno", 1, 0.10, 0.05,
-                 0.10, critical=True),
+    QuestionSpec("greeting", "opening", "Uses the approved greeting", "yesno", 1, 0.05, 0.22, 0.0),
+    QuestionSpec("name", "opening", "Uses the customer's name", "yesno", 1, 0.10, 0.12, 0.0),
+    QuestionSpec("verify", "opening", "Verifies the customer's identity", "yesno", 1, 0.10, 0.18,
+                 0.06, critical=True, na_unclear=0.05),
     QuestionSpec("product", "resolution", "Demonstrates strong product knowledge", "yesno", 1,
-                 0.95, -0.05, 0.03),
-    QuestionSpec("resolve", "resolution", "Resolves the issue on first contact", "yesno", 1, 0.30,
-                 -0.04, 0.05, critical=True),
+                 0.95, -0.15, 0.02, leniency=1.0),
+    QuestionSpec("resolve", "resolution", "Resolves the issue on first contact", "yesno", 1, 0.25,
+                 -0.08, 0.03, critical=True, na_unclear=0.04, leniency=0.25),
     QuestionSpec("confirm", "resolution", "Confirms the resolution with the customer", "yesno", 1,
-                 0.20, 0.03, 0.0),
-    QuestionSpec("next_steps", "resolution", "Explains next steps clearly", "scale", 4, 0.45,
-                 0.0, 0.0),
+                 0.10, 0.15, 0.0),
+    QuestionSpec("next_steps", "resolution", "Explains next steps clearly", "scale", 4, 0.30,
+                 -0.05, 0.0, leniency=0.1),
     QuestionSpec("empathy", "soft", "Shows empathy & acknowledges the customer's feelings",
-                 "yesno", 1, 0.55, 0.0, 0.0),
-    QuestionSpec("jargon", "soft", "Avoids jargon", "yesno", 1, 0.25, 0.04, 0.0),
-    QuestionSpec("hold", "soft", "Uses hold appropriately", "yesno", 1, 0.20, 0.02, 0.55),
-    QuestionSpec("further_help", "soft", "Offers further help", "yesno", 1, 0.15, 0.06, 0.0,
-                 since_version=2),
+                 "yesno", 1, 0.50, -0.12, 0.0, leniency=0.25),
+    QuestionSpec("jargon", "soft", "Avoids jargon", "yesno", 1, 0.10, 0.15, 0.0),
+    QuestionSpec("hold", "soft", "Uses hold appropriately", "yesno", 1, 0.10, 0.18, 0.45,
+                 na_unclear=0.10),
+    QuestionSpec("further_help", "soft", "Offers further help", "yesno", 1, 0.10, 0.12, 0.0,
+                 since_version=2, na_unclear=0.05),
     QuestionSpec("disclosure", "compliance", "Reads the recording disclosure", "yesno", 1, 0.0,
                  0.0, 0.0, critical=True, kill=True),
-    QuestionSpec("privacy", "compliance", "Follows the data-protection policy", "yesno", 1, 0.10,
-                 0.08, 0.0, critical=True),
+    QuestionSpec("privacy", "compliance", "Follows the data-protection policy", "yesno", 1, 0.05,
+                 0.20, 0.0, critical=True),
 )
 
 def question_specs(n_questions: int | None = None) -> tuple[QuestionSpec, ...]:
@@ -80,7 +84,8 @@ def question_specs(n_questions: int | None = None) -> tuple[QuestionSpec, ...]:
         specs.append(QuestionSpec(f"extra{i + 1}", group_keys[i % len(group_keys)],
                                   f"Criterion {i + 1}", "yesno", 1 + i % 3,
                                   round(0.1 + 0.8 * ((i * 37) % 10) / 10, 2),
-                                  ((i * 53) % 9 - 4) / 50, 0.0))
+                                  ((i * 53) % 9 - 4) / 50, 0.0,
+                                  leniency=round(0.1 + 0.8 * ((i * 37) % 10) / 10, 2)))
     return tuple(specs)
 
 

@@ -225,17 +225,17 @@ class Org:
         for team, info in self.teams.items():
             panel = info["panel_ids"]
             k = len(panel)
-            spread = np.linspace(-6.0, 6.0, k) if k > 1 else np.zeros(1)
-            sev = rng.permutation(spread) + rng.normal(0, 0.8, k)
+            spread = np.linspace(-4.0, 4.0, k) if k > 1 else np.zeros(1)
+            sev = rng.permutation(spread) + rng.normal(0, 0.5, k)
             sev = sev - sev.mean()
             for pid, s in zip(panel, sev):
                 severity[pid] = round(float(s), 3)
-                noise[pid] = round(float(rng.uniform(2.0, 6.0)), 3)
+                noise[pid] = round(float(rng.uniform(0.4, 1.0)), 3)
             expert = info["expert_id"]
             severity[expert] = 0.0
-            noise[expert] = round(float(rng.uniform(1.5, 3.0)), 3)
+            noise[expert] = round(float(rng.uniform(0.35, 0.7)), 3)
             mode = TEAM_SPECS[team][2]
-            top = float(rng.uniform(10.0, 12.0))
+            top = float(rng.uniform(11.0, 12.0))
             for i, m in enumerate(months):
                 if mode == "drift":
                     steps = max(len(self.size.months) - 1, 1)
@@ -249,14 +249,18 @@ class Org:
             if k:
                 never[panel[-1]] = 0.35
             for pid in (*panel, expert):
-                raw = {q: float(rng.normal(0, 0.15)) * a for q, a in amb.items()}
+                raw = {q: float(rng.normal(0, 0.045)) * a * a for q, a in amb.items()}
                 centre = float(np.mean(list(raw.values())))
                 for q, v in raw.items():
                     reading[(pid, q)] = round(v - centre, 4)
         quality = {}
         for p in self.agents:
-            quality[p.id] = round(float(rng.uniform(0.45, 0.82)), 4)
+            # mid-range agents: the thresholds of a lenient or drifting evaluator stay below 1
+            quality[p.id] = round(float(rng.uniform(0.64, 0.82)), 4)
         self._agent_level = dict(quality)
+        self._drift_by_month: dict[str, dict[str, float]] = {}
+        for (cid, m), value in drift.items():
+            self._drift_by_month.setdefault(cid, {})[m] = value
         self.truth = Truth(
             evaluator_severity=MappingProxyType(severity),
             evaluator_noise=MappingProxyType(noise),
@@ -279,7 +283,8 @@ class Org:
             for q in g["questions"]:
                 s = by_key[key_by_qid[q["id"]]]
                 top = max(o["value"] for o in q["answerOptions"])
-                share = simulate.KILL_PASS_RATE if s.kill else min(max(level + s.difficulty, 0), 1)
+                share = (simulate.KILL_PASS_RATE if s.kill else
+                         min(max(level + s.difficulty, 0.05), 0.95))
                 num += g["weight"] * top * share
                 den += g["weight"] * top
         return round(100.0 * num / den, 3)
@@ -429,13 +434,15 @@ class Org:
             ev.answers, ev.result = answers, result
         return ev.answers, ev.result
 
-    def _shift(self, evaluator_id: str, month: str, team: str) -> float:
+    def _shift(self, evaluator_id: str, month: str) -> tuple[float, float]:
+        """The evaluator's severity and (for a calibrator) drift that month, as shares."""
         sev = self.truth.evaluator_severity.get(evaluator_id, 0.0)
-        if evaluator_id == self.teams.get(team, {}).get("expert_id"):
-            drift = self.truth.calibrator_drift
-            known = [m for (cid, m) in drift if cid == evaluator_id and m <= month]
-            sev += drift[(evaluator_id, max(known))] if known else 0.0
-        return sev / 100.0
+        drift = self._drift_by_month.get(evaluator_id)
+        value = 0.0
+        if drift:
+            known = [m for m in drift if m <= month]
+            value = drift[max(known)] if known else 0.0
+        return sev / 100.0, value / 100.0
 
     def _readings(self, evaluator_id: str) -> np.ndarray:
         vec = self._reading_cache.get(evaluator_id)
@@ -458,13 +465,13 @@ class Org:
         for rng, block in blocks:
             if not block or all(ev.chosen is not None for ev in block):
                 continue
-            shifts = np.array([self._shift(ev.evaluator_id, month, cal.team)
-                               for ev in block]) / arr.move_share
+            shifts = np.array([self._shift(ev.evaluator_id, month) for ev in block])
             noises = np.array([self.truth.evaluator_noise.get(ev.evaluator_id, 4.0)
                                for ev in block]) / 100.0
             readings = np.stack([self._readings(ev.evaluator_id) for ev in block])
-            chosen, na, comment_idx = panel.simulate_block(rng, self.specs, facts, level, shifts,
-                                                           noises, readings)
+            chosen, na, comment_idx = panel.simulate_block(rng, self.specs, facts, level,
+                                                           shifts[:, 0], shifts[:, 1], noises,
+                                                           readings, arr)
             total, crit, failed = panel.totals(arr, chosen, na)
             for k, ev in enumerate(block):
                 ev.chosen, ev.na, ev.comment_idx = chosen[k], na[k], comment_idx[k]

@@ -28,7 +28,6 @@ class FormArrays:
     critical: np.ndarray
     kill: np.ndarray
     scale: np.ndarray
-    move_share: float        # weighted share of possible points that severity can move
 
 
 def form_arrays(form: dict, specs: tuple[QuestionSpec, ...], qid_by_key: dict[str, str]
@@ -49,9 +48,7 @@ def form_arrays(form: dict, specs: tuple[QuestionSpec, ...], qid_by_key: dict[st
         mx[j] = max(values)
         yes[j] = 1.0 if s.kind == "scale" else float(q["answerOptions"][0]["value"])
         crit[j], kill[j], scale[j] = q["isCritical"], q["isKill"], s.kind == "scale"
-    possible = (w * mx)[on].sum()
-    move = (w * mx)[on & ~kill].sum()
-    return FormArrays(on, w, mx, yes, crit, kill, scale, move / possible if possible else 1.0)
+    return FormArrays(on, w, mx, yes, crit, kill, scale)
 
 
 def totals(arr: FormArrays, chosen: np.ndarray, na: np.ndarray
@@ -70,12 +67,14 @@ def totals(arr: FormArrays, chosen: np.ndarray, na: np.ndarray
 
 
 def simulate_block(rng: np.random.Generator, specs: tuple[QuestionSpec, ...],
-                   facts: simulate.CallFacts, level: float, shifts: np.ndarray,
-                   noises: np.ndarray, readings: np.ndarray
+                   facts: simulate.CallFacts, level: float, severities: np.ndarray,
+                   drifts: np.ndarray, noises: np.ndarray, readings: np.ndarray,
+                   arr: FormArrays
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chosen options, N/A flags and comment indices (-1 = none) for several evaluators."""
-    chosen, na, comments = simulate.simulate_panel(rng, specs, facts, level, shifts, noises,
-                                                   readings)
-    pick = rng.integers(0, len(simulate.NEGATIVE_COMMENTS), len(shifts))
+    weights = arr.weight * arr.max_points * arr.on_form
+    chosen, na, comments = simulate.simulate_panel(rng, specs, facts, level, severities,
+                                                   drifts, noises, readings, weights)
+    pick = rng.integers(0, len(simulate.NEGATIVE_COMMENTS), len(severities))
     idx = (pick[:, None] + np.arange(len(specs))[None, :]) % len(simulate.NEGATIVE_COMMENTS)
     return chosen, na, np.where(comments, idx, -1)

@@ -1,32 +1,50 @@
 """Simulated evaluators: how a panel answers the form for one calibrated conversation.
 
-Model (all in "share of points", so 0.01 = one score point):
+Model (all in "share of points", so 0.01 = one score point on a question's own scale):
 
-* what happened on the call is shared by every evaluator: per question a uniform latent
-  ``u`` and whether the question applies (N/A); the agent's true level ``a`` plus the question's
-  difficulty plus a call effect give the true pass threshold ``p``;
-* evaluator ``e`` answers Yes when ``u < p + δ_e + ambiguity_q·reading_eq + ε_e + η_eq``, with
-  ``δ_e`` their severity (plus the calibrator's drift for the expert), ``reading_eq`` their own
-  reading of an ambiguous question, ``ε_e ~ N(0, noise_e)`` per evaluation and ``η`` a small
-  per-question jitter that grows with ambiguity;
-* a 1–5 scale question counts how many of four staggered thresholds ``u`` passes.
+* **what happened on the call** is shared by every evaluator. Per question the agent's true
+  pass probability is ``p = level + difficulty + call effect``; whether the agent passed is a
+  draw against ``p``, and *how clearly* is a margin ``x`` in (0, 1). The latent position of the
+  call on the question is ``u = p − p·x`` (passed) or ``u = p + (1 − p)·x`` (failed), which is
+  uniform on (0, 1) whatever ``x``'s joint law, so ``P(u < t) = t``;
+* the margins of one call are **correlated** through a call-level clarity (a Gaussian copula):
+  a clear-cut call is far from every boundary and the whole panel agrees, a borderline call is
+  close to many and the panel splits. That is what gives a real team's mix of aligned calls
+  and full sessions, without changing any evaluator's expected score;
+* evaluator ``e`` answers Yes on a latent item when ``u < p + severity_e·pull_q +
+  (drift_e + ε_e)·room_q + ambiguity²_q·reading_eq + η_eq``: ``severity_e`` acts on judgement
+  calls (``QuestionSpec.leniency``: product knowledge most), a calibrator's ``drift`` and the
+  day's shift ``ε_e`` loosen every criterion alike; both are spread in proportion to the room an
+  item leaves (``min(p, 1 − p)``) and scaled per call so the weighted expected total moves by
+  exactly the shift in points. ``reading_eq`` is the evaluator's own reading of an ambiguous
+  question and ``η_eq`` a per-question jitter that grows with ambiguity (clear questions
+  rarely flip);
+* a 1–5 scale question is four latent items (steps) with staggered thresholds;
+* the fatal question (the recording disclosure) is a fact of the call that every evaluator
+  reads the same way; N/A is a fact on clear non-applicable calls, and on calls where the
+  question's applicability is debatable each evaluator decides for themselves.
 
-Because the pass probability is linear in the threshold, an evaluator's expected total score
-moves by exactly their severity in points (away from 0 and 100); readings are centred per
-evaluator so they do not leak into severity. The fatal question (the recording disclosure) is a
-fact of the call that every evaluator reads the same way.
+Because ``P(u < t)`` is linear in the threshold and every shift stays inside the item's room,
+an evaluator's expected total moves by exactly their severity (or drift) in points, with no
+ceiling at 100; readings are centred per evaluator so they barely leak into severity.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .forms import QuestionSpec
 
-SCALE_OFFSETS = np.array([-0.15, -0.05, 0.05, 0.15])
-KILL_PASS_RATE = 0.97
+SCALE_OFFSETS = np.array([-0.08, -0.03, 0.03, 0.08])
+KILL_PASS_RATE = 0.98
+CLARITY_CORRELATION = 0.25  # copula correlation of a call's margins (call-level clarity)
+UNCLEAR_NA_SHARE = 0.4      # chance an evaluator marks N/A when applicability is debatable
+P_RANGE = (0.05, 0.97)      # bounds of a question's true pass probability
+JITTER_AMB = 0.02           # per-question wavering grows with ambiguity
+CALL_EFFECT_SD = 0.03       # the agent's good or bad day, shared by every question of a call
 NEGATIVE_COMMENTS = (
     "Missed the <b>key</b> point & moved on",
     'Said "we can\'t do that" without checking',
@@ -36,90 +54,124 @@ NEGATIVE_COMMENTS = (
 )
 
 
+def judgement(specs: tuple[QuestionSpec, ...]) -> np.ndarray:
+    """How strongly severity and drift act on each question: judgement calls most, fatal never."""
+    return np.array([0.0 if s.kill else s.leniency for s in specs])
+
+
+def _pull(room: np.ndarray, w_item: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """Threshold shift per item for a unit shift of the expected total (0 where no room)."""
+    movable = (w_item * room * counted).sum()
+    return room * ((w_item * counted).sum() / movable if movable > 0 else 0.0)
+
+
+def _items(specs: tuple[QuestionSpec, ...]) -> np.ndarray:
+    """Question index of each latent item: one per yes/no question, four per scale question."""
+    return np.repeat(np.arange(len(specs)), [4 if s.kind == "scale" else 1 for s in specs])
+
+
 @dataclass(frozen=True)
 class CallFacts:
-    """What happened on one conversation, shared by every evaluator."""
+    """What happened on one conversation, shared by every evaluator (per latent item)."""
 
-    latent: np.ndarray      # u per question, uniform(0, 1)
-    not_applicable: np.ndarray  # bool per question
+    passed_draw: np.ndarray     # uniform(0, 1) per item: passed when below p
+    margin: np.ndarray          # how clearly passed or failed, uniform(0, 1) marginally
+    not_applicable: np.ndarray  # bool per question: clearly does not apply
+    unclear_na: np.ndarray      # bool per question: applicability is debatable on this call
     call_effect: float
 
 
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    return np.array([0.5 * math.erfc(-float(v) / math.sqrt(2.0)) for v in z])
+
+
 def call_facts(rng: np.random.Generator, specs: tuple[QuestionSpec, ...]) -> CallFacts:
-    n = len(specs)
-    latent = rng.random(n)
+    """Draw what happened on one call (see the module docstring)."""
+    n, n_items = len(specs), len(_items(specs))
+    passed_draw = rng.random(n_items)
+    clarity = rng.normal()
+    z = math.sqrt(CLARITY_CORRELATION) * clarity + \
+        math.sqrt(1.0 - CLARITY_CORRELATION) * rng.normal(size=n_items)
+    margin = _normal_cdf(z)
     na_draw = rng.random(n)
     na_rates = np.array([s.na_rate for s in specs])
-    call_effect = float(rng.normal(0.0, 0.06))
-    return CallFacts(latent, na_draw < na_rates, call_effect)
+    unclear = np.array([s.na_unclear for s in specs])
+    call_effect = float(rng.normal(0.0, CALL_EFFECT_SD))
+    return CallFacts(passed_draw, margin, na_draw < na_rates,
+                     (na_draw >= na_rates) & (na_draw < na_rates + unclear), call_effect)
 
 
 def simulate_panel(rng: np.random.Generator, specs: tuple[QuestionSpec, ...], facts: CallFacts,
-                   agent_level: float, shifts: np.ndarray, noises: np.ndarray,
-                   readings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   agent_level: float, severities: np.ndarray, drifts: np.ndarray,
+                   noises: np.ndarray, readings: np.ndarray, weights: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Answers of several evaluators for one call.
 
     Parameters
     ----------
-    shifts, noises : arrays (n_evaluators,)
-        Total shift δ (severity + drift, already scaled) and noise SD, both as point shares.
+    severities : array (n_evaluators,)
+        Expected shift of each evaluator's total from their severity, as a share (0.01 = one
+        point); it acts on judgement calls (``QuestionSpec.leniency``).
+    drifts : array (n_evaluators,)
+        Expected shift from a calibrator's drift, same scale; a drifting calibrator loosens
+        (or tightens) every criterion, so it acts on all questions alike.
+    noises : array (n_evaluators,)
+        SD of the evaluator's day-to-day shift of the total, same scale (acts like drift).
     readings : array (n_evaluators, n_questions)
         Each evaluator's centred reading shift per question (already times ambiguity).
+    weights : array (n_questions,)
+        Weighted possible points of each question on the form version used (0 = not on it).
 
     Returns
     -------
-    points : int array (n_evaluators, n_questions), option index chosen (yes/no: 1 = Yes, 0 = No;
-        scale: 0..4 = text "1".."5"); marked N/A and comments flags per cell.
+    chosen : int array (n_evaluators, n_questions)
+        Option index chosen (yes/no: 1 = Yes, 0 = No; scale: 0..4 = text "1".."5").
+    na, comments : bool arrays (n_evaluators, n_questions)
+        Marked N/A; has a (negative) comment.
+
+    Notes
+    -----
+    A shift acts on each latent item in proportion to the room the item leaves
+    (``min(p, 1 − p)``) and to its judgement weight, scaled per call so that the weighted
+    expected total moves by exactly the shift: lenient evaluators give the benefit of the doubt
+    where there is doubt to give, and no threshold leaves (0, 1).
     """
-    n_e, n_q = len(shifts), len(specs)
-    amb = np.array([s.ambiguity for s in specs])
-    diff = np.array([s.difficulty for s in specs])
+    n_e, n_q = len(severities), len(specs)
+    item = _items(specs)
+    amb = np.array([s.ambiguity for s in specs])[item]
+    diff = np.array([s.difficulty for s in specs])[item]
     kill = np.array([s.kill for s in specs])
+    kill_item = kill[item]
     scale = np.array([s.kind == "scale" for s in specs])
+    per_item = np.bincount(item, minlength=n_q)[item]
+    w_item = weights[item] / per_item
+    # the scale's four steps: offsets spread the answers over "1".."5"
+    first = np.r_[True, item[1:] != item[:-1]]
+    step = np.arange(len(item)) - np.maximum.accumulate(np.where(first, np.arange(len(item)), 0))
+    offset = np.where(scale[item], SCALE_OFFSETS[np.minimum(step, 3)], 0.0)
     eps = rng.normal(0.0, 1.0, n_e) * noises
     # careful (low-noise) evaluators also waver less on individual questions
-    jitter = (rng.normal(0.0, 1.0, (n_e, n_q)) * (0.02 + 0.15 * amb)[None, :]
-              * np.clip(noises / 0.04, 0.4, 1.5)[:, None])
+    jitter = (rng.normal(0.0, 1.0, (n_e, len(item))) * (0.005 + JITTER_AMB * amb)[None, :]
+              * np.clip(noises / 0.02, 0.5, 1.5)[:, None])
+    na_pick = rng.random((n_e, n_q))
     comment_draw = rng.random((n_e, n_q))
-    base = np.clip(agent_level + diff + facts.call_effect, 0.02, 0.98)
-    threshold = base + shifts[:, None] + readings + eps[:, None] + jitter
-    u = facts.latent[None, :]
-    chosen = (u < threshold).astype(int)
-    if scale.any():
-        steps = (u[..., None] < (threshold[..., None] + SCALE_OFFSETS)).sum(axis=-1)
-        chosen = np.where(scale[None, :], steps, chosen)
+    p = np.clip(agent_level + diff + offset + facts.call_effect, *P_RANGE)
+    counted = ~facts.not_applicable[item]
+    room = np.minimum(p, 1.0 - p) * ~kill_item
+    severity_pull = _pull(room * judgement(specs)[item], w_item, counted)
+    drift_pull = _pull(room, w_item, counted)
+    passed = facts.passed_draw < p
+    u = np.where(passed, p - p * facts.margin, p + (1.0 - p) * facts.margin)[None, :]
+    threshold = (p[None, :] + severities[:, None] * severity_pull[None, :]
+                 + (drifts + eps)[:, None] * drift_pull[None, :] + readings[:, item]
+                 + jitter * ~kill_item[None, :])
+    yes = u < threshold
     # the fatal question is a fact of the call, read the same way by everyone
-    chosen = np.where(kill[None, :], (facts.latent < KILL_PASS_RATE).astype(int)[None, :], chosen)
-    na = np.broadcast_to(facts.not_applicable[None, :] & ~kill[None, :], (n_e, n_q))
+    yes = np.where(kill_item[None, :], (facts.passed_draw < KILL_PASS_RATE)[None, :], yes)
+    chosen = np.zeros((n_e, n_q), dtype=int)
+    np.add.at(chosen, (slice(None), item), yes.astype(int))
+    na = (facts.not_applicable[None, :] |
+          (facts.unclear_na[None, :] & (na_pick < UNCLEAR_NA_SHARE))) & ~kill[None, :]
     low = np.where(scale[None, :], chosen <= 1, chosen == 0)
     comments = low & ~na & (comment_draw < 0.35)
-    return chosen, na.copy(), comments
-
-
-def answers_for(specs: tuple[QuestionSpec, ...], qid_by_key: dict[str, str],
-                options: dict[str, list[dict]], chosen: np.ndarray, na: np.ndarray,
-                comments: np.ndarray, comment_pick: int
-                ) -> dict[str, tuple[str | None, bool, str | None]]:
-    """One evaluator's answers as {question_id: (answer_id, marked_na, comment)}.
-
-    ``qid_by_key`` maps question keys to the ids on the form version used (a key missing there
-    is a question that version lacks); ``options`` maps question id to its answer options.
-    """
-    out: dict[str, tuple[str | None, bool, str | None]] = {}
-    for j, spec in enumerate(specs):
-        qid = qid_by_key.get(spec.key)
-        if qid is None:
-            continue
-        if na[j]:
-            out[qid] = (None, True, None)
-            continue
-        opts = options[qid]
-        if spec.kind == "scale":
-            answer = opts[int(chosen[j])]["id"]
-        else:
-            answer = opts[0]["id"] if chosen[j] == 1 else opts[1]["id"]
-        comment = NEGATIVE_COMMENTS[(comment_pick + j) % len(NEGATIVE_COMMENTS)] \
-            if comments[j] else None
-        out[qid] = (answer, False, comment)
-    return out
-
+    return chosen, na, comments
