@@ -8,7 +8,8 @@ sandbox, syncing the history months, the statistics and the figures.
 1. One team (``parameters/demo.yaml``): best wall time of the report and of the floor, and the
    ratio (target: at most 2x).
 2. Twenty teams in parallel (``calib report`` with 20 parameter files, ``--jobs`` = CPUs): the
-   teams are labels over the sandbox's three calibrators, so each renders a full month. Wall time
+   teams are labels over the sandbox's three calibrators (each with its own SQLite store, since a
+   calibration belongs to one team), so each renders a full month. Wall time
    of all twenty reports beside twenty floors, and the ratio (target: at most 2x).
 
 Wall time, not CPU time: the kernel is another process. Other load on the machine inflates both
@@ -52,7 +53,10 @@ def team_files(folder: Path, count: int) -> list[Path]:
     files = []
     for i in range(count):
         source, email = sources[i % len(sources)]
-        params = {**base, "team": f"bench-{i + 1:02d}", "calibrators": [email]}
+        # A calibration belongs to one team in a store, so each label gets its own store.
+        store = folder / f"bench-{i + 1:02d}.sqlite"
+        params = {**base, "team": f"bench-{i + 1:02d}", "calibrators": [email],
+                  "store_url": f"sqlite:///{store}"}
         path = folder / f"bench-{i + 1:02d}.yaml"
         path.write_text(yaml.safe_dump(params, sort_keys=False))
         files.append(path)
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     args = parser.parse_args(argv)
 
-    from calib.report.runner import render, render_many
+    from calib.report.runner import RenderError, render, render_many
 
     repeats, teams = (1, 3) if args.quick else (3, 20)
     jobs = os.cpu_count() or 1
@@ -90,10 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         files = team_files(work, teams)
         par_floor = timed(lambda: render_many(files, jobs=jobs, notebook=floor,
                                               outputs_root=work / "floor-out"))
-        par_report = timed(lambda: render_many(files, jobs=jobs, outputs_root=work / "out-many"))
+        failures: list[str] = []
+
+        def many() -> None:
+            try:
+                render_many(files, jobs=jobs, outputs_root=work / "out-many")
+            except RenderError as exc:  # time what ran, and say what failed
+                failures.append(str(exc))
+
+        par_report = timed(many)
         print(f"{teams} teams, {jobs} jobs: report {par_report:6.1f} s | floor {par_floor:6.1f} s"
               f" | ratio {par_report / par_floor:4.2f}x (target <= 2x) | "
               f"{par_report / teams:5.1f} s per team")
+        if failures:
+            print(f"FAILED: {failures[0][:600]}")
+            return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -156,7 +156,8 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
         _keep_failed(executed, failed, html, summary if require_summary else None)
         first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()
         raise RenderError(
-            f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:80]!r}) with "
+            f"{notebook.name} failed in cell {exc.cell_index + 1} (which starts "
+            f"{first_line[:80]!r}) with "
             f"{exc.ename}: {_one_line(exc.evalue)}. The failed notebook is kept at "
             f"{failed}.") from None
     except Exception as exc:
