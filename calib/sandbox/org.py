@@ -19,7 +19,7 @@ import pandas as pd
 from calib.scoring import ScoringResult, score_evaluation
 from calib.tables import answers_frame, scores_frame
 
-from . import panel, simulate, tidy
+from . import leadership, panel, simulate, tidy
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
 from .ids import iso, make_id, make_rng
@@ -49,6 +49,10 @@ class Truth:
     agent_quality : {user_id: float}
         The agent's expected total score from an unbiased, noiseless evaluator (current form).
     teams : {team: {"calibrator_email", "calibrator_id", "panel_ids", "expert_id"}}
+        ``panel_ids`` are the evaluators besides the expert. Team ``"leadership"`` (see
+        :mod:`calib.sandbox.leadership`) is the quarterly calibration of the calibrators: its
+        panel is the demo and north calibrators plus QM lead Morgan Lee (its calibrator), and
+        its expert is QM lead Priya Nair.
     evaluator_reading : {(user_id, question_id): points share}
         The evaluator's own reading of a question (centred per evaluator).
     never_finishes : {user_id: probability}
@@ -194,6 +198,7 @@ class Org:
         rng = make_rng(self.seed, "people")
         names: set[str] = {spec[0] for spec in TEAM_SPECS.values()}
         emails: set[str] = {spec[1] for spec in TEAM_SPECS.values()}
+        leadership.reserve_names(names, emails)
         agents = make_people(self.seed, rng, self.size.n_agents - 1, "agent", "Customer Care Agent",
                              "Customer Care", names, emails)
         agents.insert(3, Person(make_id(self.seed, "user", "agent", "script"), SCRIPT_NAME,
@@ -216,6 +221,7 @@ class Org:
                 self.people[p.id] = p
             self.teams[team] = {"calibrator_email": cemail, "calibrator_id": cal.id,
                                 "panel_ids": tuple(p.id for p in panel), "expert_id": cal.id}
+        leadership.add_team(self)
 
     def _build_truth(self) -> None:
         rng = make_rng(self.seed, "truth")
@@ -223,6 +229,8 @@ class Org:
         amb = {make_id(self.seed, "question", s.key): s.ambiguity for s in self.specs}
         months = list(self.size.months) + ["2026-11", "2026-12", "2027-01"]
         for team, info in self.teams.items():
+            if team not in TEAM_SPECS:
+                continue
             panel = info["panel_ids"]
             k = len(panel)
             spread = np.linspace(-4.0, 4.0, k) if k > 1 else np.zeros(1)
@@ -253,6 +261,7 @@ class Org:
                 centre = float(np.mean(list(raw.values())))
                 for q, v in raw.items():
                     reading[(pid, q)] = round(v - centre, 4)
+        leadership.add_truth(self, severity, noise, reading, amb)
         quality = {}
         for p in self.agents:
             # mid-range agents: the thresholds of a lenient or drifting evaluator stay below 1
@@ -294,7 +303,9 @@ class Org:
 
     def _build_history(self) -> None:
         rng = make_rng(self.seed, "history")
-        for team, info in self.teams.items():
+        for team in TEAM_SPECS:
+            if team not in self.teams:
+                continue
             months = self.size.months if team != "pilot" else self.size.months[-1:]
             per_month = self.size.calls_per_month.get(team, 1)
             for month in months:
@@ -318,6 +329,7 @@ class Org:
                 self._add_history_calibration("demo", f"demo 2026-11 #{i + 1}",
                                               self.agents[int(agents[i])], conv_start, created,
                                               rng, finish_all=False)
+        leadership.add_history(self)
 
     def _add_history_calibration(self, team: str, name: str, agent: Person, conv_start: datetime,
                                  created: datetime, rng: np.random.Generator, *,
