@@ -38,14 +38,58 @@ class Conversation:
     calibration_ids: list[str] = field(default_factory=list)
 
 
+class LazyConversation:
+    """A calibrated conversation whose analytics JSON is built on first use.
+
+    History calibrations need only the id, start, medium and agent of their conversation; the
+    rest (segments, metrics, recordings) is built from the conversation's own random stream
+    when a route first reads it, so it is the same whenever that happens.
+    """
+
+    def __init__(self, store: "ConversationStore", conv_id: str, start: datetime,
+                 agent_id: str) -> None:
+        self.id, self.start, self.media, self.agent_ids = conv_id, start, "voice", (agent_id,)
+        self.calibration_ids: list[str] = []
+        self._store = store
+        self._full: Conversation | None = None
+
+    def _get(self) -> Conversation:
+        if self._full is None:
+            with self._store.org.lock:
+                if self._full is None:
+                    self._full = self._store.build_calibrated(self.id, self.start,
+                                                              self.agent_ids[0])
+        return self._full
+
+    @property
+    def end(self) -> datetime:
+        return self._get().end
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self._get().body
+
+    @property
+    def segment_rows(self) -> list[dict[str, Any]]:
+        return self._get().segment_rows
+
+    @property
+    def conv_row(self) -> dict[str, Any]:
+        return self._get().conv_row
+
+    @property
+    def recordings(self) -> list[dict[str, Any]]:
+        return self._get().recordings
+
+
 class ConversationStore:
     """Conversations indexed by id and by start day."""
 
     def __init__(self, org: "Org") -> None:
         self.org = org
-        self.by_id: dict[str, Conversation] = {}
-        self._days: dict[date, list[Conversation]] = {}
-        self._specials: dict[date, list[Conversation]] = {}
+        self.by_id: dict[str, Conversation | LazyConversation] = {}
+        self._days: dict[date, list[Conversation | LazyConversation]] = {}
+        self._specials: dict[date, list[Conversation | LazyConversation]] = {}
         self._n_special = 0
 
     # ------------------------------------------------------------- building
@@ -228,14 +272,19 @@ class ConversationStore:
             return [first, active[int(rng.integers(len(active)))]]
         return [first]
 
-    def add_calibrated(self, agent_id: str, start: datetime) -> str:
-        """A recorded voice conversation (talk ≥ 3 min) for a history calibration; its id."""
-        self._n_special += 1
-        conv_id = make_id(self.org.seed, "conversation", "calibrated", self._n_special)
+    def build_calibrated(self, conv_id: str, start: datetime, agent_id: str) -> Conversation:
+        """The full recorded voice conversation (talk ≥ 3 min) behind a history calibration."""
         rng = make_rng(self.org.seed, "conversation", conv_id)
         conv = self._make(rng, conv_id, start, [agent_id], media="voice", recorded=True,
                           min_talk_ms=180_000)
         conv.recordings[0]["fileState"] = "AVAILABLE"
+        return conv
+
+    def add_calibrated(self, agent_id: str, start: datetime) -> str:
+        """A recorded voice conversation for a history calibration (built lazily); its id."""
+        self._n_special += 1
+        conv_id = make_id(self.org.seed, "conversation", "calibrated", self._n_special)
+        conv = LazyConversation(self, conv_id, start, agent_id)
         self.by_id[conv_id] = conv
         self._specials.setdefault(start.date(), []).append(conv)
         day = self._days.get(start.date())

@@ -156,6 +156,7 @@ class Org:
         self.lock = threading.RLock()
         self._now = START_CLOCK
         self.specs: tuple[QuestionSpec, ...] = question_specs(size.n_questions)
+        self.spec_arrays = simulate.spec_arrays(self.specs)
         self.forms: list[dict] = build_forms(seed, self.specs)
         self.forms_by_id = {f["id"]: f for f in self.forms}
         self.qid_by_key = {f["id"]: {s.key: make_id(seed, "question", s.key) for s in self.specs
@@ -172,6 +173,7 @@ class Org:
         self.calibrations: dict[str, Calibration] = {}
         self.evaluations: dict[str, Evaluation] = {}
         self.deleted_calibrations: set[str] = set()
+        self._tidy_memo: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._counter = 0
         self._build_people()
         self._build_truth()
@@ -466,7 +468,8 @@ class Org:
         return vec
 
     def _simulate_calibration(self, cal: Calibration, evs: list[Evaluation]) -> None:
-        facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id), self.specs)
+        facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id),
+                                    self.spec_arrays)
         arr = self.form_arrays[cal.form_id]
         month = _month_of(cal.created)
         level = self._agent_level.get(cal.agent_id, 0.65)
@@ -481,7 +484,7 @@ class Org:
             noises = np.array([self.truth.evaluator_noise.get(ev.evaluator_id, 4.0)
                                for ev in block]) / 100.0
             readings = np.stack([self._readings(ev.evaluator_id) for ev in block])
-            chosen, na, comment_idx = panel.simulate_block(rng, self.specs, facts, level,
+            chosen, na, comment_idx = panel.simulate_block(rng, self.spec_arrays, facts, level,
                                                            shifts[:, 0], shifts[:, 1], noises,
                                                            readings, arr)
             total, crit, failed = panel.totals(arr, chosen, na)
@@ -494,13 +497,32 @@ class Org:
     def active_calibrations(self) -> list[Calibration]:
         return [c for c in self.calibrations.values() if c.id not in self.deleted_calibrations]
 
+    def _tidy_key(self) -> tuple:
+        # everything a tidy frame depends on: the clock, what exists and what was deleted
+        return (self._now, len(self.calibrations), len(self.evaluations),
+                len(self.deleted_calibrations))
+
+    def _memo(self, name: str, build) -> pd.DataFrame:
+        with self.lock:
+            key = self._tidy_key()
+            hit = self._tidy_memo.get(name)
+            if hit is None or hit[0] != key:
+                hit = (key, build(self))
+                self._tidy_memo[name] = hit
+        return hit[1].copy()
+
     def tidy_scores(self) -> pd.DataFrame:
-        """Every calibration evaluation as a ``calib.tables`` ``scores`` frame (at the clock)."""
-        return tidy.scores(self)
+        """Every calibration evaluation as a ``calib.tables`` ``scores`` frame (at the clock).
+
+        The frame is memoised on this org until the clock moves or a calibration or evaluation
+        is added or deleted; each call returns its own copy.
+        """
+        return self._memo("scores", tidy.scores)
 
     def tidy_answers(self) -> pd.DataFrame:
-        """Every finished evaluation's answers as a ``calib.tables`` ``answers`` frame."""
-        return tidy.answers(self)
+        """Every finished evaluation's answers as a ``calib.tables`` ``answers`` frame
+        (memoised like :meth:`tidy_scores`)."""
+        return self._memo("answers", tidy.answers)
 
 
 def per_month_for(size: OrgSize, team: str) -> int:

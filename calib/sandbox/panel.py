@@ -66,7 +66,8 @@ def totals(arr: FormArrays, chosen: np.ndarray, na: np.ndarray
     return total, crit, failed
 
 
-def simulate_block(rng: np.random.Generator, specs: tuple[QuestionSpec, ...],
+def simulate_block(rng: np.random.Generator,
+                   specs: "tuple[QuestionSpec, ...] | simulate.SpecArrays",
                    facts: simulate.CallFacts, level: float, severities: np.ndarray,
                    drifts: np.ndarray, noises: np.ndarray, readings: np.ndarray,
                    arr: FormArrays
@@ -76,5 +77,6 @@ def simulate_block(rng: np.random.Generator, specs: tuple[QuestionSpec, ...],
     chosen, na, comments = simulate.simulate_panel(rng, specs, facts, level, severities,
                                                    drifts, noises, readings, weights)
     pick = rng.integers(0, len(simulate.NEGATIVE_COMMENTS), len(severities))
-    idx = (pick[:, None] + np.arange(len(specs))[None, :]) % len(simulate.NEGATIVE_COMMENTS)
+    n_q = specs.n_questions if isinstance(specs, simulate.SpecArrays) else len(specs)
+    idx = (pick[:, None] + np.arange(n_q)[None, :]) % len(simulate.NEGATIVE_COMMENTS)
     return chosen, na, np.where(comments, idx, -1)

@@ -71,6 +71,47 @@ def _items(specs: tuple[QuestionSpec, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class SpecArrays:
+    """The question specs laid out as arrays, per question and per latent item (build once
+    per org with :func:`spec_arrays`)."""
+
+    n_questions: int
+    item: np.ndarray         # question index of each latent item
+    to_question: np.ndarray  # (n_items, n_questions) 0/1: sums item answers per question
+    amb: np.ndarray          # per item
+    diff_offset: np.ndarray  # per item: difficulty plus the scale step's offset
+    judgement: np.ndarray    # per item
+    kill: np.ndarray         # per question
+    kill_item: np.ndarray
+    scale: np.ndarray        # per question
+    per_item: np.ndarray     # per item: items of its question
+    na_rates: np.ndarray     # per question
+    unclear: np.ndarray      # per question
+
+
+def spec_arrays(specs: tuple[QuestionSpec, ...]) -> SpecArrays:
+    """Arrays of ``specs`` for :func:`call_facts` and :func:`simulate_panel`."""
+    item = _items(specs)
+    n_q, n_i = len(specs), len(item)
+    scale = np.array([s.kind == "scale" for s in specs])
+    first = np.r_[True, item[1:] != item[:-1]]
+    step = np.arange(n_i) - np.maximum.accumulate(np.where(first, np.arange(n_i), 0))
+    offset = np.where(scale[item], SCALE_OFFSETS[np.minimum(step, 3)], 0.0)
+    to_question = np.zeros((n_i, n_q), dtype=int)
+    to_question[np.arange(n_i), item] = 1
+    kill = np.array([s.kill for s in specs])
+    return SpecArrays(
+        n_q, item, to_question, np.array([s.ambiguity for s in specs])[item],
+        np.array([s.difficulty for s in specs])[item] + offset, judgement(specs)[item], kill,
+        kill[item], scale, np.bincount(item, minlength=n_q)[item],
+        np.array([s.na_rate for s in specs]), np.array([s.na_unclear for s in specs]))
+
+
+def _arrays(specs: "tuple[QuestionSpec, ...] | SpecArrays") -> SpecArrays:
+    return specs if isinstance(specs, SpecArrays) else spec_arrays(specs)
+
+
+@dataclass(frozen=True)
 class CallFacts:
     """What happened on one conversation, shared by every evaluator (per latent item)."""
 
@@ -82,26 +123,28 @@ class CallFacts:
 
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    return np.array([0.5 * math.erfc(-float(v) / math.sqrt(2.0)) for v in z])
+    return np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in z.tolist()])
 
 
-def call_facts(rng: np.random.Generator, specs: tuple[QuestionSpec, ...]) -> CallFacts:
+def call_facts(rng: np.random.Generator,
+               specs: "tuple[QuestionSpec, ...] | SpecArrays") -> CallFacts:
     """Draw what happened on one call (see the module docstring)."""
-    n, n_items = len(specs), len(_items(specs))
+    sa = _arrays(specs)
+    n, n_items = sa.n_questions, len(sa.item)
     passed_draw = rng.random(n_items)
     clarity = rng.normal()
     z = math.sqrt(CLARITY_CORRELATION) * clarity + \
         math.sqrt(1.0 - CLARITY_CORRELATION) * rng.normal(size=n_items)
     margin = _normal_cdf(z)
     na_draw = rng.random(n)
-    na_rates = np.array([s.na_rate for s in specs])
-    unclear = np.array([s.na_unclear for s in specs])
+    na_rates, unclear = sa.na_rates, sa.unclear
     call_effect = float(rng.normal(0.0, CALL_EFFECT_SD))
     return CallFacts(passed_draw, margin, na_draw < na_rates,
                      (na_draw >= na_rates) & (na_draw < na_rates + unclear), call_effect)
 
 
-def simulate_panel(rng: np.random.Generator, specs: tuple[QuestionSpec, ...], facts: CallFacts,
+def simulate_panel(rng: np.random.Generator, specs: "tuple[QuestionSpec, ...] | SpecArrays",
+                   facts: CallFacts,
                    agent_level: float, severities: np.ndarray, drifts: np.ndarray,
                    noises: np.ndarray, readings: np.ndarray, weights: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,29 +179,20 @@ def simulate_panel(rng: np.random.Generator, specs: tuple[QuestionSpec, ...], fa
     expected total moves by exactly the shift: lenient evaluators give the benefit of the doubt
     where there is doubt to give, and no threshold leaves (0, 1).
     """
-    n_e, n_q = len(severities), len(specs)
-    item = _items(specs)
-    amb = np.array([s.ambiguity for s in specs])[item]
-    diff = np.array([s.difficulty for s in specs])[item]
-    kill = np.array([s.kill for s in specs])
-    kill_item = kill[item]
-    scale = np.array([s.kind == "scale" for s in specs])
-    per_item = np.bincount(item, minlength=n_q)[item]
-    w_item = weights[item] / per_item
-    # the scale's four steps: offsets spread the answers over "1".."5"
-    first = np.r_[True, item[1:] != item[:-1]]
-    step = np.arange(len(item)) - np.maximum.accumulate(np.where(first, np.arange(len(item)), 0))
-    offset = np.where(scale[item], SCALE_OFFSETS[np.minimum(step, 3)], 0.0)
+    sa = _arrays(specs)
+    n_e, n_q = len(severities), sa.n_questions
+    item, amb, kill, kill_item, scale = sa.item, sa.amb, sa.kill, sa.kill_item, sa.scale
+    w_item = weights[item] / sa.per_item
     eps = rng.normal(0.0, 1.0, n_e) * noises
     # careful (low-noise) evaluators also waver less on individual questions
     jitter = (rng.normal(0.0, 1.0, (n_e, len(item))) * (0.005 + JITTER_AMB * amb)[None, :]
               * np.clip(noises / 0.02, 0.5, 1.5)[:, None])
     na_pick = rng.random((n_e, n_q))
     comment_draw = rng.random((n_e, n_q))
-    p = np.clip(agent_level + diff + offset + facts.call_effect, *P_RANGE)
+    p = np.clip(agent_level + sa.diff_offset + facts.call_effect, *P_RANGE)
     counted = ~facts.not_applicable[item]
     room = np.minimum(p, 1.0 - p) * ~kill_item
-    severity_pull = _pull(room * judgement(specs)[item], w_item, counted)
+    severity_pull = _pull(room * sa.judgement, w_item, counted)
     drift_pull = _pull(room, w_item, counted)
     passed = facts.passed_draw < p
     u = np.where(passed, p - p * facts.margin, p + (1.0 - p) * facts.margin)[None, :]
@@ -168,8 +202,7 @@ def simulate_panel(rng: np.random.Generator, specs: tuple[QuestionSpec, ...], fa
     yes = u < threshold
     # the fatal question is a fact of the call, read the same way by everyone
     yes = np.where(kill_item[None, :], (facts.passed_draw < KILL_PASS_RATE)[None, :], yes)
-    chosen = np.zeros((n_e, n_q), dtype=int)
-    np.add.at(chosen, (slice(None), item), yes.astype(int))
+    chosen = yes.astype(int) @ sa.to_question
     na = (facts.not_applicable[None, :] |
           (facts.unclear_na[None, :] & (na_pick < UNCLEAR_NA_SHARE))) & ~kill[None, :]
     low = np.where(scale[None, :], chosen <= 1, chosen == 0)
