@@ -71,7 +71,7 @@ def import_into_store(store: Any, paths: Sequence[PathLike] | PathLike, *, team:
     """Validate files, then upsert each month they hold into the history store.
 
     Every file is validated before anything is written, so a bad file imports nothing. Each
-    month is replaced as a whole in one transaction (``Store.upsert_month``): importing the same
+    month is replaced as a whole, all months in one transaction (``Store.import_months``): importing the same
     files twice changes nothing, and a corrected file updates the rows that changed.
 
     Parameters
@@ -89,20 +89,18 @@ def import_into_store(store: Any, paths: Sequence[PathLike] | PathLike, *, team:
     """
     batch = read_files(paths, team=team, preset=preset, mapping=mapping, month=month)
     digests = {} if dry_run else {p: _sha256(p) for p in batch.files}
-    results = []
-    for m in batch.months:
-        scores = batch.scores[batch.scores["month"] == m].reset_index(drop=True)
-        answers = batch.answers[batch.answers["month"] == m].reset_index(drop=True)
-        if dry_run:
-            results.append(_diff_month(store, team, m, scores, answers))
-            continue
-        outcome = store.upsert_month(team, m, scores, answers, source="files")
-        for path, digest in digests.items():
-            store.record_import(team, m, file_name=Path(path).name, sha256=digest,
-                                n_rows=len(scores))
-        results.append(MonthImport(m, len(scores), len(answers),
-                                   _changes(outcome, "evaluations"),
-                                   _changes(outcome, "answers")))
+    per_month = {m: (batch.scores[batch.scores["month"] == m].reset_index(drop=True),
+                     batch.answers[batch.answers["month"] == m].reset_index(drop=True))
+                 for m in batch.months}
+    if dry_run:
+        results = [_diff_month(store, team, m, s, a) for m, (s, a) in per_month.items()]
+    else:
+        # All months and the file log in one transaction: a failure part-way writes nothing.
+        outcomes = store.import_months(team, per_month, files=[(Path(p).name, d)
+                                                                for p, d in digests.items()])
+        results = [MonthImport(m, len(s), len(a), _changes(outcomes[m], "evaluations"),
+                               _changes(outcomes[m], "answers"))
+                   for m, (s, a) in per_month.items()]
     return ImportReport(team, dry_run, tuple(results), batch.notes, batch.files)
 
 

@@ -411,6 +411,31 @@ class Store:
         return self._write(lambda c: c.execute(table.insert().values(**row))
                            .inserted_primary_key[0])
 
+    def import_months(self, team: str, months: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+                      *, files: Iterable[tuple[str, str]] = ()) -> dict[str, UpsertResult]:
+        """Upsert several months of file-sourced data and log the files, all in ONE transaction.
+
+        A database failure part-way through leaves the store as it was: no month written, no
+        file logged. ``months`` maps ``"YYYY-MM"`` to its ``(scores, answers)``; ``files`` lists
+        ``(file_name, sha256)`` pairs, logged for every month.
+        """
+        team = cv.check_team(team)
+        checked = {cv.check_month(m): v for m, v in months.items()}
+        files = [(str(name), str(digest)) for name, digest in files]
+        table = self._tables["file_imports"]
+
+        def write(conn: sa.Connection) -> dict[str, UpsertResult]:
+            results = {}
+            for month, (scores, answers) in checked.items():
+                results[month] = upsert_month(conn, self._tables, team, month, scores, answers,
+                                              forms=[], users=[], calibrations=[], source="files")
+                for name, digest in files:
+                    conn.execute(table.insert().values(
+                        team=team, month=month, file_name=name, sha256=digest,
+                        n_rows=int(len(scores)), imported_at=cv.now_utc()))
+            return results
+        return self._write(write)
+
     def imports(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Recorded file imports, oldest first."""
         table = self._tables["file_imports"]
