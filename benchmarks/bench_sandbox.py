@@ -72,6 +72,30 @@ def bench_latency(n: int) -> None:
           f"unbuffered + Nagle {slow:.2f} ms (median): ratio {slow / max(fast, 1e-9):.1f}x")
 
 
+def bench_default_org(repeats: int) -> None:
+    """``generate_org(7)`` and its tidy frames, first call vs a repeated (memoised) call."""
+    from calib.sandbox import generate_org
+
+    generate_org(3).tidy_scores()  # warm lazy imports
+    gen, first, again = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        org = generate_org(7)
+        t1 = time.perf_counter()
+        org.tidy_scores()
+        org.tidy_answers()
+        t2 = time.perf_counter()
+        org.tidy_scores()
+        org.tidy_answers()
+        t3 = time.perf_counter()
+        gen.append(t1 - t0)
+        first.append(t2 - t1)
+        again.append(t3 - t2)
+    print(f"generate_org(7) x{repeats}: generate {np.median(gen):.3f} s, tidy frames first "
+          f"{np.median(first):.3f} s vs repeated (memoised) {np.median(again):.4f} s: ratio "
+          f"{np.median(first) / max(np.median(again), 1e-9):.0f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
@@ -82,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from calib.scoring import score_evaluation
 
     bench_latency(20 if args.quick else 200)
+    bench_default_org(3 if args.quick else 10)
     days = 2 if args.quick else 7
     start, end = "2026-10-05T00:00:00.000Z", f"2026-10-{5 + days:02d}T00:00:00.000Z"
     with Sandbox(seed=7, rate_limit_per_minute=None) as sb:

@@ -81,6 +81,8 @@ def add_history(org: "Org") -> None:
     info = org.teams.get(TEAM)
     if info is None:
         return
+    from . import history
+
     rng = make_rng(org.seed, "history", TEAM)
     for month in (m for m in QUARTER if m in org.size.months):
         start = datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=timezone.utc)
@@ -90,6 +92,6 @@ def add_history(org: "Org") -> None:
             created = start + timedelta(days=int(rng.integers(18, 26)),
                                         hours=int(rng.integers(9, 16)))
             conv_start = created - timedelta(days=float(rng.uniform(2, 6)))
-            org._add_history_calibration(TEAM, f"{TEAM} {month} #{i + 1}",
-                                         org.agents[int(agents[i])], conv_start, created, rng,
-                                         finish_all=True)
+            history.add_calibration(org, TEAM, f"{TEAM} {month} #{i + 1}",
+                                    org.agents[int(agents[i])], conv_start, created, rng,
+                                    finish_all=True)

@@ -9,64 +9,26 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from calib.scoring import ScoringResult, score_evaluation
-from calib.tables import answers_frame, scores_frame
 
-from . import leadership, panel, simulate, tidy
+from . import history, panel, simulate, tidy, truth
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
+from .history import START_CLOCK, month_of
 from .ids import iso, make_id, make_rng
-from .people import SCRIPT_NAME, Person, make_people
+from .people import Person
+from .truth import Truth
 
 __all__ = ["Org", "Truth", "Calibration", "Evaluation", "generate_org", "START_CLOCK"]
 
-START_CLOCK = datetime(2026, 11, 9, 9, 0, tzinfo=timezone.utc)
 HISTORY_MONTHS = ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
-V2_FROM = "2026-08"
-
-
-@dataclass(frozen=True)
-class Truth:
-    """The org's ground truth, in score points (0–100 scale) unless stated.
-
-    Attributes
-    ----------
-    evaluator_severity : {user_id: points}
-        Expected shift of the evaluator's total score against an unbiased reading; each team's
-        panel is centred on 0. Experts have 0 here and drift month by month instead.
-    evaluator_noise : {user_id: points}
-        SD of the evaluator's per-evaluation shift.
-    calibrator_drift : {(calibrator_id, "YYYY-MM"): points}
-        The calibrator's (expert's) expected shift against the panel mean that month.
-    question_ambiguity : {question_id: float in [0, 1]}
-    agent_quality : {user_id: float}
-        The agent's expected total score from an unbiased, noiseless evaluator (current form).
-    teams : {team: {"calibrator_email", "calibrator_id", "panel_ids", "expert_id"}}
-        ``panel_ids`` are the evaluators besides the expert. Team ``"leadership"`` (see
-        :mod:`calib.sandbox.leadership`) is the quarterly calibration of the calibrators: its
-        panel is the demo and north calibrators plus QM lead Morgan Lee (its calibrator), and
-        its expert is QM lead Priya Nair.
-    evaluator_reading : {(user_id, question_id): points share}
-        The evaluator's own reading of a question (centred per evaluator).
-    never_finishes : {user_id: probability}
-        Chance that the evaluator never finishes a new calibration evaluation.
-    """
-
-    evaluator_severity: Mapping[str, float]
-    evaluator_noise: Mapping[str, float]
-    calibrator_drift: Mapping[tuple[str, str], float]
-    question_ambiguity: Mapping[str, float]
-    agent_quality: Mapping[str, float]
-    teams: Mapping[str, Mapping[str, Any]]
-    evaluator_reading: Mapping[tuple[str, str], float]
-    never_finishes: Mapping[str, float]
 
 
 @dataclass
@@ -128,21 +90,6 @@ class OrgSize:
     conversations_per_day: int = 150
 
 
-TEAM_SPECS = {
-    "demo": ("Quinn Calder", "quinn.calder@demo.example", "drift"),
-    "north": ("Nora Lindqvist", "nora.lindqvist@demo.example", "stable"),
-    "pilot": ("Pat Okafor", "pat.okafor@demo.example", "stable"),
-}
-
-
-def _month_start(month: str) -> datetime:
-    return datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=timezone.utc)
-
-
-def _month_of(ts: datetime) -> str:
-    return ts.strftime("%Y-%m")
-
-
 class Org:
     """The in-memory sandbox org. Build it with :func:`generate_org`.
 
@@ -175,10 +122,11 @@ class Org:
         self.deleted_calibrations: set[str] = set()
         self._tidy_memo: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._counter = 0
-        self._build_people()
-        self._build_truth()
+        self.truth: Truth
+        truth.build_people(self)
+        truth.build_truth(self)
         self.conversations = ConversationStore(self)
-        self._build_history()
+        history.build_history(self)
 
     # ----------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -196,176 +144,6 @@ class Org:
             return self._now
 
     # ----------------------------------------------------------------- build
-    def _build_people(self) -> None:
-        rng = make_rng(self.seed, "people")
-        names: set[str] = {spec[0] for spec in TEAM_SPECS.values()}
-        emails: set[str] = {spec[1] for spec in TEAM_SPECS.values()}
-        leadership.reserve_names(names, emails)
-        agents = make_people(self.seed, rng, self.size.n_agents - 1, "agent", "Customer Care Agent",
-                             "Customer Care", names, emails)
-        agents.insert(3, Person(make_id(self.seed, "user", "agent", "script"), SCRIPT_NAME,
-                                "script.agent@demo.example", "Customer Care Agent",
-                                "Customer Care"))
-        # one agent who left: still referenced by history, listed only with state=inactive
-        if len(agents) > 5:
-            a = agents[-1]
-            agents[-1] = Person(a.id, a.name, a.email, a.title, a.department, "inactive")
-        self.agents = agents
-        for p in agents:
-            self.people[p.id] = p
-        for team, (cname, cemail, _) in TEAM_SPECS.items():
-            cal = Person(make_id(self.seed, "user", "calibrator", team), cname, cemail,
-                         "Quality Lead", "Quality")
-            panel = make_people(self.seed, rng, self.size.n_evaluators.get(team, 3),
-                                f"evaluator-{team}", "Quality Evaluator", "Quality", names, emails)
-            self.people[cal.id] = cal
-            for p in panel:
-                self.people[p.id] = p
-            self.teams[team] = {"calibrator_email": cemail, "calibrator_id": cal.id,
-                                "panel_ids": tuple(p.id for p in panel), "expert_id": cal.id}
-        leadership.add_team(self)
-
-    def _build_truth(self) -> None:
-        rng = make_rng(self.seed, "truth")
-        severity, noise, drift, reading, never = {}, {}, {}, {}, {}
-        amb = {make_id(self.seed, "question", s.key): s.ambiguity for s in self.specs}
-        months = list(self.size.months) + ["2026-11", "2026-12", "2027-01"]
-        for team, info in self.teams.items():
-            if team not in TEAM_SPECS:
-                continue
-            panel = info["panel_ids"]
-            k = len(panel)
-            spread = np.linspace(-4.0, 4.0, k) if k > 1 else np.zeros(1)
-            sev = rng.permutation(spread) + rng.normal(0, 0.5, k)
-            sev = sev - sev.mean()
-            for pid, s in zip(panel, sev):
-                severity[pid] = round(float(s), 3)
-                noise[pid] = round(float(rng.uniform(0.4, 1.0)), 3)
-            expert = info["expert_id"]
-            severity[expert] = 0.0
-            noise[expert] = round(float(rng.uniform(0.35, 0.7)), 3)
-            mode = TEAM_SPECS[team][2]
-            top = float(rng.uniform(11.0, 12.0))
-            for i, m in enumerate(months):
-                if mode == "drift":
-                    steps = max(len(self.size.months) - 1, 1)
-                    wobble = rng.normal(0, 0.4) if 0 < i < steps else 0.0
-                    value = top * min(i, steps) / steps + wobble
-                    if i > steps:
-                        value = top + 0.5 * (i - steps)
-                else:
-                    value = rng.normal(0, 0.5)
-                drift[(expert, m)] = round(float(value), 3)
-            if k:
-                never[panel[-1]] = 0.35
-            for pid in (*panel, expert):
-                raw = {q: float(rng.normal(0, 0.045)) * a * a for q, a in amb.items()}
-                centre = float(np.mean(list(raw.values())))
-                for q, v in raw.items():
-                    reading[(pid, q)] = round(v - centre, 4)
-        leadership.add_truth(self, severity, noise, reading, amb)
-        quality = {}
-        for p in self.agents:
-            # mid-range agents: the thresholds of a lenient or drifting evaluator stay below 1
-            quality[p.id] = round(float(rng.uniform(0.64, 0.82)), 4)
-        self._agent_level = dict(quality)
-        self._drift_by_month: dict[str, dict[str, float]] = {}
-        for (cid, m), value in drift.items():
-            self._drift_by_month.setdefault(cid, {})[m] = value
-        self.truth = Truth(
-            evaluator_severity=MappingProxyType(severity),
-            evaluator_noise=MappingProxyType(noise),
-            calibrator_drift=MappingProxyType(drift),
-            question_ambiguity=MappingProxyType(amb),
-            agent_quality=MappingProxyType({a: self._expected_total(lvl)
-                                            for a, lvl in quality.items()}),
-            teams=MappingProxyType({t: MappingProxyType(dict(v)) for t, v in self.teams.items()}),
-            evaluator_reading=MappingProxyType(reading),
-            never_finishes=MappingProxyType(never),
-        )
-
-    def _expected_total(self, level: float) -> float:
-        """Expected total on the latest published form for an unbiased, noiseless evaluator."""
-        form = self.forms[1]
-        by_key = {s.key: s for s in self.specs}
-        key_by_qid = {v: k for k, v in self.qid_by_key[form["id"]].items()}
-        num = den = 0.0
-        for g in form["questionGroups"]:
-            for q in g["questions"]:
-                s = by_key[key_by_qid[q["id"]]]
-                top = max(o["value"] for o in q["answerOptions"])
-                share = (simulate.KILL_PASS_RATE if s.kill else
-                         min(max(level + s.difficulty, 0.05), 0.95))
-                num += g["weight"] * top * share
-                den += g["weight"] * top
-        return round(100.0 * num / den, 3)
-
-    def _form_for(self, when: datetime) -> dict:
-        return self.forms[0] if _month_of(when) < V2_FROM else self.forms[1]
-
-    def _build_history(self) -> None:
-        rng = make_rng(self.seed, "history")
-        for team in TEAM_SPECS:
-            if team not in self.teams:
-                continue
-            months = self.size.months if team != "pilot" else self.size.months[-1:]
-            per_month = self.size.calls_per_month.get(team, 1)
-            for month in months:
-                start = _month_start(month)
-                agents = rng.choice(len(self.agents) - 1, size=per_month,
-                                    replace=per_month > len(self.agents) - 1)
-                for i in range(per_month):
-                    day = int(rng.integers(2, 26))
-                    created = start + timedelta(days=day, hours=int(rng.integers(8, 17)))
-                    conv_start = created - timedelta(days=float(rng.uniform(1, 4)))
-                    self._add_history_calibration(team, f"{team} {month} #{i + 1}",
-                                                  self.agents[int(agents[i])], conv_start,
-                                                  created, rng, finish_all=True)
-        if "demo" in self.teams and per_month_for(self.size, "demo"):
-            created = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
-            n = min(max(per_month_for(self.size, "demo"), 1), 6)
-            agents = rng.choice(len(self.agents) - 1, size=n, replace=n > len(self.agents) - 1)
-            for i in range(n):
-                conv_start = datetime(2026, 10, 27, 9, tzinfo=timezone.utc) + timedelta(
-                    days=float(rng.uniform(0, 4)))
-                self._add_history_calibration("demo", f"demo 2026-11 #{i + 1}",
-                                              self.agents[int(agents[i])], conv_start, created,
-                                              rng, finish_all=False)
-        leadership.add_history(self)
-
-    def _add_history_calibration(self, team: str, name: str, agent: Person, conv_start: datetime,
-                                 created: datetime, rng: np.random.Generator, *,
-                                 finish_all: bool) -> Calibration:
-        info = self.teams[team]
-        conv_id = self.conversations.add_calibrated(agent.id, conv_start)
-        form = self._form_for(created)
-        cal = self._new_calibration(name, team, info["calibrator_id"], agent.id, conv_id,
-                                    form["id"], created, info["expert_id"], list(info["panel_ids"]))
-        n = len(cal.evaluation_ids)
-        if finish_all:
-            starts = rng.uniform(2, 48, n)
-            works = rng.uniform(0.3, 80, n)
-            for j, eid in enumerate(cal.evaluation_ids):
-                ev = self.evaluations[eid]
-                ev.started_at = created + timedelta(hours=float(starts[j]))
-                ev.finished_at = ev.started_at + timedelta(hours=float(works[j]))
-            return cal
-        for j, eid in enumerate(cal.evaluation_ids):
-            ev = self.evaluations[eid]
-            # the open November session: a mix of finished, in progress and pending
-            phase = j % 3 if ev.role == "evaluator" else 0
-            if phase == 0:
-                ev.started_at = created + timedelta(days=float(rng.uniform(0.5, 2)))
-                ev.finished_at = ev.started_at + timedelta(days=float(rng.uniform(0.1, 2.5)))
-            elif phase == 1:
-                ev.started_at = created + timedelta(days=float(rng.uniform(5.2, 6.5)))
-                ev.finished_at = START_CLOCK + timedelta(days=float(rng.uniform(1, 5)))
-            else:
-                ev.started_at = START_CLOCK + timedelta(days=float(rng.uniform(3, 9)))
-                ev.finished_at = (None if self.truth.never_finishes.get(ev.evaluator_id)
-                                  else ev.started_at + timedelta(days=float(rng.uniform(1, 6))))
-        return cal
-
     # ------------------------------------------------------------ mutations
     def next_id(self, kind: str) -> str:
         with self.lock:
@@ -471,7 +249,7 @@ class Org:
         facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id),
                                     self.spec_arrays)
         arr = self.form_arrays[cal.form_id]
-        month = _month_of(cal.created)
+        month = month_of(cal.created)
         level = self._agent_level.get(cal.agent_id, 0.65)
         # the evaluations created with the calibration are one block from one stream; any
         # added later (PUT) get their own stream, so results never depend on request order
@@ -523,10 +301,6 @@ class Org:
         """Every finished evaluation's answers as a ``calib.tables`` ``answers`` frame
         (memoised like :meth:`tidy_scores`)."""
         return self._memo("answers", tidy.answers)
-
-
-def per_month_for(size: OrgSize, team: str) -> int:
-    return int(size.calls_per_month.get(team, 0))
 
 
 def generate_org(seed: int = 7, *, n_agents: int | None = None,
