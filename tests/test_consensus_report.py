@@ -11,7 +11,7 @@ import pytest
 from calib.consensus import (AGREED_COLUMNS, agreed_scores, agreement_over_time,
                              form_from_store, initial_vs_agreed, section_html)
 from calib.rubric import record_decision
-from calib.rubric_report import before_after_table, show_consensus, show_rubric
+from calib.report.rubric_sections import before_after_table, show_consensus, show_rubric
 from calib.sandbox import generate_org
 from calib.store import Store
 

@@ -102,8 +102,12 @@ def test_sealed_month_shows_completion_only(sealed_month):
 def test_headline_names_the_drifting_calibrator(open_month):
     """The sandbox's demo calibrator drifts; the action sentence must lead with that."""
     sentence = headline_sentence(open_month)
-    if open_month.analysis["drift"].flagged:
-        assert sentence.startswith("The calibrator's own scores have drifted")
+    drift = open_month.analysis["drift"]
+    assert drift.flagged, "the sandbox's demo calibrator drifts past 10 points by 2026-10"
+    assert sentence.startswith("The calibrator's own scores have drifted")
+    assert "Quinn Calder" in sentence, sentence
+    for calibrator_id in drift.table["calibrator_id"].unique():
+        assert str(calibrator_id) not in sentence, "people are named, not shown by id"
     assert sentence.endswith(".")
 
 

@@ -35,6 +35,8 @@ _EXPORTS = {
     "show_agenda": "sections",
     "show_appendix": "sections",
     "show_session": "sections",
+    "show_rubric": "rubric_sections",
+    "show_consensus": "rubric_sections",
     "Section": "sections",
 }
 

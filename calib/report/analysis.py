@@ -165,6 +165,17 @@ def _warnings(out: dict) -> list[str]:
     return warnings
 
 
+def drift_suggestion(data: Any) -> str:
+    """The drift result's suggestion with calibrators named, not identified by id."""
+    drift = data.analysis.get("drift")
+    if drift is None or not drift.suggestion:
+        return ""
+    suggestion = str(drift.suggestion)
+    for calibrator_id in drift.table["calibrator_id"].dropna().unique():
+        suggestion = suggestion.replace(str(calibrator_id), data.name_of(calibrator_id))
+    return suggestion
+
+
 def headline_sentence(data: Any) -> str:
     """One sentence a QM lead can act on, chosen from the month's results."""
     a = data.analysis
@@ -181,7 +192,7 @@ def headline_sentence(data: Any) -> str:
     if drift is not None and drift.flagged:
         return ("The calibrator's own scores have drifted from the panel beyond the "
                 f"{data.params.get('drift_threshold', 10.0):g}-point band: "
-                f"{drift.suggestion}")
+                f"{drift_suggestion(data)}")
     if flagged:
         return (f"Review scoring with {', '.join(flagged)} first: their bias against the expert "
                 f"exceeds {data.params.get('bias_threshold', 3.0):g} points and its CI excludes 0.")

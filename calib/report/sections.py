@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from calib import charts
-from calib.report.analysis import headline_sentence
+from calib.report.analysis import drift_suggestion, headline_sentence
 from calib.report.display import Section, esc, figure_html, fmt, table_html
 
 _TIER_TEXT = {"aligned": "aligned", "discuss": "discuss", "full_session": "full session"}
@@ -139,7 +139,7 @@ def show_charts(data: Any) -> Section:
         figures["drift"] = charts.calibrator_drift(a["drift"].table,
                                                    threshold=p.get("drift_threshold", 10.0))
         parts.append(figure_html(figures["drift"], alt="Calibrator drift by month",
-                                 caption=a["drift"].suggestion or ""))
+                                 caption=drift_suggestion(data)))
     if a.get("g") is not None:
         figures["variance"] = charts.variance_shares(a["g"].components, a.get("d"))
         needed = a.get("evaluators_needed")
