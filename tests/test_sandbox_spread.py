@@ -111,10 +111,10 @@ def test_drift_is_flagged_for_demo_in_october_and_not_for_north(histories):
     assert not table.loc[:"2026-07", "flagged"].any()
 
 
-def test_severities_span_about_plus_minus_five_points(histories):
+def test_severities_span_about_plus_minus_four_points(histories):
     for org, _, _ in histories.values():
         for team in ("demo", "north"):
             panel = org.truth.teams[team]["panel_ids"]
             sev = np.array([org.truth.evaluator_severity[p] for p in panel])
-            assert abs(sev.mean()) < 1e-9 + 1e-3
+            assert abs(sev.mean()) < 1e-3  # centred per team (rounded to 0.001)
             assert 6.5 <= sev.max() - sev.min() <= 11.5
