@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from calib.interchange import export_from_store, import_into_store
+from calib.interchange import export_from_store
 from calib.report.data import load_month
 from calib.report.summary import build_summary, jsonable
 from calib.store import Store
@@ -37,9 +37,22 @@ def test_sandbox_month_export_import_gives_the_same_summary(tmp_path, fmt):
     fresh = f"sqlite:///{tmp_path / 'files.sqlite'}"
     with Store(fresh) as target:
         assert target.months("demo") == []
-        import_into_store(target, files, team="demo")
-    got = jsonable(build_summary(load_month(dict(params, backend="files", store_url=fresh))))
+    # One step, as `calib report` does it: the parameters list the files, the report imports them.
+    got = jsonable(build_summary(load_month(dict(params, backend="files", store_url=fresh,
+                                                 files=[str(f) for f in files]))))
 
     differing = sorted(k for k in expected if k not in NOT_DATA and expected[k] != got.get(k))
     assert not differing, {k: (expected[k], got.get(k)) for k in differing}
     assert set(got) == set(expected)
+
+
+def test_files_backend_names_a_path_that_matches_nothing(tmp_path):
+    from calib.report.params import ParameterError
+
+    params = yaml.safe_load((ROOT / "parameters" / "demo.yaml").read_text())
+    params.update(backend="files", store_url=f"sqlite:///{tmp_path / 's.sqlite'}",
+                  files=["parameters/examples/no_such_*.csv"])
+    with pytest.raises(ParameterError, match="matches no file"):
+        load_month(params)
+    with Store(params["store_url"]) as store:
+        assert store.months("demo") == [], "nothing is imported when a path is wrong"

@@ -83,7 +83,12 @@ class MonthData:
 
     def name_of(self, user_id: Any) -> str:
         """A user's display name (the first 8 characters of the id when unknown)."""
-        names = {**dict(zip(self.users.get("user_id", []), self.users.get("name", []))),
+        # Evaluator names travel with the scores (files carry them too), users and agents
+        # from the API refine them.
+        from_scores = dict(zip(self.scores.get("evaluator_id", []),
+                               self.scores.get("evaluator_name", [])))
+        names = {**{k: v for k, v in from_scores.items() if isinstance(v, str) and v},
+                 **dict(zip(self.users.get("user_id", []), self.users.get("name", []))),
                  **self.agent_names}
         return str(names.get(user_id) or str(user_id)[:8])
 
@@ -162,8 +167,7 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
                 agents = _agent_names(client, store, team, months, notes)
         elif backend == "files":
             now, agents = datetime.now(timezone.utc), {}
-            notes.append("Data come from files imported with 'calib data import'; nothing was "
-                         "synced.")
+            _import_files(store, team, params, notes)
         else:
             raise ParameterError(f"backend must be sandbox, genesys or files, not {backend!r}.")
         data = MonthData(
@@ -183,6 +187,36 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
 
         data.analysis = run_analysis(data)
     return data
+
+
+def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[str]) -> None:
+    """Import the ``files`` parameter's score files (globs, relative to the repository) first.
+
+    The import is idempotent, so rendering again changes nothing; with no files listed the
+    report reads what ``calib import`` stored earlier.
+    """
+    from calib.interchange import import_into_store
+    from calib.report.runner import project_root
+
+    patterns = [str(p) for p in params.get("files") or ()]
+    if not patterns:
+        notes.append("Data come from files imported earlier with 'calib import'; nothing was "
+                      "synced.")
+        return
+    root = project_root()
+    paths: list[Path] = []
+    for pattern in patterns:
+        base = Path(pattern) if Path(pattern).is_absolute() else root / pattern
+        matched = sorted(base.parent.glob(base.name)) if any(ch in base.name for ch in "*?[") \
+            else ([base] if base.exists() else [])
+        if not matched:
+            raise ParameterError(f"files: {pattern!r} matches no file (paths are relative to "
+                                 f"{root}); fix the path or the glob.")
+        paths += matched
+    report = import_into_store(store, paths, team=team,
+                               preset=str(params.get("files_preset") or "") or None)
+    notes.append(f"Data come from {len(paths)} file(s) imported for this report "
+                 f"({', '.join(m.month for m in report.months)}); nothing was synced.")
 
 
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
