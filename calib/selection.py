@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from calib.genesys._util import iso, split_interval
 from calib.selection_stream import (DEFAULT_BANDS, FUNNEL_STEPS, CandidateReducer, GrayPriors,
                                     Record, Rules, label)
 
@@ -222,10 +223,6 @@ def parse_instant(value: str | date | datetime, *, what: str = "date") -> dateti
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def chunk_interval(start: datetime, end: datetime, *, max_days: int = MAX_SYNC_DAYS
                    ) -> list[tuple[datetime, datetime]]:
     """Split [start, end) into consecutive pieces of at most ``max_days`` days.
@@ -235,19 +232,9 @@ def chunk_interval(start: datetime, end: datetime, *, max_days: int = MAX_SYNC_D
     ValueError
         When ``end`` is not after ``start`` or ``max_days`` is not positive.
     """
-    if end <= start:
-        raise ValueError(f"The end {_iso(end)} is not after the start {_iso(start)}; swap them or "
-                         f"widen the range.")
     if max_days <= 0:
         raise ValueError("max_days must be a positive number of days.")
-    step = timedelta(days=max_days)
-    out = []
-    lo = start
-    while lo < end:
-        hi = min(lo + step, end)
-        out.append((lo, hi))
-        lo = hi
-    return out
+    return split_interval(start, end, timedelta(days=max_days))
 
 
 def segment_filters(rules: Rules) -> list[dict[str, Any]]:
@@ -295,7 +282,7 @@ def details_query(start: datetime, end: datetime, rules: Rules, *, page_size: in
                          "with chunk_interval().")
     if not 1 <= page_size <= 100:
         raise ValueError(f"page_size {page_size} is outside 1–100; the details query caps pages at 100.")
-    return {"interval": f"{_iso(start)}/{_iso(end)}", "order": "asc", "orderBy": "conversationStart",
+    return {"interval": f"{iso(start)}/{iso(end)}", "order": "asc", "orderBy": "conversationStart",
             "paging": {"pageSize": int(page_size), "pageNumber": int(page_number)},
             "segmentFilters": segment_filters(rules),
             "conversationFilters": conversation_filters(rules)}
@@ -425,15 +412,15 @@ def _stream(client: Any, reducer: CandidateReducer, start: datetime, end: dateti
         # works; past a month one async job replaces many chunked queries.
         use_async = end - start > timedelta(days=ASYNC_AFTER_DAYS)
     if use_async:
-        reducer.set_window(_iso(start), _iso(end))
+        reducer.set_window(iso(start), iso(end))
         reducer.add_all(client.iter_conversation_details_async(
-            _iso(start), _iso(end), segment_filters=segs, conversation_filters=convs))
+            iso(start), iso(end), segment_filters=segs, conversation_filters=convs))
         return 1, True
     chunks = chunk_interval(start, end)
     for lo, hi in chunks:
-        reducer.set_window(_iso(lo), _iso(hi))
+        reducer.set_window(iso(lo), iso(hi))
         reducer.add_all(client.iter_conversation_details(
-            _iso(lo), _iso(hi), segment_filters=segs, conversation_filters=convs,
+            iso(lo), iso(hi), segment_filters=segs, conversation_filters=convs,
             page_size=page_size))
     return len(chunks), False
 
@@ -531,13 +518,13 @@ def select_candidates(
 
     calibrated: set[str] = set()
     if calibrator_id:
-        calibrated |= _collect_ids(client.iter_calibrations(calibrator_id, start_time=_iso(t0)))
+        calibrated |= _collect_ids(client.iter_calibrations(calibrator_id, start_time=iso(t0)))
     if history is not None and len(history) and "conversation_id" in history.columns:
         calibrated |= set(history["conversation_id"].dropna().astype(str))
     panel_evaluated: set[str] = set()
     for member in panel:
         panel_evaluated |= _collect_ids(client.iter_evaluations(
-            evaluator_user_id=member, start_time=_iso(t0), expand_answer_total_scores=False))
+            evaluator_user_id=member, start_time=iso(t0), expand_answer_total_scores=False))
 
     reducer = CandidateReducer(rules, priors, seed=seed, keep_per_stratum=n, panel_ids=panel,
                                calibrated_ids=calibrated, evaluated_ids=panel_evaluated,
