@@ -26,7 +26,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 report: $(STAMP)
 	$(BIN)/calib report --params $(PARAMS)
 
+# Every notebook runs with its defaults under nbval (against a throw-away store, so a test run
+# never touches outputs/calib.sqlite), then the whole suite.
 test: $(STAMP)
+	tmp=$$(mktemp -d) && CALIB_STORE_URL=sqlite:///$$tmp/nbval.sqlite \
+	  $(BIN)/python -m pytest --nbval-lax notebooks/ -q -p no:cacheprovider; \
+	  status=$$?; rm -rf $$tmp; exit $$status
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
