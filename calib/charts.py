@@ -102,7 +102,7 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
     tier_of = {} if tiers is None else dict(zip(tiers["calibration_id"], tiers["tier"]))
     order = list(dict.fromkeys(data.sort_values(["calibration_id"])["calibration_id"]))
     fig, (ax,) = _figure(7.5, 1.0 + 0.42 * len(order))
-    names = []
+    tick_labels = []
     for y, cal in enumerate(order):
         rows = data[data["calibration_id"] == cal]
         experts = rows[rows["role"] == "expert"]["total_score"]
@@ -120,8 +120,8 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
         if names and cal in names:
             shown = names[cal]
         tier = tier_of.get(cal)
-        names.append(_text(shown, 22) + (f"  [{tier.replace('_', ' ')}]" if tier else ""))
-    ax.set_yticks(range(len(order)), names)
+        tick_labels.append(_text(shown, 22) + (f"  [{tier.replace('_', ' ')}]" if tier else ""))
+    ax.set_yticks(range(len(order)), tick_labels)
     ax.invert_yaxis()
     low = max(0.0, float(data["total_score"].min()) - band - 3)
     ax.set_xlim(low, 101)

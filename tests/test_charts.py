@@ -54,6 +54,14 @@ def test_score_strip_draws_every_scored_evaluation_once():
     assert labels[1] == "conv1  [discuss]"
 
 
+def test_score_strip_rows_take_the_given_names():
+    """The report names each row after the agent; ids are only the fallback."""
+    scores = make_scores(2)
+    fig = charts.score_strip(scores, names={"cal0": "Omar Fischer · conv0"})
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Omar Fischer · conv0", "conv1"]
+
+
 def test_score_strip_band_uses_the_tier_colour():
     scores = make_scores(1)
     fig = charts.score_strip(scores, pd.DataFrame({"calibration_id": ["cal0"],
