@@ -181,14 +181,6 @@ def _md(text: object) -> str:
     return s.replace("\n", " ")
 
 
-def _category(row: pd.Series) -> str | None:
-    if bool(row["marked_na"]):
-        return NA_CATEGORY
-    if row["answer_id"] is None or (isinstance(row["answer_id"], float) and pd.isna(row["answer_id"])):
-        return None
-    return str(row["answer_id"])
-
-
 def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> tuple[str, ...]:
     """Sentences a facilitator can read out, written from the answers alone."""
     panel = [a for a in lines if a.role != "expert" and a.category is not None]
@@ -257,7 +249,7 @@ def build_agenda(
     ValueError
         When a required column is missing, or no evaluation is FINISHED.
     """
-    from calib.variance import calibration_variance
+    from calib.variance import answer_categories, calibration_variance
 
     require_columns(scores, _SCORE_COLUMNS, what="scores")
     require_columns(answers, _ANSWER_COLUMNS, what="answers")
@@ -270,7 +262,7 @@ def build_agenda(
     finished = scores[scores["status"] == "FINISHED"]
     finished_evals = set(zip(finished["calibration_id"], finished["evaluator_id"]))
     keep = [(c, ev) in finished_evals for c, ev in zip(answers["calibration_id"], answers["evaluator_id"])]
-    answers = answers[keep]
+    answers = answers[keep].assign(_category=lambda f: answer_categories(f)[0])
 
     notes_by_q: dict[str, list[str]] = {}
     if rubric_notes is not None and len(rubric_notes):
@@ -297,7 +289,7 @@ def build_agenda(
         for qid, qa in cal_answers.groupby("question_id", sort=False):
             lines = []
             for _, row in qa.iterrows():
-                cat = _category(row)
+                cat = None if pd.isna(row["_category"]) else str(row["_category"])
                 text = NA_CATEGORY if cat == NA_CATEGORY else (
                     "(blank)" if cat is None else str(row["answer_text"] if pd.notna(row["answer_text"])
                                                       else row["answer_id"]))

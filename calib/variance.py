@@ -184,13 +184,13 @@ def answer_categories(answers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Category of each answer row and a mask of missing rows (docs/architecture.md).
 
     The category is ``"N/A"`` when ``marked_na``, else ``answer_id``; a row with neither is
-    missing (a blank answer), never a category.
+    missing (a blank answer), never a category. The rule itself lives in
+    :func:`calib.stats.categorical.answer_categories`.
     """
-    na = answers["marked_na"].fillna(False).astype(bool) if "marked_na" in answers else \
-        pd.Series(False, index=answers.index)
-    category = answers["answer_id"].astype("object").where(~na, NA_CATEGORY)
-    missing = category.isna()
-    return category, missing
+    from calib.stats.categorical import answer_categories as categories_of
+
+    category = categories_of(answers, weights="identity", na="category")
+    return category, category.isna()
 
 
 _ANSWER_COLUMNS = ("calibration_id", "evaluator_id", "question_id", "answer_id", "answer_text",

@@ -462,7 +462,8 @@ def answer_categories(answers: pd.DataFrame, *, weights: Weights = "identity",
     Parameters
     ----------
     answers : pandas.DataFrame
-        An ``answers`` table (needs ``answer_id``, ``points`` and ``marked_na``).
+        An ``answers`` table: ``answer_id``, ``marked_na`` (absent: nothing is N/A) and, for
+        weighted categories, ``points``.
     weights : {"identity", "linear", "quadratic"}
         Identity uses the ``answer_id``; linear and quadratic use the answer's ``points``
         (the form's own value of the option), so that weights follow the form's scale.
@@ -486,8 +487,10 @@ def answer_categories(answers: pd.DataFrame, *, weights: Weights = "identity",
     if na not in NA_POLICIES:
         raise ValueError(f"na must be 'category' (N/A is an answer) or 'missing' (N/A is not "
                          f"a rating), not {na!r}.")
-    require_columns(answers, ["answer_id", "points", "marked_na"], what="answers")
-    marked = answers["marked_na"].fillna(False).astype(bool).to_numpy()
+    require_columns(answers, ["answer_id"] + ([] if weights == "identity" else ["points"]),
+                    what="answers")
+    marked = (answers["marked_na"].fillna(False).astype(bool).to_numpy() if "marked_na" in answers
+              else np.zeros(len(answers), dtype=bool))
     if weights == "identity":
         base = answers["answer_id"].astype(object).where(answers["answer_id"].notna(), None)
     else:
