@@ -124,8 +124,10 @@ class Sandbox:
 
     # --------------------------------------------------------------- control
     def now(self) -> datetime:
-        """The sandbox clock."""
-        return self.server.org.now()
+        """The sandbox clock (for a persisted org: after catching up with other processes)."""
+        org = self.server.org
+        org.sync()
+        return org.now()
 
     def advance_clock(self, days: float = 0.0, *, to: datetime | None = None) -> datetime:
         """Advance the sandbox clock; simulated evaluators finish what is due by then."""
