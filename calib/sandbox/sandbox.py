@@ -16,6 +16,10 @@ __all__ = ["Sandbox"]
 class Sandbox:
     """A Genesys Cloud look-alike serving a synthetic org on ``127.0.0.1:<free port>``.
 
+    The org lives in memory and is gone when the process ends; for a demo org that outlives
+    the process use :func:`calib.sandbox.open_persistent` (which serves a loaded org through
+    this class) or a running ``calib sandbox serve`` (:func:`calib.sandbox.locate`).
+
     Parameters
     ----------
     seed : int
