@@ -286,3 +286,14 @@ def test_a_stale_discovery_file_is_ignored(tmp_path):
     assert locate(tmp_path) is None, "a dead pid is stale"
     (tmp_path / SERVER_FILE).write_text(json.dumps({**doc, "pid": os.getpid()}))
     assert locate(tmp_path) is None, "a live pid whose URL does not answer is stale"
+
+
+def test_an_unwritable_state_folder_refuses_the_change_and_changes_nothing(tmp_path):
+    from calib.sandbox import SandboxStateError
+    from calib.sandbox.persist import load_org
+
+    (tmp_path / "a-file").write_text("not a folder")
+    org = load_org(tmp_path / "a-file" / "sandbox", seed=7)
+    with pytest.raises(SandboxStateError, match=r"Cannot save the demo org in .*a-file"):
+        org.advance_clock(days=1)
+    assert org.now() == START_CLOCK and org.journal == []

@@ -78,8 +78,11 @@ def _read_doc(path: Path) -> dict[str, Any] | None:
     """The parsed state file, None when there is none; SandboxStateError when unusable."""
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:
+        raise SandboxStateError(f"Cannot read {path} ({exc.strerror or exc}); make it readable "
+                                f"or choose another state folder.") from None
     try:
         doc = json.loads(raw)
     except ValueError as exc:
@@ -120,7 +123,7 @@ class OrgState:
     def _stat_key(self) -> tuple | None:
         try:
             st = os.stat(self.path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -202,8 +205,12 @@ class OrgState:
                 finally:
                     self._depth -= 1
                 return
-            self.dir.mkdir(parents=True, exist_ok=True)
-            with open(self.lock_path, "a+b") as lock_file:
+            try:  # before any change: an unwritable folder refuses the change itself
+                self.dir.mkdir(parents=True, exist_ok=True)
+                lock_file = open(self.lock_path, "a+b")
+            except OSError as exc:
+                raise self._unwritable(exc) from None
+            with lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes
                 self._depth = 1
                 try:
@@ -217,6 +224,11 @@ class OrgState:
                 finally:
                     self._depth = 0
 
+    def _unwritable(self, exc: OSError) -> SandboxStateError:
+        return SandboxStateError(f"Cannot save the demo org in {self.dir} ({exc.strerror or exc}); "
+                                 f"free some space or make the folder writable, or choose "
+                                 f"another state folder.")
+
     def _write(self) -> None:
         """Replace the state file atomically with the org's journal (under the lock)."""
         if self.epoch is None:
@@ -229,12 +241,17 @@ class OrgState:
         for stale in self.dir.glob(f"{STATE_FILE}.*.tmp"):  # left by a process killed mid-save
             stale.unlink(missing_ok=True)
         tmp = self.dir / f"{STATE_FILE}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.dir)
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+            _fsync_dir(self.dir)
+        except OSError as exc:
+            # the change stays in memory and unsaved; the next change's save retries it
+            tmp.unlink(missing_ok=True)
+            raise self._unwritable(exc) from None
         self.synced = len(self.org.journal)
         self._seen = self._stat_key()
 
@@ -384,5 +401,6 @@ def open_persistent(state_dir: str | Path, seed: int | None = None,
         try:
             yield sandbox
         finally:
-            with org.persistence.transaction():
-                pass  # saves a change made outside a transaction, if any
+            if len(org.journal) > org.persistence.synced:
+                with org.persistence.transaction():
+                    pass  # saves a change made outside a transaction
