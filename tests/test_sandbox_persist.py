@@ -116,6 +116,10 @@ def test_serve_and_clients_in_other_processes_see_one_org(tmp_path):
         assert "the server at" in moved.stdout, moved.stdout + moved.stderr
         with server.client() as client:
             assert sandbox_now(client) == START_CLOCK + timedelta(days=2)
+        assert server.now() == START_CLOCK + timedelta(days=2)
+        shown = calib_cli("sandbox", "clock", "--state-dir", tmp_path)
+        assert shown.stdout.startswith("Wed 11 Nov 2026 09:00 UTC") and "the server at" in \
+            shown.stdout, shown.stdout + shown.stderr
         # a process opening the saved org directly (not via the server) sees the same org
         seen = child(tmp_path, "listed")
         assert sorted(seen["ids"]) == sorted(before_serve + [through_server])

@@ -72,9 +72,13 @@ class RunningServer:
                              base_url=self.base_url, **kwargs)
 
     def now(self) -> datetime:
-        """The org clock of the server."""
-        with self.client() as client:
-            return sandbox_now(client)
+        """The org clock of the server (one unauthenticated loopback GET, no token: cheap
+        enough to pass as a clock callable, e.g. ``Store(url, clock=server.now)``)."""
+        body = _get_clock(self.base_url, timeout=10.0)
+        if body is None:
+            raise ValueError(f"The sandbox server at {self.base_url} (pid {self.pid}) does not "
+                             f"answer; start it again with `calib sandbox serve`.")
+        return parse_iso(body["now"])
 
     def advance_clock(self, days: float | None = None, *,
                       to: datetime | None = None) -> dict[str, Any]:
@@ -103,12 +107,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _answers(base_url: str, timeout: float) -> bool:
+def _get_clock(base_url: str, timeout: float) -> dict | None:
+    """The sandbox clock endpoint's answer, None when nothing answers it as a sandbox."""
     try:
         with urlopen(f"{base_url}/api/v2/sandbox/clock", timeout=timeout) as response:
-            return "now" in json.loads(response.read())
+            body = json.loads(response.read())
     except (URLError, OSError, ValueError):
-        return False
+        return None
+    return body if isinstance(body, dict) and "now" in body else None
 
 
 def locate(state_dir: str | Path, *, timeout: float = 1.0) -> RunningServer | None:
@@ -145,7 +151,7 @@ def locate(state_dir: str | Path, *, timeout: float = 1.0) -> RunningServer | No
                                str(doc["started_at"]), folder)
     except (KeyError, TypeError, ValueError):
         return None
-    if not _alive(server.pid) or not _answers(server.base_url, timeout):
+    if not _alive(server.pid) or _get_clock(server.base_url, timeout) is None:
         return None
     return server
 

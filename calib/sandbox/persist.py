@@ -231,10 +231,9 @@ class OrgState:
 
     def _write(self) -> None:
         """Replace the state file atomically with the org's journal (under the lock)."""
-        if self.epoch is None:
-            self.epoch = secrets.token_hex(8)
+        epoch = self.epoch or secrets.token_hex(8)  # kept only once the file exists
         doc = {"format": STATE_FORMAT, "version": STATE_VERSION, "seed": self.org.seed,
-               "org": self.fingerprint, "epoch": self.epoch,
+               "org": self.fingerprint, "epoch": epoch,
                "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "entries": self.org.journal}
         data = json.dumps(doc, indent=1, ensure_ascii=False).encode()
@@ -252,6 +251,7 @@ class OrgState:
             # the change stays in memory and unsaved; the next change's save retries it
             tmp.unlink(missing_ok=True)
             raise self._unwritable(exc) from None
+        self.epoch = epoch
         self.synced = len(self.org.journal)
         self._seen = self._stat_key()
 
