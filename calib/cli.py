@@ -64,4 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m calib.cli`` runs this file as __main__, a second copy of the module whose
+    # CommandError is not the one the commands raise: run the imported module's main instead
+    from calib.cli import main as imported_main
+
+    sys.exit(imported_main())

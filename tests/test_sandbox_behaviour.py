@@ -228,3 +228,19 @@ def test_calib_client_reads_the_sandbox(sandbox):
         assert "secret" not in repr(client).replace("client_secret='***'", "")
     finally:
         client.close()
+
+
+def test_a_refused_put_changes_nothing(fresh_sandbox):
+    sb = fresh_sandbox()
+    h = auth(sb)
+    cal = next(iter(sb.org.calibrations.values()))
+    url = f"{sb.base_url}/api/v2/quality/calibrations/{cal.id}"
+    params = {"calibratorId": cal.calibrator_id}
+    before = requests.get(url, headers=h, params=params, timeout=10).json()
+    extra = sb.truth.teams["north"]["panel_ids"][0]
+    body = {"evaluators": [{"id": e} for e in cal.evaluator_ids] + [{"id": extra}],
+            "scoringIndex": {"id": "not-an-evaluation-of-it"}}
+    r = requests.put(url, headers=h, json=body, timeout=10)
+    assert r.status_code == 400 and "scoringIndex" in r.json()["message"]
+    after = requests.get(url, headers=h, params=params, timeout=10).json()
+    assert after == before, "a refused PUT must not add the evaluator it also asked for"

@@ -16,9 +16,10 @@ def test_sandbox_serve_has_help():
     assert args.port == 0 and args.seed == 3 and callable(args.func)
 
 
-def test_sandbox_serve_prints_base_url_and_demo_credentials():
+def test_sandbox_serve_prints_base_url_and_demo_credentials(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "calib.cli", "sandbox", "serve", "--port", "0",
-                             "--seed", "5"], stdout=subprocess.PIPE, text=True)
+                             "--seed", "5", "--state-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)
     try:
         lines = dict(proc.stdout.readline().strip().partition("=")[::2] for _ in range(4))
         base = lines["GENESYSCLOUD_API_REGION"]

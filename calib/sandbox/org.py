@@ -22,7 +22,8 @@ from . import history, panel, simulate, tidy, truth
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
 from .history import START_CLOCK, month_of
-from .ids import iso, make_id, make_rng
+from .ids import make_id, make_rng
+from .mutations import Mutations
 from .people import Person
 from .truth import Truth
 
@@ -90,11 +91,13 @@ class OrgSize:
     conversations_per_day: int = 150
 
 
-class Org:
+class Org(Mutations):
     """The in-memory sandbox org. Build it with :func:`generate_org`.
 
-    Mutations (posting calibrations, advancing the clock) go through methods that hold a lock,
-    so the threaded HTTP server can share one org.
+    Changes (posting calibrations, advancing the clock) go through the methods of
+    :class:`calib.sandbox.mutations.Mutations`, which hold a lock (so the threaded HTTP server
+    can share one org) and record each change in ``journal`` (so a persisted org can be rebuilt
+    from its seed, see :mod:`calib.sandbox.persist`).
     """
 
     def __init__(self, seed: int, size: OrgSize) -> None:
@@ -122,6 +125,8 @@ class Org:
         self.deleted_calibrations: set[str] = set()
         self._tidy_memo: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._counter = 0
+        self.journal: list[dict] = []   # changes since generation, see calib.sandbox.mutations
+        self.persistence = None         # a calib.sandbox.persist.OrgState when persisted
         self.truth: Truth
         truth.build_people(self)
         truth.build_truth(self)
@@ -132,16 +137,6 @@ class Org:
     def now(self) -> datetime:
         """The sandbox clock (starts at 2026-11-09T09:00:00Z whatever the real date)."""
         return self._now
-
-    def advance_clock(self, *, days: float = 0.0, to: datetime | None = None) -> datetime:
-        """Move the clock forward by ``days`` or to ``to``; it never moves backwards."""
-        with self.lock:
-            target = to if to is not None else self._now + timedelta(days=days)
-            if target < self._now:
-                raise ValueError(f"The sandbox clock cannot move backwards (now {iso(self._now)}, "
-                                 f"asked for {iso(target)}); pass a later time.")
-            self._now = target
-            return self._now
 
     # ----------------------------------------------------------------- build
     # ------------------------------------------------------------ mutations

@@ -122,10 +122,10 @@ def get_published_form(server: SandboxServer, req: Request, form_id: str) -> tup
 
 # ------------------------------------------------------------ calibrations
 def _calibration(server: SandboxServer, cal_id: str):
-    cal = server.org.calibrations.get(cal_id)
-    if cal is None or cal_id in server.org.deleted_calibrations or cal.created > server.org.now():
-        raise not_found(f"Calibration {cal_id}")
-    return cal
+    try:
+        return server.org.live_calibration(cal_id)
+    except LookupError:
+        raise not_found(f"Calibration {cal_id}") from None
 
 
 def _ref_id(body: dict, name: str, *, required: bool = False) -> str | None:
@@ -145,13 +145,8 @@ def post_calibration(server: SandboxServer, req: Request) -> tuple[int, Any]:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a CalibrationCreate JSON object.")
     conv_id = _ref_id(body, "conversation", required=True)
-    conv = org.conversations.get(conv_id)
-    if conv is None:
-        raise bad_request(f"Conversation {conv_id} does not exist.", "invalid.value")
     calibrator_id = _ref_id(body, "calibrator")
     expert_id = _ref_id(body, "expertEvaluator")
-    agent_id = _ref_id(body, "agent") or conv.agent_ids[-1]
-    form_id = _ref_id(body, "evaluationForm") or org.forms[1]["id"]
     evaluators = body.get("evaluators") or []
     if not isinstance(evaluators, list):
         raise bad_request("'evaluators' must be a list of {\"id\": ...} objects.", "invalid.value")
@@ -161,23 +156,27 @@ def post_calibration(server: SandboxServer, req: Request) -> tuple[int, Any]:
             raise bad_request("'evaluators' must be a list of {\"id\": ...} objects.",
                               "invalid.value")
         evaluator_ids.append(item["id"])
-    for uid in [calibrator_id, expert_id, agent_id, *evaluator_ids]:
-        if uid is not None and uid not in org.people:
-            raise bad_request(f"User {uid} does not exist.", "invalid.value")
-    form = org.forms_by_id.get(form_id)
-    if form is None:
-        raise bad_request(f"Evaluation form {form_id} does not exist.", "invalid.value")
-    if not form["published"]:
-        raise bad_request(f"Evaluation form {form_id} is not published; calibrate with a "
-                          f"published version.", "quality.evaluation.form.not.published")
-    with org.lock:
-        cal = org._new_calibration(
-            str(body.get("name") or f"Calibration {conv_id[:8]}"),
-            org.team_of_calibrator(calibrator_id), calibrator_id or "", agent_id, conv_id,
-            form_id, org.now(), expert_id, [e for e in dict.fromkeys(evaluator_ids)])
-        for eid in cal.evaluation_ids:
-            org.plan_turnaround(org.evaluations[eid])
-    return 200, calibration_json(org, cal)
+    # checked and created in one hold of the org, after catching up with other processes
+    with org.changing():
+        conv = org.conversations.get(conv_id)
+        if conv is None:
+            raise bad_request(f"Conversation {conv_id} does not exist.", "invalid.value")
+        agent_id = _ref_id(body, "agent") or conv.agent_ids[-1]
+        form_id = _ref_id(body, "evaluationForm") or org.forms[1]["id"]
+        for uid in [calibrator_id, expert_id, agent_id, *evaluator_ids]:
+            if uid is not None and uid not in org.people:
+                raise bad_request(f"User {uid} does not exist.", "invalid.value")
+        form = org.forms_by_id.get(form_id)
+        if form is None:
+            raise bad_request(f"Evaluation form {form_id} does not exist.", "invalid.value")
+        if not form["published"]:
+            raise bad_request(f"Evaluation form {form_id} is not published; calibrate with a "
+                              f"published version.", "quality.evaluation.form.not.published")
+        cal = org.create_calibration(
+            name=str(body.get("name") or f"Calibration {conv_id[:8]}"),
+            calibrator_id=calibrator_id, agent_id=agent_id, conversation_id=conv_id,
+            form_id=form_id, expert_id=expert_id, evaluator_ids=evaluator_ids)
+        return 200, calibration_json(org, cal)
 
 
 def get_calibrations(server: SandboxServer, req: Request) -> tuple[int, Any]:
@@ -213,49 +212,39 @@ def get_calibration(server: SandboxServer, req: Request, cal_id: str) -> tuple[i
 
 def put_calibration(server: SandboxServer, req: Request, cal_id: str) -> tuple[int, Any]:
     org = server.org
-    cal = _calibration(server, cal_id)
     body = req.body
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a Calibration JSON object.")
-    with org.lock:
+    changes: dict[str, Any] = {}
+    with org.changing():
+        _calibration(server, cal_id)
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a Calibration JSON object.")
         if "evaluators" in body:
             wanted = [e.get("id") for e in body.get("evaluators") or [] if isinstance(e, dict)]
             for uid in wanted:
                 if uid not in org.people:
                     raise bad_request(f"User {uid} does not exist.", "invalid.value")
-            existing = {org.evaluations[e].evaluator_id for e in cal.evaluation_ids}
-            for uid in dict.fromkeys(wanted):
-                if uid not in existing and uid != cal.expert_id:
-                    ev = org._add_evaluation(cal, uid, "evaluator")
-                    ev.created = org.now()
-                    org.plan_turnaround(ev)
-            cal.evaluator_ids = list(dict.fromkeys(wanted))
+            changes["evaluator_ids"] = wanted
         if "expertEvaluator" in body:
             expert = _ref_id(body, "expertEvaluator")
             if expert is not None and expert not in org.people:
                 raise bad_request(f"User {expert} does not exist.", "invalid.value")
-            if expert and expert not in {org.evaluations[e].evaluator_id
-                                         for e in cal.evaluation_ids}:
-                ev = org._add_evaluation(cal, expert, "expert")
-                ev.created = org.now()
-                org.plan_turnaround(ev)
-            cal.expert_id = expert
+            changes["expert_id"] = expert
         if "scoringIndex" in body:
-            index = _ref_id(body, "scoringIndex")
-            if index is not None and index not in cal.evaluation_ids:
-                raise bad_request(f"scoringIndex {index} is not an evaluation of this "
-                                  f"calibration.", "invalid.value")
-            cal.scoring_index_id = index
-    return 200, calibration_json(org, cal)
+            changes["scoring_index_id"] = _ref_id(body, "scoringIndex")
+        try:
+            cal = org.update_calibration(cal_id, **changes)
+        except ValueError as exc:
+            raise bad_request(str(exc), "invalid.value") from None
+        return 200, calibration_json(org, cal)
 
 
 def delete_calibration(server: SandboxServer, req: Request, cal_id: str) -> tuple[int, Any]:
     if not req.param("calibratorId"):
         raise bad_request("The query parameter calibratorId is required.", "missing.parameter")
-    cal = _calibration(server, cal_id)
-    payload = calibration_json(server.org, cal)
-    with server.org.lock:
-        server.org.deleted_calibrations.add(cal_id)
+    org = server.org
+    with org.changing():
+        payload = calibration_json(org, _calibration(server, cal_id))
+        org.delete_calibration(cal_id)
     return 200, payload
 
 

@@ -14,20 +14,27 @@ def get_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
 
 
 def post_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
+    """Move the clock; answers the new time, the old one and what evaluators finished between."""
     body = req.body
     if not isinstance(body, dict) or ("advanceDays" in body) == ("to" in body):
         raise bad_request('Send {"advanceDays": n} or {"to": "2026-11-16T09:00:00.000Z"}.')
+    org = server.org
     try:
-        if "advanceDays" in body:
-            days = body["advanceDays"]
-            if not isinstance(days, (int, float)) or isinstance(days, bool) or days < 0:
-                raise ValueError("advanceDays must be a non-negative number of days.")
-            server.org.advance_clock(days=float(days))
-        else:
-            server.org.advance_clock(to=parse_iso(body["to"]))
+        with org.changing():
+            before = org.now()
+            if "advanceDays" in body:
+                days = body["advanceDays"]
+                if not isinstance(days, (int, float)) or isinstance(days, bool) or days < 0:
+                    raise ValueError("advanceDays must be a non-negative number of days.")
+                after = org.advance_clock(days=float(days))
+            else:
+                after = org.advance_clock(to=parse_iso(body["to"]))
     except ValueError as exc:
         raise bad_request(str(exc), "invalid.value") from None
-    return 200, {"now": iso(server.org.now())}
+    progress = org.evaluation_progress(before, after)
+    return 200, {"now": iso(after), "previous": iso(before),
+                 "evaluationsFinished": progress["finished"],
+                 "finishedBy": progress["finished_by"], "evaluationsOpen": progress["open"]}
 
 
 def put_faults(server: SandboxServer, req: Request) -> tuple[int, Any]:

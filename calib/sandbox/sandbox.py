@@ -16,6 +16,10 @@ __all__ = ["Sandbox"]
 class Sandbox:
     """A Genesys Cloud look-alike serving a synthetic org on ``127.0.0.1:<free port>``.
 
+    The org lives in memory and is gone when the process ends; for a demo org that outlives
+    the process use :func:`calib.sandbox.open_persistent` (which serves a loaded org through
+    this class) or a running ``calib sandbox serve`` (:func:`calib.sandbox.locate`).
+
     Parameters
     ----------
     seed : int
@@ -124,8 +128,10 @@ class Sandbox:
 
     # --------------------------------------------------------------- control
     def now(self) -> datetime:
-        """The sandbox clock."""
-        return self.server.org.now()
+        """The sandbox clock (for a persisted org: after catching up with other processes)."""
+        org = self.server.org
+        org.sync()
+        return org.now()
 
     def advance_clock(self, days: float = 0.0, *, to: datetime | None = None) -> datetime:
         """Advance the sandbox clock; simulated evaluators finish what is due by then."""

@@ -28,6 +28,15 @@ log = logging.getLogger("calib.sandbox")
 DEMO_CLIENT_ID = "calib-sandbox-demo"
 
 
+def demo_client_secret(seed: int) -> str:
+    """The sandbox's demo client secret for an org seed.
+
+    Derived from the seed, so a process that knows a running sandbox's seed can log in without
+    the secret being written anywhere: it is the sandbox's own, not a secret of any real org.
+    """
+    return "sandbox-" + hashlib.sha256(f"demo:{seed}".encode()).hexdigest()[:24]
+
+
 class ApiError(Exception):
     """An error answered with the Genesys error body."""
 
@@ -99,8 +108,7 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.org = org
         self.client_id = DEMO_CLIENT_ID
-        # demo credentials, derived from the seed: the sandbox's own, not a secret anywhere else
-        self.client_secret = "sandbox-" + hashlib.sha256(f"demo:{org.seed}".encode()).hexdigest()[:24]
+        self.client_secret = demo_client_secret(org.seed)
         self.token_ttl_seconds = int(token_ttl_seconds)
         self.tokens: dict[str, tuple[str, float]] = {}
         self.tokens_lock = threading.Lock()
@@ -222,6 +230,9 @@ class _Handler(BaseHTTPRequestHandler):
                                    "The service is currently unavailable.")
             else:
                 fault = None
+            if api:
+                # a persisted org first catches up with what other processes saved
+                self.server.org.sync()
             body: Any = None
             if raw:
                 try:

@@ -1,0 +1,243 @@
+"""Every change to an org after :func:`~calib.sandbox.generate_org`, each recorded in a journal.
+
+The org is deterministic from its seed, so its state after generation is the seed plus the
+ordered list of changes made to it: calibrations created, changed and deleted through the API,
+and clock moves. Each method below validates first, then changes the org, then appends one
+JSON-ready entry to ``org.journal`` (nothing is recorded for a refused change). Replaying the
+entries in order on ``generate_org(seed)`` (:func:`apply_entry`) gives the same org, ids and API
+responses byte for byte: this is how :mod:`calib.sandbox.persist` keeps a demo org across
+processes.
+
+Each method runs inside ``org.changing()``: the org's lock, and for a persisted org the state
+file's transaction (catch up with other processes first, save after).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from .ids import iso, make_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .org import Calibration, Org
+
+__all__ = ["Mutations", "apply_entry", "UNCHANGED", "JournalError"]
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()  # "leave this field as it is" in update_calibration
+
+
+class JournalError(ValueError):
+    """A journal entry that cannot be replayed on this org (another seed or calib version)."""
+
+
+class Mutations:
+    """The changing half of :class:`calib.sandbox.org.Org` (mixed in)."""
+
+    journal: list[dict[str, Any]]
+    persistence: Any  # calib.sandbox.persist.OrgState or None
+
+    # ------------------------------------------------------------ plumbing
+    @contextmanager
+    def changing(self: "Org") -> Iterator[None]:
+        """Hold the org for a change: its lock, and the state file's transaction if persisted."""
+        if self.persistence is None:
+            with self.lock:
+                yield
+        else:
+            with self.persistence.transaction():
+                yield
+
+    def sync(self: "Org") -> None:
+        """Catch up with changes other processes saved to this org's state (no-op in memory)."""
+        if self.persistence is not None:
+            self.persistence.refresh()
+
+    # --------------------------------------------------------------- clock
+    def advance_clock(self: "Org", *, days: float = 0.0, to: datetime | None = None) -> datetime:
+        """Move the clock forward by ``days`` or to ``to``; it never moves backwards.
+
+        Simulated evaluators have planned when they start and finish, so what is due by the
+        new time is finished from then on.
+        """
+        with self.changing():
+            target = to if to is not None else self._now + timedelta(days=days)
+            if target < self._now:
+                raise ValueError(f"The sandbox clock cannot move backwards (now {iso(self._now)}, "
+                                 f"asked for {iso(target)}); pass a later time.")
+            if target != self._now:
+                self._now = target
+                # full precision (iso() keeps milliseconds), so a replay lands on the same instant
+                self.journal.append({"op": "clock", "to": target.isoformat()})
+            return self._now
+
+    # --------------------------------------------------------- calibrations
+    def create_calibration(self: "Org", *, name: str, calibrator_id: str | None, agent_id: str,
+                           conversation_id: str, form_id: str, expert_id: str | None,
+                           evaluator_ids: Sequence[str]) -> "Calibration":
+        """Create a calibration at the clock, as ``POST /api/v2/quality/calibrations`` does.
+
+        Raises
+        ------
+        LookupError
+            The conversation does not exist (or has not started by the clock).
+        """
+        with self.changing():
+            conv = self.conversations.get(conversation_id)
+            if conv is None:
+                raise LookupError(f"Conversation {conversation_id} does not exist.")
+            cal = self._new_calibration(
+                name, self.team_of_calibrator(calibrator_id), calibrator_id or "", agent_id,
+                conversation_id, form_id, self._now, expert_id, list(dict.fromkeys(evaluator_ids)))
+            for eid in cal.evaluation_ids:
+                self.plan_turnaround(self.evaluations[eid])
+            self.journal.append({
+                "op": "create_calibration", "id": cal.id, "name": name,
+                "calibrator_id": calibrator_id, "agent_id": agent_id,
+                "conversation_id": conversation_id,
+                "conversation_day": conv.start.date().isoformat(), "form_id": form_id, "expert_id": expert_id, "evaluator_ids": list(evaluator_ids)})
+            return cal
+
+    def live_calibration(self: "Org", cal_id: str) -> "Calibration":
+        """The calibration ``cal_id`` if it exists by the clock and is not deleted.
+
+        Raises
+        ------
+        LookupError
+            Otherwise.
+        """
+        cal = self.calibrations.get(cal_id)
+        if cal is None or cal_id in self.deleted_calibrations or cal.created > self._now:
+            raise LookupError(f"Calibration {cal_id}")
+        return cal
+
+    def update_calibration(self: "Org", cal_id: str, *, evaluator_ids: Any = UNCHANGED,
+                           expert_id: Any = UNCHANGED,
+                           scoring_index_id: Any = UNCHANGED) -> "Calibration":
+        """Change a calibration's evaluators, expert or scoring index, as ``PUT`` does.
+
+        New evaluators (and a new expert) get new PENDING evaluations created at the clock;
+        removed ones keep theirs (as Genesys). Everything is checked before anything changes.
+
+        Raises
+        ------
+        LookupError
+            No such live calibration.
+        ValueError
+            ``scoring_index_id`` is not an evaluation of the calibration.
+        """
+        with self.changing():
+            cal = self.live_calibration(cal_id)
+            existing = {self.evaluations[e].evaluator_id for e in cal.evaluation_ids}
+            added: list[tuple[str, str]] = []
+            if evaluator_ids is not UNCHANGED:
+                added += [(uid, "evaluator") for uid in dict.fromkeys(evaluator_ids)
+                          if uid not in existing and uid != cal.expert_id]
+            if expert_id is not UNCHANGED and expert_id and \
+                    expert_id not in existing | {uid for uid, _ in added}:
+                added.append((expert_id, "expert"))
+            if scoring_index_id is not UNCHANGED and scoring_index_id is not None:
+                will_exist = set(cal.evaluation_ids) | {
+                    make_id(self.seed, "evaluation", cal.id, uid) for uid, _ in added}
+                if scoring_index_id not in will_exist:
+                    raise ValueError(f"scoringIndex {scoring_index_id} is not an evaluation of "
+                                     f"this calibration.")
+            for uid, role in added:
+                ev = self._add_evaluation(cal, uid, role)
+                ev.created = self._now
+                self.plan_turnaround(ev)
+            entry: dict[str, Any] = {"op": "update_calibration", "id": cal.id}
+            if evaluator_ids is not UNCHANGED:
+                cal.evaluator_ids = list(dict.fromkeys(evaluator_ids))
+                entry["evaluator_ids"] = list(evaluator_ids)
+            if expert_id is not UNCHANGED:
+                cal.expert_id = entry["expert_id"] = expert_id
+            if scoring_index_id is not UNCHANGED:
+                cal.scoring_index_id = entry["scoring_index_id"] = scoring_index_id
+            self.journal.append(entry)
+            return cal
+
+    def delete_calibration(self: "Org", cal_id: str) -> "Calibration":
+        """Delete a live calibration (it and its evaluations disappear from every listing).
+
+        Raises
+        ------
+        LookupError
+            No such live calibration.
+        """
+        with self.changing():
+            cal = self.live_calibration(cal_id)
+            self.deleted_calibrations.add(cal_id)
+            self.journal.append({"op": "delete_calibration", "id": cal_id})
+            return cal
+
+    # ------------------------------------------------------------ progress
+    def evaluation_progress(self: "Org", since: datetime, until: datetime) -> dict[str, Any]:
+        """What simulated evaluators did between two clock times, on live calibrations.
+
+        Returns
+        -------
+        dict
+            ``finished`` (count finished in ``(since, until]``), ``finished_by``
+            ({evaluator name: count}, most first), ``open`` (created by ``until`` and not
+            finished by then).
+        """
+        with self.lock:
+            finished_by: dict[str, int] = {}
+            still_open = 0
+            for cal in self.active_calibrations():
+                if cal.created > until:
+                    continue
+                for eid in cal.evaluation_ids:
+                    ev = self.evaluations[eid]
+                    if ev.created > until:
+                        continue
+                    if ev.status(until) != "FINISHED":
+                        still_open += 1
+                    elif ev.finished_at > since:
+                        name = self.people[ev.evaluator_id].name
+                        finished_by[name] = finished_by.get(name, 0) + 1
+        ranked = dict(sorted(finished_by.items(), key=lambda kv: (-kv[1], kv[0])))
+        return {"finished": sum(ranked.values()), "finished_by": ranked, "open": still_open}
+
+
+def apply_entry(org: "Org", entry: dict[str, Any]) -> None:
+    """Replay one journal entry on ``org`` (see the module docstring).
+
+    Raises
+    ------
+    JournalError
+        The entry is unknown or does not fit this org (e.g. names a calibration it lacks).
+    """
+    op = entry.get("op") if isinstance(entry, dict) else None
+    try:
+        if op == "clock":
+            org.advance_clock(to=datetime.fromisoformat(entry["to"]))
+        elif op == "create_calibration":
+            # generate the conversation's day so the lookup does not scan every day up to now
+            org.conversations.day(datetime.fromisoformat(entry["conversation_day"]).date())
+            cal = org.create_calibration(
+                name=entry["name"], calibrator_id=entry["calibrator_id"],
+                agent_id=entry["agent_id"], conversation_id=entry["conversation_id"],
+                form_id=entry["form_id"], expert_id=entry["expert_id"],
+                evaluator_ids=entry["evaluator_ids"])
+            if cal.id != entry["id"]:
+                raise JournalError(f"the calibration was replayed as {cal.id}, not {entry['id']}")
+        elif op == "update_calibration":
+            org.update_calibration(entry["id"], **{k: entry[k] for k in (
+                "evaluator_ids", "expert_id", "scoring_index_id") if k in entry})
+        elif op == "delete_calibration":
+            org.delete_calibration(entry["id"])
+        else:
+            raise JournalError(f"unknown change {op!r}")
+    except (KeyError, LookupError, ValueError, TypeError) as exc:
+        if isinstance(exc, JournalError):
+            raise
+        raise JournalError(f"change {op!r} does not replay ({exc})") from None
