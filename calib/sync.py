@@ -303,7 +303,9 @@ def sync_month(client: Any, store: Any, *, team: str, month: str,
     forms = {fid: client.get_evaluation_form(fid) for fid in sorted(form_ids - {None})}
     people = {_ref(e.get("evaluator")) for e in evaluations.values()}
     for cal in calibrations.values():
-        people |= {_ref(cal.get("calibrator")), _ref(cal.get("expertEvaluator"))}
+        # agents too: the report and the agenda name calls by agent, from the store alone
+        people |= {_ref(cal.get("calibrator")), _ref(cal.get("expertEvaluator")),
+                   _ref(cal.get("agent"))}
         people |= {_ref(u) for u in cal.get("evaluators") or ()}
     users = client.get_users(sorted(people - {None})) if people - {None} else []
 

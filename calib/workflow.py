@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from calib.selection import Selection, select_candidates
 from calib.sessions import SessionPlan, published_form_id, user_ids_by_email
+from calib.context import project_path
 from calib.values import read_yaml
 
 __all__ = ["SELECT_KEYS", "Connection", "open_connection", "open_store", "project_path", "check_select_params",
@@ -137,22 +138,6 @@ def select_session(conn: Connection, params: Mapping[str, Any]) -> tuple[Selecti
         form_id=published_form_id(client, p["form_name"] or None), calibrator_id=calibrator,
         expert_id=expert, panel_ids=panel, deadline=p["deadline"])
     return selection, plan
-
-
-def project_path(path: str | Path) -> Path:
-    """Resolve a relative path such as ``parameters/sessions/x.yaml`` against the project root.
-
-    Notebooks run with ``notebooks/`` as working directory, the CLI from the project root; the
-    root is the nearest directory (the working directory or a parent) holding ``parameters/``.
-    """
-    path = Path(path)
-    if path.is_absolute():
-        return path
-    here = Path.cwd()
-    for base in (here, *here.parents):
-        if (base / "parameters").is_dir():
-            return base / path
-    return here / path
 
 
 def open_store(store_url: str) -> Any:

@@ -27,10 +27,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Render the four fixture parameter sets in one parallel call."""
+    """Render the four fixture parameter sets in one parallel call, into a store of their own."""
+    import os
+
     outputs = tmp_path_factory.mktemp("outputs")
     names = ["complete", "gate-closed", "single-calibration", "missing-history"]
-    results = render_many([PARAMS / f"{n}.yaml" for n in names], jobs=2, outputs_root=outputs)
+    saved = os.environ["CALIB_STORE_URL"]
+    os.environ["CALIB_STORE_URL"] = f"sqlite:///{outputs / 'calib.sqlite'}"
+    try:
+        results = render_many([PARAMS / f"{n}.yaml" for n in names], jobs=2,
+                              outputs_root=outputs)
+    finally:
+        os.environ["CALIB_STORE_URL"] = saved
     return {"outputs": outputs, **{n: r for n, r in zip(names, results)}}
 
 

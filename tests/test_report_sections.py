@@ -122,7 +122,7 @@ def test_summary_is_plain_json(open_month):
 
 
 def test_unknown_backend_is_refused(tmp_path):
-    with pytest.raises(ParameterError, match="backend must be sandbox, genesys or files"):
+    with pytest.raises(ParameterError, match="backend must be one of sandbox, genesys, files, store"):
         load_month(params(tmp_path, backend="csv"))
 
 

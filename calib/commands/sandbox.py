@@ -17,9 +17,9 @@ from pathlib import Path
 
 def default_state_dir() -> Path:
     """``outputs/sandbox/`` under the project root."""
-    from calib.report.runner import project_root
+    from calib.context import sandbox_state_dir
 
-    return project_root() / "outputs" / "sandbox"
+    return sandbox_state_dir()
 
 
 def _state_dir_option(parser: argparse.ArgumentParser) -> None:

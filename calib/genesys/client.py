@@ -203,6 +203,20 @@ class GenesysClient(AnalyticsMixin, QualityMixin, UsersMixin):
             "client_secret='***', token='***')"
         )
 
+    def check_access(self) -> None:
+        """Fetch a token now, so that missing access shows before any work starts.
+
+        Raises
+        ------
+        calib.genesys.errors.AuthenticationError
+            The token endpoint refused the client credentials.
+        calib.genesys.errors.TransportError
+            The login host did not answer (DNS, connection, timeout) within this client's
+            timeouts and retries; build the client with ``max_retries=1`` and a short
+            ``timeout`` for a quick answer.
+        """
+        self._tokens.token()
+
     def close(self) -> None:
         """Close the HTTP session if the client created it."""
         if self._owns_session:

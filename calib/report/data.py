@@ -1,15 +1,17 @@
-"""Load one team's month for the report: sync it into the store, read it back through the gate.
+"""Load one team's month for the report: bring it into the store, read it back through the gate.
 
-``load_month(params)`` is the first call of the report notebook. With ``backend: sandbox`` it
-starts the local Genesys look-alike, syncs the history months into the store and stops it; with
-``genesys`` it reads the OAuth client from the environment; with ``files`` it uses what
-``calib data import`` already stored. Everything after that reads the store only, and only
-through the blind gate: sealed calibrations contribute their completion status, never a score.
+:func:`prepare_month` is the part that talks to a backend (through :mod:`calib.context`): it
+checks the team, syncs the history months from the sandbox or Genesys Cloud, or imports the
+``files``, and refuses a month without calibrations. ``calib report`` and ``calib sync`` call it
+before any kernel starts, so a user error is a sentence and never a failed notebook; the notebook
+then reads the store only (``backend: store``). :func:`load_month`, the report notebook's first
+call, does both when the notebook runs on its own (in JupyterLab). Everything after that reads
+the store only, and only through the blind gate: sealed calibrations contribute their
+completion status, never a score.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +19,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from calib import context
 from calib.report.params import ParameterError, month_check
+from calib.values import check_team
 
 
 @dataclass
@@ -105,30 +109,78 @@ def history_months(month: str, count: int) -> list[str]:
 
 
 def store_url(params: Mapping[str, Any]) -> str:
-    """The store for a run: the ``store_url`` parameter, else ``$CALIB_STORE_URL``, else the
-    SQLite file ``calib.sqlite`` in the outputs folder (beside ``<team>/<month>/``)."""
-    if params.get("store_url"):
-        return str(params["store_url"])
-    if os.environ.get("CALIB_STORE_URL"):
-        return os.environ["CALIB_STORE_URL"]
-    if params.get("output_dir"):
-        outputs = Path(params["output_dir"]).resolve().parents[1]
-    else:
-        from calib.report.runner import project_root
+    """The store of a run: the ``store_url`` parameter, else :func:`calib.context.store_url`'s
+    rule (``$CALIB_STORE_URL``, else ``outputs/calib.sqlite``)."""
+    return context.store_url(str(params.get("store_url") or "") or None)
 
-        outputs = project_root() / "outputs"
-    outputs.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{outputs / 'calib.sqlite'}"
+
+@dataclass(frozen=True)
+class Prepared:
+    """What :func:`prepare_month` did: the store it filled, the backend's clock then, notes."""
+
+    store_url: str
+    as_of: datetime
+    notes: tuple[str, ...]
+
+
+def prepare_month(params: Mapping[str, Any]) -> Prepared:
+    """Check the team, bring the history months into the store, and check the month has data.
+
+    Parameters
+    ----------
+    params : mapping
+        ``team, month, backend, sandbox_seed, calibrators, store_url, history_months`` (and
+        ``files, files_preset`` for the files backend).
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    ParameterError
+        An unknown team (or calibrators that are not the team's), or a month without any
+        calibration (the message names the latest month that has some).
+    calib.context.BackendError
+        Credentials missing or refused, the API unreachable.
+    """
+    team, month = check_team(str(params["team"])), month_check(params["month"])
+    months = history_months(month, int(params.get("history_months", 6)))
+    notes: list[str] = []
+    url = store_url(params)
+    name = str(params.get("backend", "sandbox"))
+    with context.open_backend(name, sandbox_seed=int(params.get("sandbox_seed", 7))) as backend, \
+            backend.open_store(url) as store:
+        if backend.client is not None:
+            backend.check_team(team, list(params.get("calibrators") or ()))
+            _sync(backend.client, store, team, months, params, notes)
+        elif name == "files":
+            _import_files(store, team, params, notes)
+        _check_month_has_data(store, team, month)
+        return Prepared(url, backend.now(), tuple(notes))
+
+
+def _check_month_has_data(store: Any, team: str, month: str) -> None:
+    if store.gate(team, month).empty:
+        stored = store.months(team)
+        raise ParameterError(
+            f"Team {team!r} has no calibration in {month} in the store"
+            + (f"; the latest month with calibrations is {stored[-1]}: set month: "
+               f"\"{stored[-1]}\"." if stored else
+               " nor in any other month; check the team's name and calibrators, or import "
+               "its score files first (calib import)."))
 
 
 def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
-    """Sync (per ``backend``) and read one team's month and its history; then analyse it.
+    """Read one team's month and its history from the store (after :func:`prepare_month`
+    unless the runner already did it), then analyse it.
 
     Parameters
     ----------
     params : mapping
         The report notebook's parameters (``team, month, backend, sandbox_seed, calibrators,
-        store_url, history_months`` and the analysis settings).
+        store_url, history_months`` and the analysis settings). ``backend: store`` reads what
+        the store holds; ``as_of`` (set by the runner) is the backend's clock at the sync.
     analyze : bool
         Run :func:`calib.report.analysis.analyze` (the default).
 
@@ -139,37 +191,23 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     Raises
     ------
     ParameterError
-        For an unknown backend or a bad month.
+        For an unknown backend, team or month, or a month without calibrations.
     """
     from calib.store import Store
 
     params = dict(params)
-    team, month = str(params["team"]), month_check(params["month"])
+    team, month = check_team(str(params["team"])), month_check(params["month"])
     months = history_months(month, int(params.get("history_months", 6)))
-    backend = params.get("backend", "sandbox")
-    notes: list[str] = []
-    url = store_url(params)
-    if backend == "sandbox":
-        from calib.sandbox import Sandbox
-
-        with Sandbox(seed=int(params.get("sandbox_seed", 7))) as sandbox, \
-                Store(url, clock=sandbox.now) as store, sandbox.client() as client:
-            _sync(client, store, team, months, params, notes)
-            agents = _agent_names(client, store, team, months, notes)
-            data = _read_month(store, params, team, month, months, agents, notes)
-    elif backend == "genesys":
-        from calib.genesys.client import GenesysClient
-
-        with Store(url) as store, GenesysClient.from_env() as client:
-            _sync(client, store, team, months, params, notes)
-            agents = _agent_names(client, store, team, months, notes)
-            data = _read_month(store, params, team, month, months, agents, notes)
-    elif backend == "files":
-        with Store(url) as store:
-            _import_files(store, team, params, notes)
-            data = _read_month(store, params, team, month, months, {}, notes)
+    if params.get("backend", "sandbox") == "store":
+        url, notes = store_url(params), list(params.get("sync_notes") or ())
+        as_of = pd.Timestamp(params["as_of"]).to_pydatetime() if params.get("as_of") else None
     else:
-        raise ParameterError(f"backend must be sandbox, genesys or files, not {backend!r}.")
+        prepared = prepare_month(params)
+        url, notes, as_of = prepared.store_url, list(prepared.notes), prepared.as_of
+    clock = (lambda: as_of) if as_of is not None else None
+    with Store(url, clock=clock) as store:
+        _check_month_has_data(store, team, month)
+        data = _read_month(store, params, team, month, months, notes)
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
@@ -182,24 +220,16 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
 
 
 def _read_month(store: Any, params: dict, team: str, month: str, months: list[str],
-                agents: dict[str, str], notes: list[str]) -> MonthData:
-    """The month's tables from the store, behind the blind gate; refuses an empty month."""
-    gate = store.gate(team, month)
-    if gate.empty:
-        stored = store.months(team)
-        raise ParameterError(
-            f"Team {team!r} has no calibration in {month} in the store"
-            + (f"; the latest month with calibrations is {stored[-1]}: set month: "
-               f"\"{stored[-1]}\"." if stored else
-               " nor in any other month; check the team's name and calibrators, or import "
-               "its score files first (calib import)."))
+                notes: list[str]) -> MonthData:
+    """The month's tables from the store, behind the blind gate."""
+    users = store.users()
     return MonthData(
         params=params, team=team, month=month, months=months,
         scores=store.scores(team, months), answers=store.answers(team, months),
-        status=store.status(team, month), gate=gate, users=store.users(),
+        status=store.status(team, month), gate=store.gate(team, month), users=users,
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
-        store_display=store.url_for_display, forms=store.forms(), agent_names=agents,
-        notes=notes)
+        store_display=store.url_for_display, forms=store.forms(),
+        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes)
 
 
 def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[str]) -> None:
@@ -209,14 +239,13 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
     report reads what ``calib import`` stored earlier.
     """
     from calib.interchange import import_into_store
-    from calib.report.runner import project_root
 
     patterns = [str(p) for p in params.get("files") or ()]
     if not patterns:
         notes.append("Data come from files imported earlier with 'calib import'; nothing was "
                       "synced.")
         return
-    root = project_root()
+    root = context.project_root()
     paths: list[Path] = []
     for pattern in patterns:
         base = Path(pattern) if Path(pattern).is_absolute() else root / pattern
@@ -244,16 +273,3 @@ def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping
         if removed:
             notes.append(f"{removed} calibration(s) no longer listed by Genesys were removed "
                          f"from the store.")
-
-
-def _agent_names(client: Any, store: Any, team: str, months: list[str],
-                 notes: list[str]) -> dict[str, str]:
-    """Display names of the agents whose calls were calibrated (one bulk users request)."""
-    ids = sorted(set(store.scores(team, months, include_sealed=True)["agent_id"].dropna()))
-    if not ids:
-        return {}
-    try:
-        return {u["id"]: str(u.get("name") or u["id"]) for u in client.get_users(ids)}
-    except Exception as exc:  # names are a nicety: the report still works with ids
-        notes.append(f"Agent names could not be read ({type(exc).__name__}); ids are shown.")
-        return {}

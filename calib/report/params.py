@@ -22,18 +22,15 @@ import nbformat
 
 from calib.values import ParameterError, check_month, check_team
 from calib.values import read_yaml as _read_yaml
-#: Parameters the runner fills in itself; a parameter file may leave them out.
-RUNNER_SET = ("output_dir",)
+#: Parameters the runner fills in itself; a parameter file leaves them out.
+RUNNER_SET = ("output_dir", "as_of", "sync_notes")
 
 _SECRET_KEY = re.compile(
     r"secret|passw(or)?d|passphrase|token|api[_-]?key|credential|private[_-]?key|bearer|auth",
     re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-BACKENDS = ("sandbox", "genesys", "files")
-#: Upper bounds of the report's counts: beyond them a value is a typo that would hang a run.
-MAX_HISTORY_MONTHS = 60
-MAX_N_BOOT = 100_000
+BACKENDS = ("sandbox", "genesys", "files", "store")
 __all__ = ["ParameterError", "NotebookParameter", "read_yaml", "notebook_parameters", "validate",
            "load", "month_check", "RUNNER_SET", "BACKENDS"]
 
@@ -159,6 +156,10 @@ def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter
     """
     for key, value in values.items():
         _refuse_secret(key, value, source)
+    runner_set = [k for k in values if k in RUNNER_SET and k in declared]
+    if runner_set:
+        raise ParameterError(f"{source} sets {', '.join(map(repr, runner_set))}, which the runner "
+                             f"sets itself; remove the line(s).")
     unknown = [k for k in values if k not in declared]
     if unknown:
         raise ParameterError(
@@ -269,27 +270,12 @@ def _check_known(p: dict[str, Any], source: str) -> None:
     for name, value in p.items():
         if isinstance(value, float) and not math.isfinite(value):
             fail(f"'{name}' is {value!r}; give a finite number.")
-    if "confidence" in p and not 0.5 <= p["confidence"] < 1:
-        fail("'confidence' must be between 0.5 and 1 (e.g. 0.95).")
-    for name in ("history_months", "n_boot", "aligned_max", "discuss_max", "seed",
-                 "sandbox_seed"):
-        if name in p and isinstance(p[name], (int, float)) and p[name] < 0:
+    for name in ("seed", "sandbox_seed"):
+        if name in p and isinstance(p[name], int) and p[name] < 0:
             fail(f"'{name}' must not be negative.")
-    if "history_months" in p and not 1 <= p["history_months"] <= MAX_HISTORY_MONTHS:
-        fail(f"'history_months' must be from 1 (the report month itself) to "
-             f"{MAX_HISTORY_MONTHS} (five years), not {p['history_months']}.")
-    if "n_boot" in p and p["n_boot"] > MAX_N_BOOT:
-        fail(f"'n_boot' is {p['n_boot']:,} bootstrap resamples; {MAX_N_BOOT:,} is the most a "
-             f"report needs (1000 is the default), so lower it.")
-    for name in ("aligned_max", "discuss_max"):
-        if name in p and isinstance(p[name], (int, float)) and p[name] > 100:
-            fail(f"'{name}' is {p[name]} points; a range on the 0-100 scale is at most 100.")
-    if {"aligned_max", "discuss_max"} <= p.keys() and p["aligned_max"] >= p["discuss_max"]:
-        fail("'aligned_max' must be smaller than 'discuss_max' (default 5 and 15).")
-    for name in ("bias_threshold", "drift_threshold"):
-        if name in p and not 0 < p[name] <= 100:
-            fail(f"'{name}' must be a positive number of points, at most 100 (the scale), not "
-                 f"{p[name]}.")
+    from calib.context import ReportSettings
+
+    ReportSettings.from_mapping(p, source=source)
 
 
 def month_check(month: Any, *, source: str = "parameters") -> str:

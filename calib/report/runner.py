@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from calib.context import project_root
 from calib.report.params import ParameterError, load
 from calib.values import inside
 
@@ -69,16 +70,6 @@ class RenderResult:
     seconds: float
 
 
-def project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: the working directory) that holds
-    both ``notebooks/`` and ``parameters/``; ``start`` itself when there is none."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "notebooks").is_dir() and (folder / "parameters").is_dir():
-            return folder
-    return start
-
-
 def default_notebook() -> Path:
     """The monthly report notebook of the project (``notebooks/04_monthly_report.ipynb``)."""
     for root in (project_root(), Path(__file__).resolve().parents[2]):
@@ -102,6 +93,20 @@ def plan_output_dir(params: dict, notebook: Path, outputs_root: Path) -> Path:
                              f"(it is created when missing), such as outputs/.")
     parts = [str(params[k]) for k in ("team", "month") if params.get(k)]
     return inside(outputs_root, *(parts or [output_stem(notebook)]))
+
+
+def _prepare_data(params: dict) -> None:
+    """For a notebook that reads a team's month (it declares ``as_of``), check the team, sync or
+    import the data and check the month before any kernel starts; the kernel then reads the
+    store only. A user error is a sentence here, never a failed notebook."""
+    if "as_of" not in params or params.get("backend") == "store" or \
+            not {"team", "month", "backend"} <= params.keys():
+        return
+    from calib.report.data import prepare_month
+
+    prepared = prepare_month(params)
+    params.update(backend="store", store_url=prepared.store_url,
+                  as_of=prepared.as_of.isoformat(), sync_notes=list(prepared.notes))
 
 
 @contextmanager
@@ -159,6 +164,7 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
     params_file = Path(params_file)
     notebook = Path(notebook) if notebook is not None else default_notebook()
     params = load(params_file, notebook)
+    _prepare_data(params)
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
     out_dir = plan_output_dir(params, notebook, root.resolve())
     stem = output_stem(notebook)
@@ -197,7 +203,8 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=params, kernel_name=kernel_name,
             progress_bar=False, log_output=False,
-            execution_timeout=cell_timeout, report_mode=False)
+            execution_timeout=cell_timeout, report_mode=False,
+            kernel_manager_class=_local_kernel_manager())
     except PapermillExecutionError as exc:
         _keep_failed(executed, failed, stale)
         first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()
@@ -225,6 +232,35 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
         os.replace(item, out_dir / item.name)
     if failed.exists():
         failed.unlink()
+
+
+def _local_kernel_manager() -> type:
+    """A kernel manager that talks to its kernel over Unix sockets (ZeroMQ's IPC transport).
+
+    The default TCP transport listens on loopback ports without encryption, and ipykernel warns
+    about it on every run. Sockets in the user's Jupyter runtime folder are reachable by that
+    user only, which is what a headless run needs; the warning's cause is gone, not silenced.
+    """
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # jupyter_client's default is "kernel-ipc" in the working directory when the
+            # connection file is not named yet: parallel kernels would share their sockets.
+            folder = Path(jupyter_runtime_dir())
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return str(folder / f"calib-{uuid.uuid4().hex}-ipc")
+
+    return IpcKernelManager
 
 
 def _point_at(executed: Path, stage: Path, out_dir: Path) -> None:
@@ -304,6 +340,8 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(_attempt, params_files, [kwargs] * len(params_files)))
     errors = [o for o in outcomes if isinstance(o, str)]
+    if errors and len(outcomes) == 1:
+        raise RenderError(errors[0])
     if errors:
         done = sum(not isinstance(o, str) for o in outcomes)
         raise RenderError(f"{len(errors)} of {len(outcomes)} report(s) failed ({done} written): "
@@ -312,7 +350,9 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
 
 
 def _attempt(params_file: str | Path, kwargs: dict) -> RenderResult | str:
+    from calib.context import BackendError
+
     try:
         return render(params_file, **kwargs)
-    except (RenderError, ParameterError) as exc:
+    except (RenderError, ParameterError, BackendError) as exc:
         return f"{Path(params_file).name}: {exc}"

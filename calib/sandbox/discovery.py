@@ -80,6 +80,14 @@ class RunningServer:
                              f"answer; start it again with `calib sandbox serve`.")
         return parse_iso(body["now"])
 
+    def teams(self) -> dict[str, dict]:
+        """The org's QM teams (``GET /api/v2/sandbox/teams``), as :meth:`Sandbox.teams`."""
+        from .sandbox import _team_info
+
+        with self.client() as client:
+            body = client.request("GET", "/api/v2/sandbox/teams")
+        return {t["name"]: _team_info(t) for t in body["entities"]}
+
     def advance_clock(self, days: float | None = None, *,
                       to: datetime | None = None) -> dict[str, Any]:
         """Move the server's org clock (``POST /api/v2/sandbox/clock``).

@@ -13,6 +13,18 @@ def get_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
     return 200, {"now": iso(server.org.now())}
 
 
+def get_teams(server: SandboxServer, req: Request) -> tuple[int, Any]:
+    """The demo org's QM teams (sandbox only: Genesys Cloud has no team of calibrations)."""
+    return 200, {"entities": team_entities(server.org)}
+
+
+def team_entities(org: Any) -> list[dict[str, Any]]:
+    """``[{name, calibratorEmail, calibratorId, expertId, panelIds}]`` of an org's teams."""
+    return [{"name": name, "calibratorEmail": info["calibrator_email"],
+             "calibratorId": info["calibrator_id"], "expertId": info["expert_id"],
+             "panelIds": list(info["panel_ids"])} for name, info in sorted(org.teams.items())]
+
+
 def post_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:
     """Move the clock; answers the new time, the old one and what evaluators finished between."""
     body = req.body
@@ -52,6 +64,7 @@ def put_faults(server: SandboxServer, req: Request) -> tuple[int, Any]:
 
 ROUTES = [
     ("GET", re.compile(r"/api/v2/sandbox/clock"), get_clock),
+    ("GET", re.compile(r"/api/v2/sandbox/teams"), get_teams),
     ("POST", re.compile(r"/api/v2/sandbox/clock"), post_clock),
     ("PUT", re.compile(r"/api/v2/sandbox/faults"), put_faults),
 ]

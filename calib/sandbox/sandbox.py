@@ -127,6 +127,11 @@ class Sandbox:
                              base_url=self.base_url, **kwargs)
 
     # --------------------------------------------------------------- control
+    def teams(self) -> dict[str, dict]:
+        """The org's QM teams: ``{name: {calibrator_email, calibrator_id, expert_id,
+        panel_ids}}`` (the same answer as ``GET /api/v2/sandbox/teams``)."""
+        return {t["name"]: _team_info(t) for t in _team_entities(self.server.org)}
+
     def now(self) -> datetime:
         """The sandbox clock (for a persisted org: after catching up with other processes)."""
         org = self.server.org
@@ -147,3 +152,14 @@ class Sandbox:
     def expire_tokens(self) -> None:
         """Expire every issued access token (the next API call gets 401)."""
         self.server.expire_tokens()
+
+
+def _team_entities(org: Org) -> list[dict]:
+    from .routes_sandbox import team_entities
+
+    return team_entities(org)
+
+
+def _team_info(entity: dict) -> dict:
+    return {"calibrator_email": entity["calibratorEmail"], "calibrator_id": entity["calibratorId"],
+            "expert_id": entity["expertId"], "panel_ids": tuple(entity["panelIds"])}
