@@ -210,6 +210,9 @@ def bland_altman(a: Sequence[float] | np.ndarray | pd.Series,
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"a and b must be one-dimensional and of the same length (got "
                          f"{x.shape} and {y.shape}); pass the paired measurements in order.")
+    if np.isinf(x).any() or np.isinf(y).any():
+        raise ValueError("a and b hold infinite values; replace them with NaN (missing) or a "
+                         "finite measurement.")
     ok = ~(np.isnan(x) | np.isnan(y))
     d = x[ok] - y[ok]
     if d.size < 2:

@@ -7,7 +7,14 @@ categories' own values), ``p_a`` averages ``sum_k r_ik (r*_ik - 1) / (r_i (r_i -
 units with two or more ratings (``r*_ik = sum_l w_kl r_il``), and the category shares ``pi_k``
 average ``r_ik / r_i`` over units with at least one rating. Standard errors are Gwet's
 linearisation (Gwet 2008; 2014, ch. 5), for an infinite population of units, and intervals use
-the t distribution with ``n - 1`` df, truncated at 1, as the irrCAC packages do.
+the t distribution with ``n - 1`` df, as the irrCAC packages do.
+
+**Intervals** follow one set of rules (:func:`calib.stats._common.coefficient_interval`): none
+below three calls; none when the SE is 0 short of perfect agreement (every call contributing the
+same agreement is not certainty); the point ``[1, 1]`` for perfect agreement, said so in
+``note``; otherwise truncated to the coefficient's possible range ``[-pe/(1-pe), 1]`` (its value
+at zero and at perfect observed agreement; ``[0, 1]`` for percent agreement), irrCAC truncating
+only at 1. ``note`` carries the sentence.
 
 **Categories of an answer** (``docs/architecture.md``): ``"N/A"`` when the evaluator marked the
 question N/A, else the ``answer_id`` (identity weights) or the answer's ``points`` (linear and
@@ -26,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from calib.stats._common import check_confidence, t_ci, to_codes
+from calib.stats._common import (
+    MIN_UNITS_FOR_INTERVAL, check_confidence, coefficient_interval, to_codes)
 from calib.tables import NA_CATEGORY, require_columns
 
 __all__ = ["AgreementResult", "percent_agreement", "gwet_ac", "fleiss_kappa", "cohen_kappa",
@@ -41,7 +49,7 @@ NA_POLICIES = ("category", "missing")
 QUESTION_AGREEMENT_COLUMNS = (
     "question_id", "question_text", "n_units", "n_ratings", "n_missing", "percent_agreement",
     "ac1", "ac1_se", "ac1_ci_low", "ac1_ci_high", "fleiss_kappa", "fleiss_se",
-    "fleiss_ci_low", "fleiss_ci_high", "alpha_nominal", "expert_agreement")
+    "fleiss_ci_low", "fleiss_ci_high", "alpha_nominal", "expert_agreement", "note")
 ANSWER_DISTRIBUTION_COLUMNS = ("question_id", "category", "answer_text", "count", "share")
 
 
@@ -71,6 +79,9 @@ class AgreementResult:
         Null-hypothesis SE, z statistic and two-sided p-value of the test of no agreement
         beyond chance (Fleiss-Nee-Landis 1979 for Fleiss' kappa with a constant number of
         raters; Fleiss-Cohen-Everitt 1969 for Cohen's kappa); NaN otherwise.
+    note : str
+        Why there is no interval, or why it was truncated or is a single point (see
+        :func:`calib.stats._common.coefficient_interval`); empty when there is nothing to say.
     """
 
     coefficient: str
@@ -88,6 +99,7 @@ class AgreementResult:
     se0: float = float("nan")
     z: float = float("nan")
     pval: float = float("nan")
+    note: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,6 +200,8 @@ def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
         linear = unit_terms - 2 * (1 - estimate) * (pe_i - pe) / (1 - pe)
         se = float(np.sqrt(((linear - estimate) ** 2).sum() / (n * (n - 1)))) if n > 1 \
             else np.nan
+        if se < 1e-12 * max(1.0, abs(estimate)):  # rounding residue of an exact 0
+            se = 0.0
     return _Core(float(pa), float(pe), float(estimate), se, n, n2, int(r.sum()))
 
 
@@ -206,11 +220,21 @@ def _fleiss_null_se(counts: np.ndarray) -> float:
     return float(np.sqrt(2.0 / (n * m * (m - 1)) * inner) / pq.sum())
 
 
+def _interval(estimate: float, se: float, pe: float, n: int, confidence: float,
+              distribution: str = "t"):
+    """The coefficient's interval, truncated to its possible range ``[-pe/(1-pe), 1]`` (its
+    values at zero and at perfect observed agreement)."""
+    lowest = -pe / (1.0 - pe) if np.isfinite(pe) and pe < 1 else -1.0
+    return coefficient_interval(estimate, se, n, confidence, distribution=distribution,
+                                lowest=lowest, highest=1.0)
+
+
 def _result(name: str, core: _Core, confidence: float, n_seen: int, n_missing: int,
             weights: str, **test: float) -> AgreementResult:
-    low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0)
-    return AgreementResult(name, core.estimate, core.se, low, high, core.pa, core.pe, core.n,
-                           core.n_ratings, n_seen - core.n, n_missing, weights, **test)
+    ci = _interval(core.estimate, core.se, core.pe, core.n, confidence)
+    return AgreementResult(name, core.estimate, core.se, ci.low, ci.high, core.pa, core.pe,
+                           core.n, core.n_ratings, n_seen - core.n, n_missing, weights,
+                           note=ci.note, **test)
 
 
 def _require_estimate(core: _Core, name: str, n_raters: int) -> None:
@@ -411,11 +435,13 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
         / (n * (1 - pe) ** 2)
     var0 = ((np.outer(row, col) * (w - spread) ** 2).sum() - pe ** 2) / (n * (1 - pe) ** 2)
     se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
-    low, high = t_ci(kappa, se, np.inf, confidence)
+    if se < 1e-12 * max(1.0, abs(kappa)):  # rounding residue of an exact 0
+        se = 0.0
+    ci = _interval(float(kappa), se, pe, n, confidence, distribution="z")
     z = kappa / se0 if se0 > 0 else float("nan")
     pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
-    return AgreementResult("cohen_kappa", float(kappa), se, low, high, po, pe, n, 2 * n,
-                           seen - n, missing, weights, se0=se0, z=z, pval=pval)
+    return AgreementResult("cohen_kappa", float(kappa), se, ci.low, ci.high, po, pe, n, 2 * n,
+                           seen - n, missing, weights, se0=se0, z=z, pval=pval, note=ci.note)
 
 
 cohen_kappa.__doc__ = f"""Cohen's kappa for two evaluators, weighted on the categories' own values.
@@ -538,7 +564,7 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
         One row per question, in order of first appearance, with columns ``question_id,
         question_text, n_units, n_ratings, n_missing, percent_agreement, ac1, ac1_se,
         ac1_ci_low, ac1_ci_high, fleiss_kappa, fleiss_se, fleiss_ci_low, fleiss_ci_high,
-        alpha_nominal, expert_agreement``. ``n_units`` counts calibrations with at least one
+        alpha_nominal, expert_agreement, note``. ``n_units`` counts calibrations with at least one
         rating of the question, ``n_ratings`` the non-missing ratings, ``n_missing`` the blank
         rows left out. ``ac1*`` hold AC2 under linear/quadratic weights. ``fleiss_se`` is
         Gwet's non-null SE that the interval uses (not the Fleiss-Nee-Landis null SE).
@@ -546,7 +572,8 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
         to the expert's rating of the same calibration (NaN without a ``role`` column or an
         expert rating). A coefficient that is undefined for a question (fewer than two
         ratings per calibration, one category only) is NaN rather than an error, so one
-        question cannot stop a report.
+        question cannot stop a report. ``note`` says why an interval is missing, truncated or
+        a single point (fewer than three calibrations, a zero SE, perfect agreement).
 
     Raises
     ------
@@ -595,14 +622,24 @@ def _one_question(key: object, sub: pd.DataFrame, weights: str, confidence: floa
            "n_units": int(used.sum()), "n_ratings": int(counts.sum()), "n_missing": missing}
     pa = _multi_rater(counts, w, "pa")
     row["percent_agreement"] = pa.estimate if pa.n2 else nan
+    notes = []
     for prefix, kind in (("ac1", "gwet"), ("fleiss", "fleiss")):
         core = _multi_rater(counts, w, kind)
         ok = core.n2 > 0 and np.isfinite(core.estimate)
-        low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0) \
-            if ok else (nan, nan)
+        ci = _interval(core.estimate, core.se, core.pe, core.n, confidence) if ok else None
         row[prefix if prefix == "ac1" else "fleiss_kappa"] = core.estimate if ok else nan
         row[f"{prefix}_se"] = core.se if ok else nan
-        row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = low, high
+        row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = (ci.low, ci.high) if ci else (nan,
+                                                                                         nan)
+        if ci is not None and ci.note and ci.note not in notes:
+            notes.append(ci.note)
+    if pa.n2 == 0:
+        notes.insert(0, "Undefined: no calibration has two ratings of this question.")
+    elif not np.isfinite(row["ac1"]) or not np.isfinite(row["fleiss_kappa"]):
+        notes.insert(0, "A chance-corrected coefficient is undefined (NaN): chance agreement "
+                        "is 1 because every rating falls in one category; pass categories= "
+                        "with the question's full answer set, and read percent agreement.")
+    row["note"] = " ".join(notes)
     row["alpha_nominal"] = _nominal_alpha(counts)
     row["expert_agreement"] = _expert_agreement(sub)
     return row

@@ -142,6 +142,9 @@ def henderson1(codes: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
     """
     facets = tuple(codes)
     n_obs = y.size
+    if n_obs == 0 or not facets:
+        raise ValueError("Henderson's method needs observations and at least one facet; the "
+                         "data holds none. Pass the scores or answers with their facet codes.")
     subsets = [s for k in range(len(facets) + 1) for s in combinations(facets, k)]
     effects = subsets[1:]
     cache = {s: _cells(codes, s, n_obs) for s in subsets}
@@ -174,18 +177,30 @@ def henderson1(codes: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
 # --------------------------------------------------------------------------- G-study
 
 
+def _require_rows(table: pd.DataFrame | None, name: str, design: str) -> None:
+    """An empty table gets its own sentence, before any column check talks about columns."""
+    if isinstance(table, pd.DataFrame) and table.empty:
+        other = ("use design='calls x evaluators' on the scores table instead"
+                 if name == "answers" else "check the team and month it was loaded for")
+        raise ValueError(f"The {name} table is empty (no rows), so the {design} G-study has "
+                         f"nothing to decompose; load the month's {name}, or {other}.")
+
+
 def _observations(scores: pd.DataFrame | None, answers: pd.DataFrame | None, design: str,
                   answer_value: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     if design == DESIGNS[0]:
         if scores is None:
             raise ValueError("The calls x evaluators design needs the scores table; pass "
                              "g_study(scores).")
+        _require_rows(scores, "scores", design)
         kept, excluded = prepare_scores(scores)
         return kept, excluded, {"calls": "calibration_id", "evaluators": "evaluator_id",
                                 "value": "total_score"}
     if answers is None:
         raise ValueError("The calls x questions x evaluators design needs the answers table; "
                          "pass g_study(scores, design=..., answers=answers).")
+    _require_rows(answers, "answers", design)
+    _require_rows(scores, "scores", design)
     require_columns(answers, ["calibration_id", "evaluator_id", "question_id", "points"],
                     what="answers")
     wanted = ["calibration_id", "evaluator_id", "question_id", "points", "evaluation_id",
@@ -265,6 +280,12 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     for facet, column in columns.items():
         code, uniques = pd.factorize(frame[column], sort=True)
         codes[facet], levels[facet] = code.astype(np.int64), len(uniques)
+        if frame.empty:
+            reasons = excluded["reason"].value_counts() if len(excluded) else pd.Series()
+            listed = "; ".join(f"{count} {reason}" for reason, count in reasons.items())
+            raise ValueError(f"No observation is left for the G-study: all {len(excluded)} "
+                             f"rows were excluded ({listed or 'no reason recorded'}). Finish "
+                             f"or fix those evaluations first.")
         if len(uniques) < 2:
             raise ValueError(f"A G-study needs at least two {facet}; the data has "
                              f"{len(uniques)} after the missing-data policy. Add "
