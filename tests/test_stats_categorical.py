@@ -320,7 +320,7 @@ def test_unanimous_question_gives_nan_kappa_not_an_error():
 def test_question_agreement_rejects_bad_input():
     answers = make_answers()
     with pytest.raises(ValueError, match="weights must be"):
-        question_agreement(answers, weights="ordinal")
+        question_agreement(answers, weights="cubic")
     with pytest.raises(ValueError, match="na must be"):
         question_agreement(answers, na="drop")
     with pytest.raises(ValueError, match="1 evaluator"):
