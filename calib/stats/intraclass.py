@@ -33,7 +33,8 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
         evaluator: str = "evaluator_id", score: str = "total_score",
         confidence: float = 0.95,
         missing: Literal["raise", "drop_interactions"] = "raise",
-        score_range: tuple[float, float] | None = (0.0, 100.0)) -> pd.DataFrame:
+        score_range: tuple[float, float] | None = (0.0, 100.0),
+        agreement_df: Literal["residual", "satterthwaite"] = "residual") -> pd.DataFrame:
     """Six intraclass correlations with F tests and confidence intervals.
 
     Parameters
@@ -53,6 +54,13 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
         :func:`calib.stats.krippendorff_alpha`.
     score_range : tuple of float or None
         Allowed score scale; scores outside it raise ``ValueError``. ``None`` skips the check.
+    agreement_df : {"residual", "satterthwaite"}
+        Denominator df of the F test of the absolute-agreement forms (A,1) and (A,k).
+        ``"residual"``: ``(n-1)(k-1)``, McGraw & Wong (1996, Table 8), pingouin and psych.
+        ``"satterthwaite"``: the approximate df ``v`` of McGraw & Wong's Table 7, computed
+        from the estimated ICC(A,1), as R ``irr::icc`` prints it (39.7 instead of 38 on
+        irr's anxiety data, p .0543 instead of .0562). F, the estimate and the interval are
+        the same either way; only ``df2`` and ``pval`` of those two rows change.
 
     Returns
     -------
@@ -122,6 +130,9 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
     0.971
     """
     level = check_confidence(confidence)
+    if agreement_df not in ("residual", "satterthwaite"):
+        raise ValueError(f"agreement_df must be 'residual' ((n-1)(k-1), McGraw & Wong) or "
+                         f"'satterthwaite' (as R irr), not {agreement_df!r}.")
     if missing not in ("raise", "drop_interactions"):
         raise ValueError(f"missing must be 'raise' or 'drop_interactions', not {missing!r}.")
     rating = to_matrix(data, interaction, evaluator, score, what="scores")
@@ -148,7 +159,7 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
     if k < 2:
         raise ValueError(f"The ICC needs at least two evaluators per interaction; found {k}. "
                          f"Add evaluators to the calibration panel.")
-    result = _icc_table(values, level)
+    result = _icc_table(values, level, agreement_df)
     result.attrs["dropped_interactions"] = dropped
     result.attrs["missing_scores"] = rating.n_missing_rows
     result.attrs["dropped_evaluators"] = int((~scored).sum())
@@ -233,7 +244,8 @@ def _notes(msr: float, msc: float, mse: float, n: int) -> dict[str, str]:
     return notes
 
 
-def _icc_table(values: np.ndarray, confidence: float) -> pd.DataFrame:
+def _icc_table(values: np.ndarray, confidence: float,
+               agreement_df: str = "residual") -> pd.DataFrame:
     n, k = values.shape
     if np.ptp(values) == 0:
         raise ValueError(f"Every score is {values.flat[0]:g} (all identical): the evaluators "
@@ -269,12 +281,16 @@ def _icc_table(values: np.ndarray, confidence: float) -> pd.DataFrame:
     p_two = float(_st.f.sf(f_two, n - 1, df_two)) if np.isfinite(f_two) or np.isinf(f_two) \
         else float("nan")
     notes = _notes(msr, msc, mse, n)
+    df_a, p_a = df_two, p_two
+    if agreement_df == "satterthwaite" and np.isfinite(icc_a) and icc_a < 1 and mse > 0:
+        df_a = float(_satterthwaite_df(icc_a, msc, mse, n, k))
+        p_a = float(_st.f.sf(f_two, n - 1, df_a))
     rows = [
         ("ICC(1,1)", icc_1, f_one, n - 1, df_one, p_one, ci_1),
-        ("ICC(A,1)", icc_a, f_two, n - 1, df_two, p_two, ci_a),
+        ("ICC(A,1)", icc_a, f_two, n - 1, df_a, p_a, ci_a),
         ("ICC(C,1)", icc_c, f_two, n - 1, df_two, p_two, ci_c),
         ("ICC(1,k)", icc_1k, f_one, n - 1, df_one, p_one, ci_1k),
-        ("ICC(A,k)", icc_ak, f_two, n - 1, df_two, p_two, ci_ak),
+        ("ICC(A,k)", icc_ak, f_two, n - 1, df_a, p_a, ci_ak),
         ("ICC(C,k)", icc_ck, f_two, n - 1, df_two, p_two, ci_ck),
     ]
     table = pd.DataFrame(
