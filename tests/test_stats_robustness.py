@@ -71,7 +71,15 @@ FUNCTIONS = {
     "evaluator_bias": lambda m: stats.evaluator_bias(scores_table(m)),
     "evaluator_severity": lambda m: stats.evaluator_severity(scores_table(m)),
     "bland_altman": lambda m: stats.bland_altman(m[:, 0], m[:, min(1, m.shape[1] - 1)]),
+    "conger_kappa": lambda m: stats.conger_kappa(category_table(m)),
+    "scott_pi": lambda m: stats.scott_pi(category_table(m[:, :2])),
+    "fleiss_kappa_by_category": lambda m: stats.fleiss_kappa_by_category(category_table(m)),
+    "evaluator_differences": lambda m: stats.evaluator_differences(scores_table(m)),
+    "evaluator_differences anova": lambda m: stats.evaluator_differences(scores_table(m),
+                                                                         se="anova"),
     "g_study": lambda m: stats.g_study(scores_table(m)),
+    "g_study nested": lambda m: stats.g_study(scores_table(m), design="evaluators:calls"),
+    "d_study intervals": lambda m: stats.d_study(stats.g_study(scores_table(m)), [1, 3]),
     "g_study answers": lambda m: stats.g_study(None, design="calls x questions x evaluators",
                                                answers=answers_table(m)),
 }
@@ -87,12 +95,12 @@ def _sentence_problems(message: str) -> list[str]:
     return problems
 
 
-def _interval_problems(estimate, low, high, note, lowest=-np.inf) -> list[str]:
+def _interval_problems(estimate, low, high, note, lowest=-np.inf, highest=1.0) -> list[str]:
     problems = []
     if np.isfinite(low) and np.isfinite(high):
         if low > high:
             problems.append("interval reversed")
-        if low < lowest - 1e-9 or high > 1 + 1e-9:
+        if low < lowest - 1e-9 or high > highest + 1e-9:
             problems.append(f"interval [{low:.3g}, {high:.3g}] outside the possible range")
         if low == high and not note:
             problems.append("zero-width interval without a note")
@@ -108,6 +116,12 @@ def _result_problems(result) -> list[str]:
             for row in result.itertuples():
                 problems += _interval_problems(row.icc, row.ci_low, row.ci_high,
                                                getattr(row, "note", ""))
+        if "kappa" in result.columns:
+            for row in result.itertuples():
+                problems += _interval_problems(row.kappa, row.ci_low, row.ci_high, row.note)
+        if "phi_low" in result.columns:
+            for row in result.itertuples():
+                problems += _interval_problems(row.phi, row.phi_low, row.phi_high, "")
         if "ac1" in result.columns:
             for row in result.itertuples():
                 problems += _interval_problems(row.ac1, row.ac1_ci_low, row.ac1_ci_high,
@@ -116,6 +130,11 @@ def _result_problems(result) -> list[str]:
         lowest = -result.pe / (1 - result.pe) if result.pe < 1 else -np.inf
         problems += _interval_problems(result.estimate, result.ci_low, result.ci_high,
                                        getattr(result, "note", ""), lowest)
+    elif hasattr(result, "pairs"):
+        for row in result.pairs.itertuples():
+            # a pair without a shared call says so by its n = 0
+            problems += _interval_problems(row.difference, row.ci_low, row.ci_high,
+                                           "" if row.n else "n = 0", highest=np.inf)
     elif hasattr(result, "alpha"):
         problems += _interval_problems(result.alpha, result.ci_low, result.ci_high,
                                        getattr(result, "note", ""), -np.inf)
