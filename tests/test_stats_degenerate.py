@@ -212,3 +212,24 @@ def test_g_study_with_an_empty_answers_table_says_so():
 def test_g_study_with_an_empty_scores_table_says_so():
     with pytest.raises(ValueError, match="scores table is empty"):
         stats.g_study(pd.DataFrame())
+
+
+# --------------------------------------------------------------- the conclusion a lead reads
+
+def test_perfect_agreement_reads_as_good_reliability_in_the_report_headline():
+    """What the QM lead acts on: a month where every evaluator gave every call the same score
+    must read as good reliability, not "scores disagree" (main crashed before any headline)."""
+    from types import SimpleNamespace
+
+    from calib.report.analysis import _coefficients, headline_sentence
+
+    scores = long([[80, 80, 80], [60, 60, 60], [90, 90, 90]])
+    problems: dict = {}
+    coefficients = _coefficients(scores, {"confidence": 0.95, "n_boot": 200, "seed": 0},
+                                 problems, "2026-11")
+    assert problems == {}
+    assert coefficients["ICC(A,1)"]["value"] == 1.0
+    data = SimpleNamespace(gate_closed=False, params={},
+                           analysis={"coefficients": coefficients, "bias": None,
+                                     "drift": None, "gray_area": []})
+    assert headline_sentence(data).startswith("Reliability is good")
