@@ -21,7 +21,6 @@ Searle SR (1971). Linear Models, ch. 7 (two-way classification, no interaction, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np

@@ -26,7 +26,6 @@ N/A rows are treated as missing and counted as such.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
@@ -34,7 +33,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from calib.stats._agreement import (
-    WEIGHTS, AgreementResult, Interval, Weights, _Core, _check_interval, _fleiss_null_se,
+    WEIGHTS, AgreementResult, Interval, Weights, _check_interval, _fleiss_null_se,
     _interval, _multi_rater, _prepare, _prepare_codes, _require_estimate, _result)
 from calib.stats._common import check_confidence
 from calib.tables import NA_CATEGORY, require_columns
