@@ -213,3 +213,33 @@ def test_evaluator_without_any_score_is_dropped_and_reported():
     result = icc(long_scores(matrix))
     assert result.attrs["dropped_evaluators"] == 1 and result.attrs["missing_scores"] == 6
     np.testing.assert_allclose(result["icc"], icc(long_scores(SHROUT_FLEISS))["icc"])
+
+
+def test_satterthwaite_agreement_df_reproduces_irr():
+    """R irr ``icc(anxiety, "twoway", "agreement")`` prints F(19, 39.7) = 1.83, p = 0.0543
+    (statistics.md pitfall 4): the option gives irr's df; estimate and interval unchanged."""
+    plain = by_type(icc(long_scores(ANXIETY)))
+    irr = by_type(icc(long_scores(ANXIETY), agreement_df="satterthwaite"))
+    for name in ("ICC(A,1)", "ICC(A,k)"):
+        assert irr.loc[name, "df2"] == pytest.approx(39.7, abs=0.05)
+        assert irr.loc[name, "pval"] == pytest.approx(0.0543, abs=5e-5)
+        assert irr.loc[name, "f"] == pytest.approx(1.83, abs=0.005)
+        assert irr.loc[name, ["icc", "ci_low", "ci_high"]].tolist() == \
+            plain.loc[name, ["icc", "ci_low", "ci_high"]].tolist()
+    for name in ("ICC(1,1)", "ICC(C,1)", "ICC(1,k)", "ICC(C,k)"):
+        assert irr.loc[name, ["df2", "pval"]].tolist() == plain.loc[name, ["df2", "pval"]].tolist()
+
+
+def test_satterthwaite_df_is_mcgraw_wong_table_7_v():
+    """An independent transcription of McGraw & Wong's (1996) Table 7 v on random data."""
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(70, 8, (15, 1)) + rng.normal(0, 3, (1, 4)) + rng.normal(0, 4, (15, 4))
+    result = icc(long_scores(matrix), agreement_df="satterthwaite")
+    n, k = matrix.shape
+    msr, msc, mse = result.attrs["ms_rows"], result.attrs["ms_columns"], result.attrs["ms_error"]
+    rho = by_type(result).loc["ICC(A,1)", "icc"]
+    a, b = k * rho / (n * (1 - rho)), 1 + k * rho * (n - 1) / (n * (1 - rho))
+    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
+    assert by_type(result).loc["ICC(A,1)", "df2"] == pytest.approx(v, rel=1e-12)
+    with pytest.raises(ValueError, match="agreement_df must be"):
+        icc(long_scores(matrix), agreement_df="irr")

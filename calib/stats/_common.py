@@ -7,6 +7,9 @@ The API here is deliberately small and stable, because several modules import it
 - :func:`check_scores_range` rejects scores outside the 0-100 scale (or another range).
 - :func:`check_confidence` rejects a confidence level outside (0, 1).
 - :func:`t_ci` gives a t-based confidence interval, optionally truncated.
+- :func:`coefficient_interval` gives the interval of an agreement coefficient with the rules
+  every coefficient shares (minimum size, zero SE, perfect agreement, possible range), and the
+  sentence that says which rule applied.
 """
 
 from __future__ import annotations
@@ -27,7 +30,19 @@ __all__ = [
     "check_scores_range",
     "check_confidence",
     "t_ci",
+    "Interval",
+    "coefficient_interval",
+    "MIN_UNITS_FOR_INTERVAL",
+    "INTERVALS",
 ]
+
+#: The fewest units (calls) for which an interval is given. Below it a t interval has fewer than
+#: 2 degrees of freedom (t = 12.7 at 1 df) and a Wald or linearised SE rests on one or two
+#: values; the issue that set this found intervals such as [-3.57, 1] on two calls.
+MIN_UNITS_FOR_INTERVAL = 3
+#: Quantile choices for a Wald-type interval: ``"t"`` with n - 1 df (irrCAC, Gwet 2014) or ``"z"``
+#: (statsmodels, SAS PROC FREQ, Fleiss-Cohen-Everitt 1969).
+INTERVALS = ("t", "z")
 
 
 @dataclass(frozen=True)
@@ -259,3 +274,78 @@ def t_ci(estimate: float, se: float, df: float, confidence: float = 0.95, *,
     if upper_bound is not None:
         high = min(high, upper_bound)
     return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval and the sentence that explains it (empty when nothing to say)."""
+
+    low: float
+    high: float
+    note: str = ""
+
+
+def coefficient_interval(estimate: float, se: float, n: int, confidence: float, *,
+                         distribution: str = "t", lowest: float = -1.0, highest: float = 1.0,
+                         what: str = "calls") -> Interval:
+    """Wald-type interval ``estimate +- q * se`` for a coefficient with a bounded range.
+
+    The rules, in order (each gives its reason in ``note``):
+
+    1. fewer than :data:`MIN_UNITS_FOR_INTERVAL` units: no interval (NaN);
+    2. perfect agreement (``estimate == highest`` with ``se == 0``): the interval is the point
+       ``[highest, highest]``, the limit of every published formula as disagreement vanishes;
+       the note says it is perfect agreement on ``n`` units, not a certainty about others;
+    3. ``se == 0`` otherwise (every unit contributes the same value): no interval, because a
+       zero-width interval would claim a certainty that ``n`` units cannot give;
+    4. otherwise the interval, truncated to ``[lowest, highest]`` (the coefficient's possible
+       range), with a note when a limit was truncated.
+
+    Parameters
+    ----------
+    estimate, se : float
+        Point estimate and standard error.
+    n : int
+        Units the estimate rests on; the t quantile uses ``n - 1`` df.
+    confidence : float
+        Two-sided coverage.
+    distribution : {"t", "z"}
+        Quantile of the t distribution with ``n - 1`` df, or of the normal distribution.
+    lowest, highest : float
+        The coefficient's possible range.
+    what : str
+        Name of the units in the sentences.
+
+    Returns
+    -------
+    Interval
+    """
+    nan = float("nan")
+    if distribution not in INTERVALS:
+        raise ValueError(f"interval must be 't' (t with n - 1 df) or 'z' (normal), not "
+                         f"{distribution!r}.")
+    if not np.isfinite(estimate):
+        return Interval(nan, nan, "")
+    if n < MIN_UNITS_FOR_INTERVAL:
+        return Interval(nan, nan, f"No interval: it rests on {n} {what}, and an interval "
+                                  f"needs at least {MIN_UNITS_FOR_INTERVAL}.")
+    if not np.isfinite(se):
+        return Interval(nan, nan, "No interval: the standard error is undefined here.")
+    if se == 0.0:
+        if estimate >= highest - 1e-12:
+            return Interval(highest, highest,
+                            f"Perfect agreement on all {n} {what}: the interval is the point "
+                            f"{highest:g}, its limit when nothing disagrees; it describes "
+                            f"these {what}, not a certainty about others.")
+        return Interval(nan, nan, f"No interval: every one of the {n} {what} contributes the "
+                                  f"same agreement, so the standard error is 0, and a zero-width "
+                                  f"interval would claim a certainty that {n} {what} cannot "
+                                  f"give.")
+    df = n - 1 if distribution == "t" else np.inf
+    low, high = t_ci(estimate, se, df, confidence)
+    note = ""
+    if low < lowest or high > highest:
+        low, high = max(low, lowest), min(high, highest)
+        note = (f"The interval is truncated to the coefficient's possible range "
+                f"[{lowest:.4g}, {highest:.4g}].")
+    return Interval(float(low), float(high), note)

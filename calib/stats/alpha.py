@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from calib.stats._common import check_confidence, check_scores_range, to_codes, to_matrix
+from calib.stats._common import (
+    MIN_UNITS_FOR_INTERVAL, check_confidence, check_scores_range, to_codes, to_matrix)
 from calib.tables import require_columns
 
 __all__ = ["AlphaResult", "krippendorff_alpha", "LEVELS"]
@@ -49,7 +50,8 @@ class AlphaResult:
     level : str
         Metric: ``nominal``, ``ordinal``, ``interval`` or ``ratio``.
     ci_low, ci_high : float
-        Percentile bootstrap limits; NaN when ``n_boot`` was 0.
+        Percentile bootstrap limits; NaN when ``n_boot`` was 0 or no interval can be given
+        (``note`` says why).
     n_units : int
         Units (interactions) with at least two values, the ones alpha uses.
     n_pairable_values : int
@@ -59,7 +61,14 @@ class AlphaResult:
     n_missing_values : int
         Rows whose value was missing (NaN/None), left out.
     n_boot : int
-        Bootstrap replicates drawn (replicates with undefined alpha are not counted).
+        Bootstrap replicates drawn.
+    n_boot_undefined : int
+        Replicates whose alpha is undefined (0/0): every pairable value in the resample is the
+        same, as when one constant call is drawn every time. See the Notes of
+        :func:`krippendorff_alpha` for how they enter the interval.
+    note : str
+        Why there is no interval, why it is a single point (perfect agreement), or how many
+        undefined replicates it counted; empty when there is nothing to say.
     """
 
     alpha: float
@@ -71,6 +80,8 @@ class AlphaResult:
     n_dropped_units: int
     n_missing_values: int = 0
     n_boot: int = 0
+    n_boot_undefined: int = 0
+    note: str = ""
 
 
 def krippendorff_alpha(data: pd.DataFrame, *, level: Level = "interval",
@@ -104,15 +115,17 @@ def krippendorff_alpha(data: pd.DataFrame, *, level: Level = "interval",
     -------
     AlphaResult
         ``alpha``, ``level``, ``ci_low``, ``ci_high``, ``n_units``, ``n_pairable_values``,
-        ``n_dropped_units``, ``n_missing_values``, ``n_boot``.
+        ``n_dropped_units``, ``n_missing_values``, ``n_boot``, ``n_boot_undefined``, ``note``.
 
     Raises
     ------
     ValueError
         For an unknown level, a negative ``n_boot``, missing columns, duplicate ratings,
         non-numeric values at a numeric level, values outside ``value_range``, negative values
-        at the ratio level, no unit rated by two evaluators (e.g. a single evaluator), or
-        pairable values that are all identical (alpha is then undefined).
+        at the ratio level, fewer than two units rated by two evaluators (e.g. a single
+        evaluator, or one call: alpha compares disagreement within calls with disagreement
+        across them, and one call always gives 0), or pairable values that are all identical
+        (alpha is then undefined).
 
     Notes
     -----
@@ -127,6 +140,18 @@ def krippendorff_alpha(data: pd.DataFrame, *, level: Level = "interval",
     scheme of Hayes & Krippendorff (2007), which resamples pairable values within the
     observed coincidences and does not respect the clustering of values in units. Replicates
     are vectorised as unit-multiplicity weights over per-unit sufficient statistics.
+
+    Degenerate replicates: a resample whose pairable values are all identical (for example the
+    same constant call drawn every time) has zero expected disagreement and alpha 0/0. Such
+    replicates are found exactly (every drawn unit constant, with one common value), never by
+    rounding noise, and counted in ``n_boot_undefined``. They are neither dropped (which would
+    condition the interval on the resamples that happen to vary) nor given a value: each
+    counts against both limits (as the lowest value for the lower limit, the highest for the
+    upper). When they exceed the ``(1 - confidence) / 2`` tail a limit cannot be found and no
+    interval is given, which is what happens with three calls (one resample in nine is
+    degenerate). No interval is given below three pairable units either. When every defined
+    replicate equals 1 (perfect agreement) the interval is the point [1, 1] and ``note`` says
+    it describes these calls, not a certainty about others.
 
     References
     ----------
@@ -164,13 +189,23 @@ def krippendorff_alpha(data: pd.DataFrame, *, level: Level = "interval",
     if core.n_units == 0:
         raise ValueError("No unit was rated by two or more evaluators, so no values are "
                          "pairable; alpha needs units with at least two ratings.")
-    alpha = float(core.alphas(np.ones((1, core.n_units)), level)[0])
-    if not np.isfinite(alpha):
+    if core.n_units == 1:
+        raise ValueError("Alpha needs at least two calls rated by two or more evaluators, but "
+                         "only one call is: alpha compares the disagreement within calls with "
+                         "the disagreement across calls, and on one call it is always 0. Add "
+                         "calls, or report the spread of the scores on this call.")
+    perfect, degenerate = core.agreement_state(np.ones((1, core.n_units)))
+    if degenerate[0]:
         raise ValueError("All pairable values are identical, so expected disagreement is zero "
                          "and alpha is undefined; report percent agreement instead.")
+    alpha = 1.0 if perfect[0] else float(core.alphas(np.ones((1, core.n_units)), level)[0])
     ci_low = ci_high = float("nan")
-    used = 0
-    if n_boot:
+    undefined = 0
+    note = ""
+    if n_boot and core.n_units < MIN_UNITS_FOR_INTERVAL:
+        note = (f"No interval: it rests on {core.n_units} calls, and an interval needs at least "
+                f"{MIN_UNITS_FOR_INTERVAL}.")
+    elif n_boot:
         rng = np.random.default_rng(seed)
         replicates = []
         chunk = max(1, min(n_boot, _BLOCK // max(core.n_units, core.n_values, 1)))
@@ -178,15 +213,45 @@ def krippendorff_alpha(data: pd.DataFrame, *, level: Level = "interval",
             size = min(chunk, n_boot - start)
             weights = rng.multinomial(core.n_units, np.full(core.n_units, 1.0 / core.n_units),
                                       size=size).astype(float)
-            replicates.append(core.alphas(weights, level))
-        boots = np.concatenate(replicates)
-        boots = boots[np.isfinite(boots)]
-        used = int(boots.size)
-        if used:
-            tail = (1.0 - level_conf) / 2.0
-            ci_low, ci_high = (float(q) for q in np.quantile(boots, [tail, 1.0 - tail]))
+            values = core.alphas(weights, level)
+            perfect, degenerate = core.agreement_state(weights)
+            values[perfect] = 1.0
+            values[degenerate | ~np.isfinite(values)] = np.nan
+            replicates.append(values)
+        ci_low, ci_high, undefined, note = _percentile_interval(
+            np.concatenate(replicates), level_conf, core.n_units)
     return AlphaResult(alpha, level, ci_low, ci_high, core.n_units, core.n_pairable,
-                       n_units_seen - core.n_units, n_missing, used)
+                       n_units_seen - core.n_units, n_missing, int(n_boot), undefined, note)
+
+
+def _percentile_interval(boots: np.ndarray, confidence: float,
+                         n_units: int) -> tuple[float, float, int, str]:
+    """Percentile limits with undefined (NaN) replicates counted against both limits."""
+    nan = float("nan")
+    undefined = np.isnan(boots)
+    n_undefined, total = int(undefined.sum()), int(boots.size)
+    tail = (1.0 - confidence) / 2.0
+    with np.errstate(invalid="ignore"):
+        low = float(np.quantile(np.where(undefined, -np.inf, boots), tail))
+        high = float(np.quantile(np.where(undefined, np.inf, boots), 1.0 - tail))
+    share = f"{n_undefined} of {total} resamples"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return nan, nan, n_undefined, (
+            f"No interval: {share} drew calls whose values are all identical, where alpha is "
+            f"undefined (0/0), more than the {100 * tail:.3g}% that each limit may leave out, "
+            f"so a limit cannot be found; {n_units} calls are too few, add calls.")
+    counted = (f" {share} had undefined alpha (all values identical) and count against both "
+               f"limits, which widens the interval slightly." if n_undefined else "")
+    if low == high:
+        if low >= 1.0 - 1e-12:
+            return 1.0, 1.0, n_undefined, (
+                f"Perfect agreement on all {n_units} calls: every resample gives alpha 1, so "
+                f"the interval is the point 1; it describes these calls, not a certainty about "
+                f"others.{counted}")
+        return nan, nan, n_undefined, (
+            f"No interval: every resample gives alpha {low:.4g}, so resampling the "
+            f"{n_units} calls shows no variation, which is not certainty.{counted}")
+    return low, high, n_undefined, counted.strip()
 
 
 def _long_values(data: pd.DataFrame, unit: str, evaluator: str, value: str, level: str,
@@ -229,6 +294,7 @@ class _Units:
     distinct: np.ndarray     # the V distinct values, sorted (not for interval)
     packed: np.ndarray       # ratio only: values of unit u are packed[offsets[u]:offsets[u+1]]
     offsets: np.ndarray
+    constant: np.ndarray     # per unit: code of its single distinct value, -1 if it varies
 
     @classmethod
     def build(cls, unit_codes: np.ndarray, values: np.ndarray, level: str) -> "_Units":
@@ -253,7 +319,19 @@ class _Units:
         order = np.argsort(unit_index, kind="stable") if level == "ratio" else slice(0, 0)
         offsets = np.concatenate([[0], np.cumsum(sizes).astype(np.int64)])
         return cls(n_units, int(values.size), int(distinct.size), sizes, sums, squares,
-                   counts, distinct, values[order], offsets)
+                   counts, distinct, values[order], offsets,
+                   _constant_units(unit_index, values, n_units))
+
+    def agreement_state(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of unit-multiplicity ``weights`` (B x U), decided exactly (never from
+        rounding noise): whether every drawn unit is constant (no observed disagreement, alpha
+        exactly 1) and whether, in addition, all drawn values are the same (zero expected
+        disagreement, alpha 0/0)."""
+        drawn = weights > 0
+        perfect = ~(drawn & (self.constant < 0)[None, :]).any(axis=1)
+        high = np.where(drawn, self.constant[None, :], -1).max(axis=1)
+        low = np.where(drawn, self.constant[None, :], np.iinfo(np.int64).max).min(axis=1)
+        return perfect, perfect & (high == low)
 
     def alphas(self, weights: np.ndarray, level: str) -> np.ndarray:
         """Alpha for each row of unit-multiplicity ``weights`` (B x U); the point estimate is
@@ -318,3 +396,15 @@ def _ratio_expected(value_totals: np.ndarray, distinct: np.ndarray) -> np.ndarra
         expected += np.einsum("bi,ij,bj->b", value_totals[:, start:start + step], block,
                               value_totals)
     return expected
+
+
+def _constant_units(unit_index: np.ndarray, values: np.ndarray, n_units: int) -> np.ndarray:
+    """Per unit, a code of its value when all its values are equal, else -1."""
+    if n_units == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort((values, unit_index))
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(unit_index[order])) + 1])
+    lowest = values[order][starts]
+    highest = np.maximum.reduceat(values[order], starts)
+    _, codes = np.unique(lowest, return_inverse=True)
+    return np.where(lowest == highest, codes.astype(np.int64), -1)

@@ -21,13 +21,13 @@ Searle SR (1971). Linear Models, ch. 7 (two-way classification, no interaction, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from calib.stats.blandaltman import BlandAltmanResult, bland_altman  # noqa: F401 (re-export)
 from calib.tables import require_columns
 
 EXCLUDED_COLUMNS = ("evaluation_id", "calibration_id", "evaluator_id", "role", "status", "reason")
@@ -134,29 +134,7 @@ def _drop(rows: pd.DataFrame, reason: str) -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------- Bland-Altman
-
-
-@dataclass(frozen=True)
-class BlandAltmanResult:
-    """Agreement of two paired measurements ``a`` and ``b`` (differences ``a - b``).
-
-    Attributes: ``n`` pairs used, ``bias`` (mean difference), ``sd`` of the differences,
-    ``ci_low``/``ci_high`` (t-based CI of the bias), ``loa_low``/``loa_high`` (limits of
-    agreement, bias ± z·sd), ``loa_se`` (approximate SE of each limit, sqrt(3 sd²/n)),
-    ``n_dropped`` (pairs with a missing value), ``confidence``.
-    """
-
-    n: int
-    bias: float
-    sd: float
-    ci_low: float
-    ci_high: float
-    loa_low: float
-    loa_high: float
-    loa_se: float
-    n_dropped: int
-    confidence: float
+# --------------------------------------------------------------------------- shared
 
 
 def _mean_ci(d: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
@@ -168,59 +146,6 @@ def _mean_ci(d: np.ndarray, confidence: float) -> tuple[float, float, float, flo
     sd = float(d.std(ddof=1))
     half = sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
     return mean, sd, mean - half, mean + half
-
-
-def bland_altman(a: Sequence[float] | np.ndarray | pd.Series,
-                 b: Sequence[float] | np.ndarray | pd.Series, *,
-                 confidence: float = 0.95) -> BlandAltmanResult:
-    """Bias and limits of agreement between paired measurements (Bland & Altman 1986).
-
-    Parameters
-    ----------
-    a, b : array-like of float
-        Paired measurements of the same objects, same length. The difference is ``a - b``;
-        pairs where either value is missing are dropped and counted in ``n_dropped``.
-    confidence : float
-        Level of the bias CI (t with n-1 df) and of the limits (bias ± z·sd, z = 1.96 at 0.95).
-
-    Returns
-    -------
-    BlandAltmanResult
-
-    Raises
-    ------
-    ValueError
-        When the lengths differ or fewer than two complete pairs remain.
-
-    References
-    ----------
-    Bland JM, Altman DG (1986), Lancet i:307-310. The paper's PEFR example (Wright minus mini
-    Wright, first readings) gives bias -2.1 and SD 38.8; with 1.96 SD the limits are -78.10 to
-    73.86 (the paper used 2 SD).
-
-    Examples
-    --------
-    >>> r = bland_altman([10.0, 12.0, 14.0], [9.0, 12.0, 12.0])
-    >>> round(r.bias, 3), r.n
-    (1.0, 3)
-    """
-    _check_confidence(confidence)
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"a and b must be one-dimensional and of the same length (got "
-                         f"{x.shape} and {y.shape}); pass the paired measurements in order.")
-    ok = ~(np.isnan(x) | np.isnan(y))
-    d = x[ok] - y[ok]
-    if d.size < 2:
-        raise ValueError(f"Bland-Altman needs at least two complete pairs; {d.size} remain "
-                         f"after dropping {int((~ok).sum())} pair(s) with a missing value.")
-    bias, sd, lo, hi = _mean_ci(d, confidence)
-    z = sps.norm.ppf(0.5 + confidence / 2)
-    return BlandAltmanResult(n=int(d.size), bias=bias, sd=sd, ci_low=lo, ci_high=hi,
-                             loa_low=bias - z * sd, loa_high=bias + z * sd,
-                             loa_se=float(np.sqrt(3 * sd ** 2 / d.size)),
-                             n_dropped=int((~ok).sum()), confidence=confidence)
 
 
 # --------------------------------------------------------------------------- evaluator bias

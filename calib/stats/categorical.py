@@ -7,7 +7,14 @@ categories' own values), ``p_a`` averages ``sum_k r_ik (r*_ik - 1) / (r_i (r_i -
 units with two or more ratings (``r*_ik = sum_l w_kl r_il``), and the category shares ``pi_k``
 average ``r_ik / r_i`` over units with at least one rating. Standard errors are Gwet's
 linearisation (Gwet 2008; 2014, ch. 5), for an infinite population of units, and intervals use
-the t distribution with ``n - 1`` df, truncated at 1, as the irrCAC packages do.
+the t distribution with ``n - 1`` df, as the irrCAC packages do.
+
+**Intervals** follow one set of rules (:func:`calib.stats._common.coefficient_interval`): none
+below three calls; none when the SE is 0 short of perfect agreement (every call contributing the
+same agreement is not certainty); the point ``[1, 1]`` for perfect agreement, said so in
+``note``; otherwise truncated to the coefficient's possible range ``[-pe/(1-pe), 1]`` (its value
+at zero and at perfect observed agreement; ``[0, 1]`` for percent agreement), irrCAC truncating
+only at 1. ``note`` carries the sentence.
 
 **Categories of an answer** (``docs/architecture.md``): ``"N/A"`` when the evaluator marked the
 question N/A, else the ``answer_id`` (identity weights) or the answer's ``points`` (linear and
@@ -19,209 +26,30 @@ N/A rows are treated as missing and counted as such.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from calib.stats._common import check_confidence, t_ci, to_codes
+from calib.stats._agreement import (
+    WEIGHTS, AgreementResult, Interval, Weights, _check_interval, _fleiss_null_se,
+    _interval, _multi_rater, _prepare, _prepare_codes, _require_estimate, _result)
+from calib.stats._common import check_confidence
 from calib.tables import NA_CATEGORY, require_columns
 
 __all__ = ["AgreementResult", "percent_agreement", "gwet_ac", "fleiss_kappa", "cohen_kappa",
            "question_agreement", "answer_distribution", "answer_categories",
            "QUESTION_AGREEMENT_COLUMNS", "ANSWER_DISTRIBUTION_COLUMNS"]
 
-Weights = Literal["identity", "linear", "quadratic"]
 NaPolicy = Literal["category", "missing"]
-WEIGHTS = ("identity", "linear", "quadratic")
 NA_POLICIES = ("category", "missing")
 
 QUESTION_AGREEMENT_COLUMNS = (
     "question_id", "question_text", "n_units", "n_ratings", "n_missing", "percent_agreement",
     "ac1", "ac1_se", "ac1_ci_low", "ac1_ci_high", "fleiss_kappa", "fleiss_se",
-    "fleiss_ci_low", "fleiss_ci_high", "alpha_nominal", "expert_agreement")
+    "fleiss_ci_low", "fleiss_ci_high", "alpha_nominal", "expert_agreement", "note")
 ANSWER_DISTRIBUTION_COLUMNS = ("question_id", "category", "answer_text", "count", "share")
-
-
-@dataclass(frozen=True)
-class AgreementResult:
-    """One agreement coefficient with its uncertainty and the data it used.
-
-    Attributes
-    ----------
-    coefficient : str
-        ``percent_agreement``, ``AC1``, ``AC2``, ``fleiss_kappa`` or ``cohen_kappa``.
-    estimate, se, ci_low, ci_high : float
-        Estimate, its (non-null) standard error and the confidence limits built from it.
-    pa, pe : float
-        Observed and chance agreement.
-    n_units : int
-        Units used (with at least one rating; for Cohen's kappa, rated by both raters).
-    n_ratings : int
-        Ratings used.
-    n_dropped_units : int
-        Units in the data that were not used (no rating, or for Cohen a single rating).
-    n_missing : int
-        Rows whose category was missing (blank), left out.
-    weights : str
-        ``identity``, ``linear`` or ``quadratic``.
-    se0, z, pval : float
-        Null-hypothesis SE, z statistic and two-sided p-value of the test of no agreement
-        beyond chance (Fleiss-Nee-Landis 1979 for Fleiss' kappa with a constant number of
-        raters; Fleiss-Cohen-Everitt 1969 for Cohen's kappa); NaN otherwise.
-    """
-
-    coefficient: str
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    pa: float
-    pe: float
-    n_units: int
-    n_ratings: int
-    n_dropped_units: int
-    n_missing: int
-    weights: str
-    se0: float = float("nan")
-    z: float = float("nan")
-    pval: float = float("nan")
-
-
-# --------------------------------------------------------------------------------------------
-# Weights and counts
-# --------------------------------------------------------------------------------------------
-
-def _weight_matrix(categories: Sequence[object], weights: str) -> np.ndarray:
-    """Agreement weights on the categories' own values; N/A agrees only with itself."""
-    q = len(categories)
-    matrix = np.eye(q)
-    if weights == "identity":
-        return matrix
-    numeric = np.array([not _is_na(c) for c in categories])
-    try:
-        values = np.array([float(c) if n else np.nan for c, n in zip(categories, numeric)])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{weights} weights need numeric categories (the answers' points), "
-                         f"but got {list(categories)!r}; use weights='identity' for labels."
-                         ) from exc
-    span = np.nanmax(values) - np.nanmin(values) if numeric.any() else 0.0
-    if span > 0:
-        diff = np.abs(values[:, None] - values[None, :]) / span
-        scored = numeric[:, None] & numeric[None, :]
-        matrix[scored] = (1 - diff if weights == "linear" else 1 - diff ** 2)[scored]
-    return matrix
-
-
-def _is_na(category: object) -> bool:
-    return isinstance(category, str) and category == NA_CATEGORY
-
-
-def _prepare(data: pd.DataFrame, unit: str, evaluator: str, category: str,
-             categories: Sequence[object] | None, weights: str, confidence: float
-             ) -> tuple[np.ndarray, list, np.ndarray, int, int, int]:
-    """Validate options and return (counts units x q, categories, weights, n_units_seen,
-    n_missing, n_raters)."""
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}.")
-    check_confidence(confidence)
-    coded = to_codes(data, unit, evaluator, category)
-    labels = list(coded.categories)
-    codes = coded.codes
-    if categories is not None:
-        full = list(dict.fromkeys(list(categories)))
-        unknown = [c for c in labels if c not in full]
-        if unknown:
-            raise ValueError(f"The data holds categories {unknown!r} that are not in "
-                             f"categories={full!r}; add them to the list.")
-        position = {c: i for i, c in enumerate(full)}
-        remap = np.array([position[c] for c in labels] + [-1], dtype=np.int64)
-        codes = remap[np.where(codes >= 0, codes, len(labels))]
-        labels = full
-    q = len(labels)
-    rows, cols = np.nonzero(codes >= 0)
-    counts = np.bincount(rows * q + codes[rows, cols],
-                         minlength=codes.shape[0] * q).reshape(codes.shape[0], q)
-    n_raters = int(np.unique(cols).size)
-    return (counts, labels, _weight_matrix(labels, weights), codes.shape[0],
-            coded.n_missing_rows, n_raters)
-
-
-@dataclass(frozen=True)
-class _Core:
-    pa: float
-    pe: float
-    estimate: float
-    se: float
-    n: int
-    n2: int
-    n_ratings: int
-
-
-def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
-    """``kind`` in {"pa", "gwet", "fleiss"}: estimate and Gwet's linearised SE."""
-    counts = counts[counts.sum(axis=1) >= 1].astype(float)
-    n, q = counts.shape
-    r = counts.sum(axis=1)
-    two = r >= 2
-    n2 = int(two.sum())
-    if n2 == 0:  # nothing to compare: every coefficient is undefined
-        return _Core(np.nan, np.nan, np.nan, np.nan, n, 0, int(r.sum()))
-    weighted = counts @ w.T  # r*_ik
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pa_i = np.where(two, (counts * (weighted - 1)).sum(axis=1) / (r * (r - 1)), 0.0)
-        pa = pa_i.sum() / n2 if n2 else np.nan
-        pi = (counts / r[:, None]).mean(axis=0) if n else np.full(q, np.nan)
-        if kind == "pa":
-            pe, pe_i = 0.0, np.zeros(n)
-        elif kind == "gwet":
-            factor = w.sum() / (q * (q - 1)) if q > 1 else np.nan
-            pe = factor * float(pi @ (1 - pi))
-            pe_i = factor * (counts @ (1 - pi)) / r
-        else:
-            pe = float(pi @ w @ pi)
-            pe_i = (counts @ ((w @ pi + w.T @ pi) / 2)) / r
-        estimate = (pa - pe) / (1 - pe)
-        unit_terms = (n / n2) * (pa_i - pe * two) / (1 - pe)
-        linear = unit_terms - 2 * (1 - estimate) * (pe_i - pe) / (1 - pe)
-        se = float(np.sqrt(((linear - estimate) ** 2).sum() / (n * (n - 1)))) if n > 1 \
-            else np.nan
-    return _Core(float(pa), float(pe), float(estimate), se, n, n2, int(r.sum()))
-
-
-def _fleiss_null_se(counts: np.ndarray) -> float:
-    """Fleiss, Nee & Landis (1979) SE of unweighted kappa under H0, equal raters per unit."""
-    counts = counts[counts.sum(axis=1) >= 1]
-    r = counts.sum(axis=1)
-    if r.size == 0 or r.min() != r.max() or r[0] < 2:
-        return float("nan")
-    n, m = counts.shape[0], float(r[0])
-    p = counts.sum(axis=0) / (n * m)
-    pq = p * (1 - p)
-    if pq.sum() == 0:
-        return float("nan")
-    inner = pq.sum() ** 2 - (pq * ((1 - p) - p)).sum()
-    return float(np.sqrt(2.0 / (n * m * (m - 1)) * inner) / pq.sum())
-
-
-def _result(name: str, core: _Core, confidence: float, n_seen: int, n_missing: int,
-            weights: str, **test: float) -> AgreementResult:
-    low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0)
-    return AgreementResult(name, core.estimate, core.se, low, high, core.pa, core.pe, core.n,
-                           core.n_ratings, n_seen - core.n, n_missing, weights, **test)
-
-
-def _require_estimate(core: _Core, name: str, n_raters: int) -> None:
-    if n_raters < 2 or core.n2 == 0:
-        raise ValueError(f"{name} compares evaluators, but no unit was rated by two or more "
-                         f"evaluators; add ratings from a second evaluator.")
-    if not np.isfinite(core.estimate):
-        raise ValueError(f"{name} is undefined here because chance agreement is 1 (every "
-                         f"rating falls in one category, or only one category is known); "
-                         f"pass categories= with the question's full answer set, or report "
-                         f"percent agreement.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,26 +62,33 @@ _DOC_PARAMS = """
         (build the category from an ``answers`` table with :func:`answer_categories`).
     unit, evaluator, category : str
         Column names. A None/NaN category is a missing rating (dropped and counted).
-    weights : {"identity", "linear", "quadratic"}
+    weights : {"identity", "linear", "quadratic", "ordinal"}
         Agreement weights. Linear and quadratic weights are ``1 - |x_k - x_l| / (max - min)``
-        and ``1 - (x_k - x_l)^2 / (max - min)^2`` on the categories' numeric values; an
-        ``"N/A"`` category agrees only with itself.
+        and ``1 - (x_k - x_l)^2 / (max - min)^2`` on the categories' numeric values; Gwet's
+        (2014) ordinal weights are ``1 - M_kl / max M`` with ``M_kl = C(|r_k - r_l| + 1, 2)``
+        on the values' ranks (not Krippendorff's ordinal metric); an ``"N/A"`` category
+        agrees only with itself.
     categories : sequence, optional
         The full answer set of the question, so unused options still count (they change
         ``q`` and the weights' range). Default: the observed categories.
     confidence : float
-        Two-sided coverage of the interval."""
+        Two-sided coverage of the interval.
+    interval : {"t", "z"}
+        Quantile of the interval: t with ``n - 1`` df (irrCAC, Gwet 2014; the default except
+        for Cohen's kappa) or normal (statsmodels, SAS; Cohen's default). Named in the
+        result's ``interval``."""
 
 
 def percent_agreement(data: pd.DataFrame, *, unit: str = "calibration_id",
                       evaluator: str = "evaluator_id", category: str = "category",
                       weights: Weights = "identity", categories: Sequence[object] | None = None,
-                      confidence: float = 0.95) -> AgreementResult:
+                      confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
+    _check_interval(interval)
     counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
                                                    categories, weights, confidence)
     core = _multi_rater(counts, w, "pa")
     _require_estimate(core, "Percent agreement", raters)
-    return _result("percent_agreement", core, confidence, seen, missing, weights)
+    return _result("percent_agreement", core, confidence, seen, missing, weights, interval)
 
 
 percent_agreement.__doc__ = f"""Percent agreement among any number of evaluators, with missing ratings.
@@ -284,13 +119,14 @@ percent_agreement.__doc__ = f"""Percent agreement among any number of evaluators
 def gwet_ac(data: pd.DataFrame, *, unit: str = "calibration_id",
             evaluator: str = "evaluator_id", category: str = "category",
             weights: Weights = "identity", categories: Sequence[object] | None = None,
-            confidence: float = 0.95) -> AgreementResult:
+            confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
+    _check_interval(interval)
     counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
                                                    categories, weights, confidence)
     name = "AC1" if weights == "identity" else "AC2"
     core = _multi_rater(counts, w, "gwet")
     _require_estimate(core, f"Gwet's {name}", raters)
-    return _result(name, core, confidence, seen, missing, weights)
+    return _result(name, core, confidence, seen, missing, weights, interval)
 
 
 gwet_ac.__doc__ = f"""Gwet's AC1 (identity weights) or AC2 (linear/quadratic) agreement coefficient.
@@ -325,7 +161,8 @@ gwet_ac.__doc__ = f"""Gwet's AC1 (identity weights) or AC2 (linear/quadratic) ag
 def fleiss_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
                  evaluator: str = "evaluator_id", category: str = "category",
                  weights: Weights = "identity", categories: Sequence[object] | None = None,
-                 confidence: float = 0.95) -> AgreementResult:
+                 confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
+    _check_interval(interval)
     counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
                                                    categories, weights, confidence)
     core = _multi_rater(counts, w, "fleiss")
@@ -333,7 +170,7 @@ def fleiss_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
     se0 = _fleiss_null_se(counts) if weights == "identity" else float("nan")
     z = core.estimate / se0 if se0 > 0 else float("nan")
     pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
-    return _result("fleiss_kappa", core, confidence, seen, missing, weights,
+    return _result("fleiss_kappa", core, confidence, seen, missing, weights, interval,
                    se0=se0, z=z, pval=pval)
 
 
@@ -377,20 +214,17 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
                 evaluator: str = "evaluator_id", category: str = "category",
                 weights: Weights = "identity", categories: Sequence[object] | None = None,
                 raters: tuple[object, object] | None = None,
-                confidence: float = 0.95) -> AgreementResult:
+                confidence: float = 0.95, interval: Interval = "z") -> AgreementResult:
+    _check_interval(interval)
     if raters is not None:
         require_columns(data, [evaluator], what="data")
         data = data[data[evaluator].isin(list(raters))]
-    _, labels, w, seen, missing, _ = _prepare(
+    codes, labels, w, seen, missing, pair = _prepare_codes(
         data, unit, evaluator, category, categories, weights, confidence)
-    coded = to_codes(data, unit, evaluator, category)
-    if len(coded.raters) != 2:
+    if len(pair) != 2:
         raise ValueError(f"Cohen's kappa compares exactly two evaluators, but the data has "
-                         f"{len(coded.raters)}; pass raters=(first, second) to pick two, or "
+                         f"{len(pair)}; pass raters=(first, second) to pick two, or "
                          f"use fleiss_kappa or gwet_ac for more.")
-    position = {c: i for i, c in enumerate(labels)}
-    remap = np.array([position[c] for c in coded.categories] + [-1], dtype=np.int64)
-    codes = remap[np.where(coded.codes >= 0, coded.codes, len(coded.categories))]
     both = (codes >= 0).all(axis=1)
     n = int(both.sum())
     if n == 0:
@@ -411,11 +245,14 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
         / (n * (1 - pe) ** 2)
     var0 = ((np.outer(row, col) * (w - spread) ** 2).sum() - pe ** 2) / (n * (1 - pe) ** 2)
     se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
-    low, high = t_ci(kappa, se, np.inf, confidence)
+    if se < 1e-12 * max(1.0, abs(kappa)):  # rounding residue of an exact 0
+        se = 0.0
+    ci = _interval(float(kappa), se, pe, n, confidence, distribution=interval)
     z = kappa / se0 if se0 > 0 else float("nan")
     pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
-    return AgreementResult("cohen_kappa", float(kappa), se, low, high, po, pe, n, 2 * n,
-                           seen - n, missing, weights, se0=se0, z=z, pval=pval)
+    return AgreementResult("cohen_kappa", float(kappa), se, ci.low, ci.high, po, pe, n, 2 * n,
+                           seen - n, missing, weights, se0=se0, z=z, pval=pval, note=ci.note,
+                           interval=interval)
 
 
 cohen_kappa.__doc__ = f"""Cohen's kappa for two evaluators, weighted on the categories' own values.
@@ -464,7 +301,7 @@ def answer_categories(answers: pd.DataFrame, *, weights: Weights = "identity",
     answers : pandas.DataFrame
         An ``answers`` table: ``answer_id``, ``marked_na`` (absent: nothing is N/A) and, for
         weighted categories, ``points``.
-    weights : {"identity", "linear", "quadratic"}
+    weights : {"identity", "linear", "quadratic", "ordinal"}
         Identity uses the ``answer_id``; linear and quadratic use the answer's ``points``
         (the form's own value of the option), so that weights follow the form's scale.
     na : {"category", "missing"}
@@ -518,7 +355,7 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
     ----------
     answers : pandas.DataFrame
         An ``answers`` table (one row per evaluation and question).
-    weights : {"identity", "linear", "quadratic"}
+    weights : {"identity", "linear", "quadratic", "ordinal"}
         Weights for percent agreement, AC1/AC2 and Fleiss' kappa, on the answers' points
         (see :func:`answer_categories`). ``alpha_nominal`` is always unweighted.
     confidence : float
@@ -538,7 +375,7 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
         One row per question, in order of first appearance, with columns ``question_id,
         question_text, n_units, n_ratings, n_missing, percent_agreement, ac1, ac1_se,
         ac1_ci_low, ac1_ci_high, fleiss_kappa, fleiss_se, fleiss_ci_low, fleiss_ci_high,
-        alpha_nominal, expert_agreement``. ``n_units`` counts calibrations with at least one
+        alpha_nominal, expert_agreement, note``. ``n_units`` counts calibrations with at least one
         rating of the question, ``n_ratings`` the non-missing ratings, ``n_missing`` the blank
         rows left out. ``ac1*`` hold AC2 under linear/quadratic weights. ``fleiss_se`` is
         Gwet's non-null SE that the interval uses (not the Fleiss-Nee-Landis null SE).
@@ -546,7 +383,8 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
         to the expert's rating of the same calibration (NaN without a ``role`` column or an
         expert rating). A coefficient that is undefined for a question (fewer than two
         ratings per calibration, one category only) is NaN rather than an error, so one
-        question cannot stop a report.
+        question cannot stop a report. ``note`` says why an interval is missing, truncated or
+        a single point (fewer than three calibrations, a zero SE, perfect agreement).
 
     Raises
     ------
@@ -595,14 +433,24 @@ def _one_question(key: object, sub: pd.DataFrame, weights: str, confidence: floa
            "n_units": int(used.sum()), "n_ratings": int(counts.sum()), "n_missing": missing}
     pa = _multi_rater(counts, w, "pa")
     row["percent_agreement"] = pa.estimate if pa.n2 else nan
+    notes = []
     for prefix, kind in (("ac1", "gwet"), ("fleiss", "fleiss")):
         core = _multi_rater(counts, w, kind)
         ok = core.n2 > 0 and np.isfinite(core.estimate)
-        low, high = t_ci(core.estimate, core.se, core.n - 1, confidence, upper_bound=1.0) \
-            if ok else (nan, nan)
+        ci = _interval(core.estimate, core.se, core.pe, core.n, confidence) if ok else None
         row[prefix if prefix == "ac1" else "fleiss_kappa"] = core.estimate if ok else nan
         row[f"{prefix}_se"] = core.se if ok else nan
-        row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = low, high
+        row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = (ci.low, ci.high) if ci else (nan,
+                                                                                         nan)
+        if ci is not None and ci.note and ci.note not in notes:
+            notes.append(ci.note)
+    if pa.n2 == 0:
+        notes.insert(0, "Undefined: no calibration has two ratings of this question.")
+    elif not np.isfinite(row["ac1"]) or not np.isfinite(row["fleiss_kappa"]):
+        notes.insert(0, "A chance-corrected coefficient is undefined (NaN): chance agreement "
+                        "is 1 because every rating falls in one category; pass categories= "
+                        "with the question's full answer set, and read percent agreement.")
+    row["note"] = " ".join(notes)
     row["alpha_nominal"] = _nominal_alpha(counts)
     row["expert_agreement"] = _expert_agreement(sub)
     return row

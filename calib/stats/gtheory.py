@@ -1,49 +1,79 @@
-"""Generalizability theory: G-study variance components and D-study coefficients.
+"""Generalizability theory: G-study variance components, D-study coefficients and intervals.
 
-Designs (all facets random and crossed; calls are the object of measurement):
+Designs (all facets random; calls are the object of measurement):
 
-* ``"calls x evaluators"`` (Brennan's p × r): total scores from ``scores``; one rating per cell,
+* ``"calls x evaluators"`` (Brennan's p x r): total scores from ``scores``; one rating per cell,
   so the interaction is confounded with error (``"calls x evaluators,e"``).
-* ``"calls x questions x evaluators"`` (Brennan's p × i × o): question points from ``answers``,
+* ``"calls x questions x evaluators"`` (Brennan's p x i x o): question points from ``answers``,
   by default as a percentage of the question's maximum so questions on different scales are
   comparable.
+* ``"evaluators:calls"`` (Brennan's i:p): evaluators nested in calls, each call scored by its own
+  subset of the pool (the normal case when several teams share evaluators). Evaluator identity
+  is not used: the evaluator effect and its interaction with calls are one component,
+  ``"evaluators:calls,e"``. Its D-study coefficients are the one-way ICC(1,k).
+* ``"calls x (evaluators:questions)"`` (Brennan's p x (r:t)): raters nested in tasks; each
+  question is scored by its own evaluators and every call on every question. Components
+  ``calls``, ``questions``, ``evaluators:questions``, ``calls x questions`` and
+  ``calls x evaluators:questions,e``.
 
-Estimation: **Henderson's method 1** (Henderson 1953; Searle, Casella & McCulloch 1992, §5.3;
-Brennan 2001, §7.1.2 "analogous T terms"). For every set A of facets, T_A = Σ_a y_a.² / n_a is
-equated to its expectation N·μ² + Σ_e σ²_e · Σ_a (Σ_l n_al²) / n_a, and the linear system is
-solved. On balanced data this *is* Brennan's ANOVA estimator (``method="anova"``); on unbalanced
-data (panels that differ from call to call, missing evaluations) the estimates stay unbiased
-(``method="henderson1"``) and need no iteration, which keeps a year of calibrations fast. REML
-(statsmodels MixedLM with variance components) is the alternative; it iterates over dense
-crossed design matrices, so the closed form was preferred. Henderson 1 is not translation
-invariant for *fixed* effects, but every facet here is random, where it is unbiased.
+Estimation: **Henderson's method 1** (:mod:`calib.stats.henderson`), which *is* Brennan's ANOVA
+estimator on balanced data (``method="anova"``) and stays unbiased on unbalanced data (panels
+that differ from call to call, missing evaluations: ``method="henderson1"``) without
+iteration, which keeps a year of calibrations fast. REML (statsmodels MixedLM with variance
+components) is the alternative; it iterates over dense crossed design matrices, so the closed
+form was preferred. Every G-study also reports its sums of squares and mean squares
+(``anova``), analogous ones on unbalanced data.
 
 Negative estimates are kept raw in ``variance``; ``share`` and the D-study use them truncated at
 0 (Brennan 2001, §3.4).
 
+D-study intervals (calls x evaluators, balanced): Feldt's (1965) F interval for Eρ² and the
+Arteaga, Jeyaratnam & Franklin (1982) interval for Φ, as Brennan (2001, §6.2, Table 6.5,
+p. 198) computes them for the p x I design, each stepped to ``n'`` evaluators.
+
 References
 ----------
-Brennan RL (2001). Generalizability Theory. Springer. Synthetic Data Sets No. 1 (p × i, ch. 2)
-and No. 3 (p × i × o, ch. 3) are reproduced in the tests.
+Brennan RL (2001). Generalizability Theory. Springer. Synthetic Data Sets No. 1 (p x i, ch. 2),
+No. 2 (i:p, ch. 2), No. 3 (p x i x o, ch. 3) and No. 4 (p x (r:t), Table 3.2, p. 73; recast
+as p x i for Table 6.5, p. 198) are reproduced in the tests.
 Henderson CR (1953). Estimation of variance and covariance components. Biometrics 9:226-252.
+Feldt LS (1965). The approximate sampling distribution of Kuder-Richardson reliability
+coefficient twenty. Psychometrika 30:357-370.
+Arteaga C, Jeyaratnam S, Franklin GA (1982). Confidence intervals for proportions of total
+variance in the two-way cross component of variance model. Communications in Statistics:
+Theory and Methods 11:1643-1658.
 Shavelson RJ, Webb NM (1991). Generalizability Theory: A Primer. Sage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import combinations
+from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats as _st
 
-from calib.stats.bias import excluded_records, prepare_scores
+from calib.stats._common import check_confidence
+from calib.stats.bias import prepare_scores
+from calib.stats.henderson import ANOVA_COLUMNS, Effect, crossed_effects, henderson1
 from calib.tables import require_columns
 
-Design = Literal["calls x evaluators", "calls x questions x evaluators"]
-DESIGNS: tuple[str, ...] = ("calls x evaluators", "calls x questions x evaluators")
+Design = Literal["calls x evaluators", "calls x questions x evaluators", "evaluators:calls",
+                 "calls x (evaluators:questions)"]
+DESIGNS: tuple[str, ...] = ("calls x evaluators", "calls x questions x evaluators",
+                            "evaluators:calls", "calls x (evaluators:questions)")
 COMPONENT_COLUMNS = ("facet", "variance", "share")
+D_STUDY_COLUMNS = ("n_evaluators", "phi", "erho2", "phi_low", "phi_high", "erho2_low",
+                   "erho2_high")
+_EFFECTS = {
+    "calls x evaluators": crossed_effects(("calls", "evaluators")),
+    "calls x questions x evaluators": crossed_effects(("calls", "questions", "evaluators")),
+    "evaluators:calls": [Effect(("calls",)), Effect(("evaluators",), ("calls",))],
+    "calls x (evaluators:questions)": [
+        Effect(("calls",)), Effect(("questions",)), Effect(("evaluators",), ("questions",)),
+        Effect(("calls", "questions")), Effect(("calls", "evaluators"), ("questions",))],
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,13 +89,21 @@ class GStudyResult:
         truncated at 0.
     n_calls, n_evaluators : int
     n_questions : int or None
-        None for the calls × evaluators design.
+        None for the designs without questions.
     design : str
     method : str
         ``"anova"`` (balanced data) or ``"henderson1"`` (unbalanced).
     n_observations : int
     excluded : pandas.DataFrame
         Rows dropped before the fit, with a ``reason``.
+    anova : pandas.DataFrame
+        ``facet, df, ss, ms``: the sums of squares, degrees of freedom and mean squares of
+        every effect (Brennan 2001, §3.2), the last effect's mean square being the error's.
+        On unbalanced data (``method="henderson1"``) they are Henderson's analogous sums of
+        squares, from which the components were estimated, not an ANOVA's.
+    n_evaluators_per_call : float
+        Mean number of evaluators per call (per call and question for the p x (r:t)
+        design), the ``n_r`` of nested designs.
     """
 
     components: pd.DataFrame
@@ -76,6 +114,9 @@ class GStudyResult:
     method: str
     n_observations: int
     excluded: pd.DataFrame
+    anova: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(ANOVA_COLUMNS)))
+    n_evaluators_per_call: float = float("nan")
 
     def variance(self, facet: str) -> float:
         """The raw variance component of ``facet`` (``"calls"``, ``"evaluators"``, …)."""
@@ -86,106 +127,33 @@ class GStudyResult:
         return float(table[facet])
 
 
-# --------------------------------------------------------------------------- Henderson method 1
-
-
-def _effect_name(subset: tuple[str, ...], facets: tuple[str, ...]) -> str:
-    name = " x ".join(subset)
-    return name + ",e" if len(subset) == len(facets) else name
-
-
-def _cells(codes: dict[str, np.ndarray], subset: tuple[str, ...],
-           n_obs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cell of each observation for the facets in ``subset``, the cell sizes, and one
-    observation index per cell (the empty set is a single cell)."""
-    if not subset:
-        return np.zeros(n_obs, dtype=np.int64), np.array([float(n_obs)]), np.zeros(1, np.int64)
-    dims = [int(codes[f].max()) + 1 for f in subset]
-    flat = np.ravel_multi_index([codes[f] for f in subset], dims)
-    if int(np.prod(dims, dtype=np.float64)) <= max(8 * n_obs, 1 << 20):
-        # dense path: no sort, a lookup table from the flat index to the occupied cells
-        counts = np.bincount(flat, minlength=int(np.prod(dims)))
-        occupied = counts > 0
-        lookup = np.cumsum(occupied) - 1
-        cell = lookup[flat]
-        sizes = counts[occupied].astype(float)
-    else:
-        _, cell, sizes = np.unique(flat, return_inverse=True, return_counts=True)
-        sizes = sizes.astype(float)
-    first = np.empty(sizes.size, dtype=np.int64)
-    first[cell[::-1]] = np.arange(n_obs - 1, -1, -1)
-    return cell.astype(np.int64), sizes, first
-
-
-def henderson1(codes: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
-    """Henderson method 1 variance components for a fully crossed random design.
-
-    Parameters
-    ----------
-    codes : dict of str to numpy.ndarray
-        Integer level codes (0..L-1) of each facet, one entry per observation, in the facet
-        order used for the effect names. Exactly one observation per full cell.
-    y : numpy.ndarray
-        The observations.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``facet, variance`` for every non-empty set of facets (the full set confounded with
-        error), plus ``.attrs["T"]``, Brennan's T terms keyed by effect name (``"mean"`` for the
-        grand mean term).
-
-    References
-    ----------
-    Henderson (1953), Biometrics 9:226-252; Searle, Casella & McCulloch (1992), Variance
-    Components, §5.3.
-    """
-    facets = tuple(codes)
-    n_obs = y.size
-    subsets = [s for k in range(len(facets) + 1) for s in combinations(facets, k)]
-    effects = subsets[1:]
-    cache = {s: _cells(codes, s, n_obs) for s in subsets}
-    t_terms = np.empty(len(subsets))
-    coef = np.empty((len(subsets), len(subsets)))
-    for row, a in enumerate(subsets):
-        a_cell, n_a, _ = cache[a]
-        sums = np.bincount(a_cell, weights=y, minlength=n_a.size)
-        t_terms[row] = float((sums ** 2 / n_a).sum())
-        coef[row, 0] = n_obs
-        for col, e in enumerate(effects, start=1):
-            union = tuple(f for f in facets if f in a or f in e)
-            _, n_u, first = cache[union]
-            parent = a_cell[first]  # each union cell lies inside one cell of A
-            per_a = np.bincount(parent, weights=n_u ** 2, minlength=n_a.size)
-            coef[row, col] = float((per_a / n_a).sum())
-    try:
-        solution = np.linalg.solve(coef, t_terms)
-    except np.linalg.LinAlgError as exc:
-        raise ValueError("The variance components cannot be separated with this data (the "
-                         "design is degenerate, e.g. every call scored by a different single "
-                         "evaluator); add calls that several evaluators scored.") from exc
-    out = pd.DataFrame({"facet": [_effect_name(e, facets) for e in effects],
-                        "variance": solution[1:]})
-    out.attrs["T"] = {("mean" if not s else _effect_name(s, facets)): float(t)
-                      for s, t in zip(subsets, t_terms)}
-    return out
-
-
 # --------------------------------------------------------------------------- G-study
+
+
+def _require_rows(table: pd.DataFrame | None, name: str, design: str) -> None:
+    """An empty table gets its own sentence, before any column check talks about columns."""
+    if isinstance(table, pd.DataFrame) and table.empty:
+        other = ("use design='calls x evaluators' on the scores table instead"
+                 if name == "answers" else "check the team and month it was loaded for")
+        raise ValueError(f"The {name} table is empty (no rows), so the {design} G-study has "
+                         f"nothing to decompose; load the month's {name}, or {other}.")
 
 
 def _observations(scores: pd.DataFrame | None, answers: pd.DataFrame | None, design: str,
                   answer_value: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    if design == DESIGNS[0]:
+    if design in ("calls x evaluators", "evaluators:calls"):
         if scores is None:
-            raise ValueError("The calls x evaluators design needs the scores table; pass "
-                             "g_study(scores).")
+            raise ValueError(f"The {design} design needs the scores table; pass "
+                             f"g_study(scores, design={design!r}).")
+        _require_rows(scores, "scores", design)
         kept, excluded = prepare_scores(scores)
         return kept, excluded, {"calls": "calibration_id", "evaluators": "evaluator_id",
                                 "value": "total_score"}
     if answers is None:
-        raise ValueError("The calls x questions x evaluators design needs the answers table; "
-                         "pass g_study(scores, design=..., answers=answers).")
+        raise ValueError(f"The {design} design needs the answers table; pass "
+                         f"g_study(scores, design={design!r}, answers=answers).")
+    _require_rows(answers, "answers", design)
+    _require_rows(scores, "scores", design)
     require_columns(answers, ["calibration_id", "evaluator_id", "question_id", "points"],
                     what="answers")
     wanted = ["calibration_id", "evaluator_id", "question_id", "points", "evaluation_id",
@@ -235,10 +203,12 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
         A ``scores`` table. Only finished evaluations with a score count (see
         :func:`calib.stats.bias.prepare_scores`). For the three-facet design it filters the
         answers to those evaluations; pass None to use every answer.
-    design : {"calls x evaluators", "calls x questions x evaluators"}
+    design : {"calls x evaluators", "calls x questions x evaluators", "evaluators:calls", \
+"calls x (evaluators:questions)"}
+        The first and third use total scores, the others question scores (module docstring).
     answers : pandas.DataFrame, optional
-        An ``answers`` table, needed for the three-facet design. N/A and blank answers carry no
-        points and are dropped (reported in ``excluded``).
+        An ``answers`` table, needed for the designs with questions. N/A and blank answers
+        carry no points and are dropped (reported in ``excluded``).
     answer_value : {"percent", "points"}
         Question scores as 100·points/max_points (default) or raw points.
 
@@ -265,6 +235,12 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     for facet, column in columns.items():
         code, uniques = pd.factorize(frame[column], sort=True)
         codes[facet], levels[facet] = code.astype(np.int64), len(uniques)
+        if frame.empty:
+            reasons = excluded["reason"].value_counts() if len(excluded) else pd.Series()
+            listed = "; ".join(f"{count} {reason}" for reason, count in reasons.items())
+            raise ValueError(f"No observation is left for the G-study: all {len(excluded)} "
+                             f"rows were excluded ({listed or 'no reason recorded'}). Finish "
+                             f"or fix those evaluations first.")
         if len(uniques) < 2:
             raise ValueError(f"A G-study needs at least two {facet}; the data has "
                              f"{len(uniques)} after the missing-data policy. Add "
@@ -273,79 +249,150 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     if np.ptp(y) == 0:
         raise ValueError("All scores are equal, so there is no variance to decompose; a "
                          "G-study needs scores that vary.")
-    components = henderson1(codes, y)
+    components = henderson1(codes, y, _EFFECTS[design])
+    anova = components.attrs.pop("anova")  # a DataFrame in attrs breaks pandas.concat
+    balanced = components.attrs.pop("balanced")
     truncated = components["variance"].clip(lower=0.0)
     components["share"] = truncated / truncated.sum()
-    full_cells = int(np.prod(list(levels.values())))
+    per_call = y.size / (levels["calls"] * levels.get("questions", 1))
     return GStudyResult(components=components[list(COMPONENT_COLUMNS)],
                         n_calls=levels["calls"], n_evaluators=levels["evaluators"],
                         n_questions=levels.get("questions"), design=design,
-                        method="anova" if y.size == full_cells else "henderson1",
-                        n_observations=int(y.size), excluded=excluded.reset_index(drop=True))
+                        method="anova" if balanced else "henderson1",
+                        n_observations=int(y.size), excluded=excluded.reset_index(drop=True),
+                        anova=anova, n_evaluators_per_call=float(per_call))
 
 
 # --------------------------------------------------------------------------- D-study
 
 
+def _error_variances(g: GStudyResult, n_eval: np.ndarray,
+                     n_questions: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Relative (δ) and absolute (Δ) error variances for ``n_eval`` evaluators (Brennan 2001,
+    §4.1-4.3), negative components counted as 0."""
+    v = {f: max(0.0, g.variance(f)) for f in g.components["facet"]}
+    if g.design == "calls x evaluators":
+        relative = v["calls x evaluators,e"] / n_eval
+        return relative, relative + v["evaluators"] / n_eval
+    if g.design == "evaluators:calls":
+        relative = v["evaluators:calls,e"] / n_eval
+        return relative, relative
+    n_q = float(n_questions if n_questions is not None else g.n_questions)
+    if not n_q >= 1:
+        raise ValueError(f"n_questions must be at least 1, not {n_questions!r}.")
+    if g.design == "calls x (evaluators:questions)":
+        relative = (v["calls x questions"] / n_q
+                    + v["calls x evaluators:questions,e"] / (n_q * n_eval))
+        return relative, (relative + v["questions"] / n_q
+                          + v["evaluators:questions"] / (n_q * n_eval))
+    relative = (v["calls x questions"] / n_q + v["calls x evaluators"] / n_eval
+                + v["calls x questions x evaluators,e"] / (n_q * n_eval))
+    return relative, (relative + v["questions"] / n_q + v["evaluators"] / n_eval
+                      + v["questions x evaluators"] / (n_q * n_eval))
+
+
 def _coefficients(g: GStudyResult, n_eval: np.ndarray,
                   n_questions: int | None) -> tuple[np.ndarray, np.ndarray]:
-    v = {f: max(0.0, g.variance(f)) for f in g.components["facet"]}
-    if g.design == DESIGNS[0]:
-        relative = v["calls x evaluators,e"] / n_eval
-        absolute = relative + v["evaluators"] / n_eval
-    else:
-        n_q = float(n_questions if n_questions is not None else g.n_questions)
-        if not n_q >= 1:
-            raise ValueError(f"n_questions must be at least 1, not {n_questions!r}.")
-        relative = (v["calls x questions"] / n_q + v["calls x evaluators"] / n_eval
-                    + v["calls x questions x evaluators,e"] / (n_q * n_eval))
-        absolute = (relative + v["questions"] / n_q + v["evaluators"] / n_eval
-                    + v["questions x evaluators"] / (n_q * n_eval))
-    universe = v["calls"]
+    relative, absolute = _error_variances(g, n_eval, n_questions)
+    universe = max(0.0, g.variance("calls"))
     with np.errstate(invalid="ignore", divide="ignore"):
         phi = np.where(universe > 0, universe / (universe + absolute), 0.0)
         erho2 = np.where(universe > 0, universe / (universe + relative), 0.0)
     return phi, erho2
 
 
+def _intervals(g: GStudyResult, n_eval: np.ndarray,
+               confidence: float) -> tuple[np.ndarray, ...]:
+    """Brennan's (2001, §6.2) p x I intervals: Feldt for Eρ², Arteaga et al. for Φ."""
+    ms = g.anova.set_index("facet")["ms"]
+    ms_p, ms_r, ms_e = (float(ms[f]) for f in ("calls", "evaluators", "calls x evaluators,e"))
+    n_p, n_r = g.n_calls, g.n_evaluators
+    df_p, df_r, df_e = n_p - 1, n_r - 1, (n_p - 1) * (n_r - 1)
+    tail = (1.0 - confidence) / 2.0
+    out = []
+    for q in (1.0 - tail, tail):  # lower limit from the upper quantile, and vice versa
+        # Feldt: per-evaluator signal-to-noise ratio, then stepped to n' evaluators.
+        ratio = (ms_p / (ms_e * _st.f.ppf(q, df_p, df_e)) - 1.0) / n_r
+        erho2 = n_eval * ratio / (1.0 + n_eval * ratio)
+        # Arteaga, Jeyaratnam & Franklin (1982): single-evaluator Φ, then stepped to n'.
+        f_inf = _st.chi2.ppf(q, df_p) / df_p
+        f_pe, f_pr = _st.f.ppf(q, df_p, df_e), _st.f.ppf(q, df_p, df_r)
+        num = ms_p ** 2 - f_inf * ms_p * ms_e + (f_inf - f_pe) * f_pe * ms_e ** 2
+        den = (n_p - 1) * f_inf * ms_p * ms_e + f_pr * ms_p * ms_r
+        share = num / den
+        single = n_p * share / (n_p * share + n_r)
+        phi = n_eval * single / (1.0 + (n_eval - 1.0) * single)
+        out.append((phi, erho2))
+    (phi_low, erho2_low), (phi_high, erho2_high) = out
+    return phi_low, phi_high, erho2_low, erho2_high
+
+
 def d_study(g: GStudyResult, n_evaluators: Iterable[int] = range(1, 11), *,
-            n_questions: int | None = None) -> pd.DataFrame:
-    """D-study: dependability Φ and generalizability Eρ² for numbers of evaluators.
+            n_questions: int | None = None, confidence: float | None = 0.95) -> pd.DataFrame:
+    """D-study: dependability Φ and generalizability Eρ², with intervals, for panel sizes.
 
     Φ = σ²_p / (σ²_p + σ²_Δ) (absolute decisions: an agent's score against a target) and
     Eρ² = σ²_p / (σ²_p + σ²_δ) (relative decisions: ranking agents), where the error variances
-    divide each component by the number of evaluators (and questions) it is averaged over.
-    Negative components count as 0. For calls × evaluators, Φ equals ICC(A,k) and Eρ² equals
-    ICC(C,k).
+    divide each component by the number of evaluators (and questions) it is averaged over
+    (Brennan 2001, §4.1-4.3). Negative components count as 0. For calls × evaluators, Φ equals
+    ICC(A,k) and Eρ² equals ICC(C,k); for evaluators:calls both equal ICC(1,k).
+
+    Intervals, for the balanced calls × evaluators design: Feldt's (1965) interval for Eρ² and
+    the Arteaga, Jeyaratnam & Franklin (1982) interval for Φ, as Brennan (2001, §6.2) computes
+    them for the p × I design. They differ from McGraw & Wong's ICC(A,k) interval (80% on
+    Brennan's Synthetic Data Set No. 4: [.457, .845] here, [.471, .843] there). Other designs
+    and unbalanced data get NaN limits, and ``attrs["note"]`` says why.
 
     Parameters
     ----------
     g : GStudyResult
     n_evaluators : iterable of int
-        Numbers of evaluators per call to evaluate (each ≥ 1).
+        Numbers of evaluators per call (per call and question for the p × (r:t) design) to
+        evaluate (each ≥ 1).
     n_questions : int, optional
-        Questions per evaluation for the three-facet design; defaults to ``g.n_questions``.
+        Questions per evaluation for the designs with questions; defaults to ``g.n_questions``.
+    confidence : float or None
+        Two-sided coverage of the intervals; None for no intervals.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``n_evaluators, phi, erho2``.
+        Columns ``n_evaluators, phi, erho2, phi_low, phi_high, erho2_low, erho2_high``.
 
     Raises
     ------
     ValueError
-        A number of evaluators below 1 or not an integer.
+        A number of evaluators below 1 or not an integer, or a bad ``confidence``.
 
     References
     ----------
-    Brennan (2001), §4.1 (p × I) and §4.2 (p × I × O); Shavelson & Webb (1991), ch. 6.
+    Brennan (2001), §4.1-4.3 and §6.2 (Table 6.5, p. 198, reproduced in the tests);
+    Shavelson & Webb (1991), ch. 6; Feldt (1965); Arteaga et al. (1982).
     """
     counts = np.asarray(list(n_evaluators))
     if counts.size == 0 or counts.dtype.kind not in "iu" or (counts < 1).any():
         raise ValueError(f"n_evaluators must be whole numbers of at least 1, not "
                          f"{list(counts)!r}.")
-    phi, erho2 = _coefficients(g, counts.astype(float), n_questions)
-    return pd.DataFrame({"n_evaluators": counts.astype(int), "phi": phi, "erho2": erho2})
+    level = None if confidence is None else check_confidence(confidence)
+    n_eval = counts.astype(float)
+    phi, erho2 = _coefficients(g, n_eval, n_questions)
+    nan = np.full(counts.size, np.nan)
+    limits, note = (nan, nan, nan, nan), ""
+    if level is None:
+        note = "No intervals: confidence=None."
+    elif g.design != "calls x evaluators" or g.method != "anova":
+        note = ("No intervals: Brennan's (2001) intervals are for the balanced calls x "
+                "evaluators design (every evaluator scored every call); this G-study is "
+                f"{g.design} by {g.method}.")
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            limits = _intervals(g, n_eval, level)
+    out = pd.DataFrame({"n_evaluators": counts.astype(int), "phi": phi, "erho2": erho2,
+                        "phi_low": limits[0], "phi_high": limits[1],
+                        "erho2_low": limits[2], "erho2_high": limits[3]},
+                       columns=list(D_STUDY_COLUMNS))
+    out.attrs["note"] = note
+    return out
 
 
 def evaluators_needed(g: GStudyResult, target: float = 0.8, max_evaluators: int = 50, *,
@@ -377,6 +424,7 @@ def evaluators_needed(g: GStudyResult, target: float = 0.8, max_evaluators: int 
                          f"{target!r}.")
     if not isinstance(max_evaluators, (int, np.integer)) or max_evaluators < 1:
         raise ValueError(f"max_evaluators must be a whole number ≥ 1, not {max_evaluators!r}.")
-    table = d_study(g, range(1, int(max_evaluators) + 1), n_questions=n_questions)
+    table = d_study(g, range(1, int(max_evaluators) + 1), n_questions=n_questions,
+                    confidence=None)
     reached = table.loc[table["phi"] >= target - 1e-12, "n_evaluators"]
     return int(reached.iloc[0]) if len(reached) else None
