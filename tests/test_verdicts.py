@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from calib.sandbox import generate_org
+from calib.stats.consistency import IccEstimate
 from calib.stats.expert_drift import EXPERT_DRIFT_COLUMNS, ExpertDriftResult
 from calib.stats.severity import SEVERITY_COLUMNS, SeverityResult
-from calib.verdicts import (build_verdicts, drift_verdicts, evaluator_verdicts,
-                            flagged_evaluators, koo_li_level, month_words, window_words)
+from calib.verdicts import (build_verdicts, consistency_verdict, drift_verdicts,
+                            evaluator_verdicts, flagged_evaluators, koo_li_level, month_words,
+                            window_words)
 from tests.test_stats_consistency import history
 
 SUMMARY_KEYS = {"evaluator_id", "evaluator_name", "reference", "n", "bias", "ci_low", "ci_high"}
@@ -181,6 +183,17 @@ def test_an_expert_without_two_calls_in_the_month_has_no_verdict():
     (0.9, "good"), (0.9001, "excellent"), (-0.2, "poor"), (1.0, "excellent")])
 def test_koo_li_levels_and_their_cut_offs(value, level):
     assert koo_li_level(value) == level
+
+
+def test_koo_and_lis_own_example_reads_good_to_excellent():
+    # Koo & Li (2016), "How to interpret ICC": ICC .932 with 95% CI .879 to .965 is "good" to
+    # "excellent" on the basis of the CI
+    estimate = IccEstimate(value=0.932, ci_low=0.879, ci_high=0.965, n_calls=30,
+                           n_evaluators=3, n_dropped_calls=0, confidence=0.95)
+    v = consistency_verdict(estimate, first_month="2026-05", last_month="2026-10")
+    assert (v.level, v.low_level, v.high_level) == ("excellent", "good", "excellent")
+    assert v.words == "uncertain between good and excellent"
+    assert "ICC(A,1) 0.93, 95% CI 0.88 to 0.96" in v.details()
 
 
 NOISE = {

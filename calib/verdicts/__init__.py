@@ -27,8 +27,9 @@ Rules (each chosen by the sandbox truth test, ``tests/test_verdicts_truth.py``)
   measured gap is not worth a line of the headline).
 * **Consistency**: ICC(A,1) over the window in Koo & Li's (2016) words (< .5 poor, .5–.75
   moderate, .75–.9 good, > .9 excellent), applied to both CI limits: when they fall in different
-  levels the verdict is "uncertain between" them (Koo & Li 2016, p. 158, base the interpretation
-  on the 95% CI).
+  levels the verdict is "uncertain between" them. Koo & Li base the level on the 95% CI (their
+  example: ICC .932, CI .879 to .965, reads "good to excellent"). A value of exactly .9 is good
+  here, as their "greater than 0.90" says (R effectsize's ``interpret_icc`` calls it excellent).
 * **Trend**: the per-call spread test of :func:`calib.stats.consistency.spread_trend`;
   improving / worsening when the permutation p-value is under 1 − confidence and the fitted
   change over the window is at least ``min_trend_change`` points, else flat.
