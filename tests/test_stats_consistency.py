@@ -16,11 +16,11 @@ SEVERITY = {"ann": 2.0, "bob": 0.0, "cat": -2.0, "dan": 1.0}
 
 
 def history(noise_by_month: dict[str, float], calls_per_month: int = 6, seed: int = 0,
-            expert_drift: float = 0.0) -> pd.DataFrame:
+            expert_drift: float = 0.0, severity: dict[str, float] = SEVERITY) -> pd.DataFrame:
     """Synthetic scores whose per-call disagreement follows ``noise_by_month``."""
     frames = []
     for i, (month, noise) in enumerate(noise_by_month.items()):
-        part = synthetic(SEVERITY, [[*SEVERITY, "expert"]] * calls_per_month,
+        part = synthetic(severity, [[*severity, "expert"]] * calls_per_month,
                          lambda c, m=month: m, quality_seed=seed * 100 + i, noise=noise,
                          drift={month: expert_drift * i})
         part["calibration_id"] = month + part["calibration_id"]

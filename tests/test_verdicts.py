@@ -342,6 +342,14 @@ def test_what_cannot_be_judged_is_named_in_problems():
     assert v.consistency is None and v.trend is None
     assert "ICC" in v.problems["consistency"] and "two months" in v.problems["trend"]
     assert all(e.verdict == "not enough shared calls" for e in v.evaluators)
+    alone = history({"2026-09": 2.0, "2026-10": 2.0})
+    alone = alone[alone["role"].eq("expert") | (alone["evaluator_id"] == alone["calibration_id"]
+                                                .map(lambda c: ["ann", "bob"][int(c[-1]) % 2]))]
+    v = build_verdicts(alone, n_permutations=499)  # never two panel evaluators on one call
+    assert "No call was scored by two panel evaluators" in v.problems["severity"]
+    assert {e.evaluator_id for e in v.evaluators} == {"ann", "bob"}
+    assert all(e.verdict == "not enough shared calls" and e.n_calls == 0 for e in v.evaluators)
+    assert v.actions[0].kind == "more shared calls"
     with pytest.raises(ValueError, match="bias_threshold"):
         build_verdicts(scores, bias_threshold=0)
     with pytest.raises(ValueError, match="'month'"):

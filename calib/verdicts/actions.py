@@ -214,7 +214,14 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
 def _unjudged(window: pd.DataFrame, threshold: float, confidence: float,
               months: tuple[str, ...]) -> tuple[EvaluatorVerdict, ...]:
     """Every panel evaluator as *not enough shared calls* when no severity could be fitted."""
-    rows = window[(window.get("status") == "FINISHED") & (window.get("role") != "expert")]
+    from calib.stats.bias import prepare_scores
+
+    try:
+        rows, _ = prepare_scores(window)
+    except ValueError:  # the same problem is already named under "severity"
+        return ()
+    if "role" in rows.columns:
+        rows = rows[rows["role"] != "expert"]
     nan = float("nan")
     out = []
     for evaluator_id, part in rows.groupby("evaluator_id", sort=True):
