@@ -300,7 +300,9 @@ def test_a_quiet_team_gets_keep_the_cadence_with_its_evidence():
     check_actions_agree_with_verdicts(v)
     (only,) = v.actions
     assert only.kind == "keep cadence"
-    assert "Every evaluator is within the band" in only.evidence
+    assert "Every evaluator is within the ±3-point band." in only.evidence
+    assert v.experts[0].status == "steady" and v.experts[0].sentence() in only.evidence
+    assert v.consistency.sentence() in only.evidence and v.trend.sentence() in only.evidence
 
 
 def test_a_drift_verdict_comes_first_and_the_expert_joins_the_flagged_list():
@@ -352,6 +354,8 @@ def test_what_cannot_be_judged_is_named_in_problems():
     assert v.actions[0].kind == "more shared calls"
     with pytest.raises(ValueError, match="bias_threshold"):
         build_verdicts(scores, bias_threshold=0)
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        build_verdicts(scores, month="October")
     with pytest.raises(ValueError, match="'month'"):
         build_verdicts(scores.drop(columns="month"))
 

@@ -45,7 +45,8 @@ DRIFT_THRESHOLD = 10.0
 
 
 def expected_shift(org, frame: pd.DataFrame) -> pd.Series:
-    """Each evaluation's expected shift against an unbiased reading (severity or drift + residue)."""
+    """Each evaluation's expected shift against an unbiased reading (severity or drift, plus
+    the reading residue)."""
     truth = org.truth
     base = [truth.calibrator_drift.get((e, m), truth.evaluator_severity.get(e, 0.0))
             for e, m in zip(frame["evaluator_id"], frame["month"])]

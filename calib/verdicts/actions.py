@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -87,12 +88,13 @@ def rank_actions(evaluators: tuple[EvaluatorVerdict, ...], experts: tuple[DriftV
             f"Have {join([v.name for v in short])} score {how_many} together with the panel.",
             evidence, tuple(v.evaluator_id for v in short)))
     if not candidates:
-        parts = [s for s in (consistency.sentence() if consistency else "",
-                             trend.sentence() if trend else "") if s]
-        candidates.append((
-            "keep cadence", "Keep the monthly calibration cadence.",
-            " ".join(["Every evaluator is within the band and the expert is in line with the "
-                      "panel."] + parts), ()))
+        # nobody flagged, short of calls or on watch: say so, from the same objects
+        parts = ([f"Every evaluator is within the ±{evaluators[0].threshold:g}-point band."]
+                 if evaluators else [])
+        parts += [e.sentence() for e in experts]
+        parts += [x.sentence() for x in (consistency, trend) if x is not None]
+        candidates.append(("keep cadence", "Keep the monthly calibration cadence.",
+                           " ".join(parts), ()))
     return tuple(Action(rank=i + 1, kind=k, title=t, evidence=ev, subjects=s)
                  for i, (k, t, ev, s) in enumerate(candidates[:max_actions]))
 
@@ -180,6 +182,8 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
     if months_present.empty:
         raise ValueError("scores holds no evaluation with a month; nothing to judge.")
     month = month or months_present.max()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
+        raise ValueError(f"month must be a 'YYYY-MM' string such as '2026-10', not {month!r}.")
     window = scores[scores["month"].astype(str) <= month]
     months = tuple(sorted(window["month"].astype(str).unique()))
     problems: dict[str, str] = {}
