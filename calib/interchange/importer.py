@@ -52,12 +52,25 @@ class ImportBatch:
         What the import decided or dropped, as sentences with counts.
     files : tuple of str
         The files read.
+    origin : pandas.DataFrame or None
+        Where each evaluation came from: ``calibration_id``, ``evaluation_id``, ``file`` and
+        ``row`` (the spreadsheet row), so that a refusal by the store can name the rows.
     """
 
     scores: pd.DataFrame
     answers: pd.DataFrame
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    origin: pd.DataFrame | None = None
+
+    def rows_of(self, column: str, value: str) -> dict[str, list[int]]:
+        """``{file: [rows]}`` of the evaluations whose ``column`` (``calibration_id`` or
+        ``evaluation_id``) is ``value``."""
+        if self.origin is None:
+            return {}
+        hit = self.origin[self.origin[column] == value]
+        return {str(f): sorted(int(r) for r in rows)
+                for f, rows in hit.groupby("file", sort=False)["row"]}
 
     @property
     def months(self) -> list[str]:
@@ -195,7 +208,11 @@ def _combine(parsed: list[tuple[str, pd.DataFrame]], *, team: str, month: str | 
     problems.raise_if_any()
     scores_out = _finalize(scores, SCORES_COLUMNS)
     answers_out = _finalize(answers, ANSWERS_COLUMNS) if answers is not None else answers_frame()
-    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files))
+    origin = pd.DataFrame({"calibration_id": scores_out["calibration_id"],
+                           "evaluation_id": scores_out["evaluation_id"],
+                           "file": scores["_file"].to_numpy(dtype=object),
+                           "row": scores["_row"].to_numpy()})
+    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files), origin)
 
 
 def _finalize(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
