@@ -21,7 +21,7 @@ Policy decisions (documented in ``docs/interchange.md``):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -124,6 +124,7 @@ def read_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str |
     chosen = resolve_preset(preset, mapping)
     problems = ProblemLog()
     parsed: list[tuple[str, pd.DataFrame]] = []
+    stripped: dict[str, int] = {}
     for path in paths:
         try:
             raw = read_table(path)
@@ -133,10 +134,25 @@ def read_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str |
         mapped = map_file(raw, chosen, problems)
         if mapped is None:
             continue
+        answers_only = "question_id" in mapped.columns and "total_score" not in mapped.columns
+        if raw.frame.empty and not answers_only:
+            # An answers file may be empty beside its scores (a month without answers yet); a
+            # file that should bring evaluations and brings none is a mistake worth a stop.
+            problems.add(path, [], "the file has a header but no data rows, so there is "
+                         "nothing to import from it.",
+                         "Export it again with its rows, or leave it out of the import.")
+            continue
         frame = parse_columns(mapped, raw, chosen, team=team, log=problems)
+        for column, n in frame.attrs.pop("stripped_ids", {}).items():
+            stripped[column] = stripped.get(column, 0) + n
         parsed.append((Path(path).name, frame))
     problems.raise_if_any()
-    return _combine(parsed, team=team, month=month, files=[str(p) for p in paths])
+    batch = _combine(parsed, team=team, month=month, files=[str(p) for p in paths])
+    if stripped:
+        batch = replace(batch, notes=batch.notes + (
+            f"Removed the spaces around {sum(stripped.values())} id value(s) (in "
+            f"{', '.join(sorted(stripped))}), so ids that differ only by spaces are one id.",))
+    return batch
 
 
 def load_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str | None = None,
@@ -312,7 +328,7 @@ def _assign_roles(scores: pd.DataFrame, problems: ProblemLog, notes: list[str]) 
         flag = scores.pop("is_expert")
         flagged = np.where(flag.astype(bool), "expert", "evaluator")
         role = role.where(role.notna(), pd.Series(flagged, index=scores.index))
-    if role.isna().all():
+    if not (role == "expert").any():  # a role column of evaluators only marks no expert
         scores["role"] = "evaluator"
         notes.append("No expert is marked (no role or is_expert column): every evaluation is "
                      "an 'evaluator', so evaluator bias is measured against the consensus.")
