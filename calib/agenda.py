@@ -16,6 +16,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from calib.markup import markdown_text
 from calib.tables import NA_CATEGORY, require_columns
 
 TIER_ORDER = {"full_session": 0, "discuss": 1, "aligned": 2}
@@ -174,11 +175,8 @@ _CSS = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222
 
 
 def _md(text: object) -> str:
-    """Escape the characters that would change Markdown or a table cell's meaning."""
-    s = "" if text is None else str(text)
-    for ch in ("\\", "|", "*", "_", "`", "[", "]", "<", ">", "#"):
-        s = s.replace(ch, "\\" + ch)
-    return s.replace("\n", " ")
+    """User text as literal one-line Markdown (the rule of :mod:`calib.markup`)."""
+    return markdown_text(text)
 
 
 def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> tuple[str, ...]:

@@ -22,7 +22,9 @@ from typing import Iterable
 import pandas as pd
 import yaml
 
+from calib.markup import markdown_text as md
 from calib.tables import require_columns
+from calib.values import inside
 
 BEFORE_AFTER_COLUMNS = (
     "question_id", "question_text", "note_id", "decided_on", "decision",
@@ -39,8 +41,14 @@ REWRITE_SUGGESTION = (
 def _decided_on(value: object) -> str:
     text = str(value.isoformat() if isinstance(value, date) else value).strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(f"decided_on must be a date written YYYY-MM-DD, not {value!r}.")
-    date.fromisoformat(text)
+        raise ValueError(f"The meeting date must be written YYYY-MM-DD, such as 2026-11-20, not "
+                         f"{value!r}.")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"The meeting date {text!r} is not a day of the calendar (month 01-12, "
+                         f"a day that month has); write it YYYY-MM-DD, such as 2026-11-20.") \
+            from None
     return text
 
 
@@ -139,15 +147,17 @@ def export_decision_log(store, directory: str | Path = "parameters/rubric") -> l
     half a file. Returns the paths written.
     """
     log = decision_log(store)
-    out_dir = Path(directory)
+    out_dir = Path(directory).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     key = log["form_context_id"].fillna(log["form_version_id"])
     for form_key, notes in log.groupby(key, sort=True):
         name = notes["form_name"].dropna().iloc[0] if notes["form_name"].notna().any() else form_key
-        stem = f"{_slug(name)}-{str(form_key)[:8]}"
+        # ids and names come from data: both are slugged, and the path checked, so a form id
+        # such as "/../../z" can neither leave the folder nor name a folder that does not exist
+        stem = f"{_slug(name)}-{_slug(str(form_key))[:8]}"
         entries = []
-        md = [f"# Rubric decisions — {name}", "",
+        lines = [f"# Rubric decisions — {md(name)}", "",
               "Agreed interpretations from calibration sessions, oldest first. "
               "Recorded with `calib.rubric.record_decision`; do not edit by hand.", ""]
         for _, n in notes.iterrows():
@@ -157,15 +167,16 @@ def export_decision_log(store, directory: str | Path = "parameters/rubric") -> l
                 "form_version_id": n["form_version_id"], "decision": n["decision"],
                 "anchors": list(n["anchors"]), "agreed_by": list(n["agreed_by"]),
             })
-            md += [f"## {n['question_text']}", "",
-                   f"*Decided {n['decided_on']}" + (f" in {n['session_id']}" if n["session_id"] else "")
-                   + f" by {', '.join(n['agreed_by'])}.*", "", str(n["decision"]), ""]
-            md += [f"- {a}" for a in n["anchors"]] + ([""] if len(n["anchors"]) else [])
-        for suffix, text in ((".md", "\n".join(md)),
+            lines += [f"## {md(n['question_text'])}", "",
+                      f"*Decided {md(n['decided_on'])}"
+                      + (f" in {md(n['session_id'])}" if n["session_id"] else "")
+                      + f" by {md(', '.join(n['agreed_by']))}.*", "", md(n["decision"]), ""]
+            lines += [f"- {md(a)}" for a in n["anchors"]] + ([""] if len(n["anchors"]) else [])
+        for suffix, text in ((".md", "\n".join(lines)),
                              (".yaml", yaml.safe_dump({"form": str(name), "form_context_id": str(form_key),
                                                        "decisions": entries},
                                                       sort_keys=False, allow_unicode=True))):
-            path = out_dir / f"{stem}{suffix}"
+            path = inside(out_dir, f"{stem}{suffix}")
             tmp = path.with_suffix(suffix + ".tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)

@@ -12,7 +12,6 @@ the blind gate itself lives in the store (``Store.gate``/``Store.reveal``).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ import yaml
 
 from calib.genesys import errors
 from calib.selection import parse_instant, recording_available
+from calib.values import ParameterError, check_month, check_team, parse_yaml, read_yaml
 
 __all__ = ["PlanError", "PlannedConversation", "SessionPlan", "CreationResult", "create_session",
            "session_status", "summarize_status", "calibration_body", "user_ids_by_email",
@@ -35,7 +35,6 @@ STATUS_COLUMNS = ("conversation_id", "calibration_id", "evaluator_id", "role", "
                   "deadline")
 PLANNED_COLUMNS = ("index", "name", "conversation_id", "agent_id", "calibration_id", "action")
 MAX_POST_ATTEMPTS = 4
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _PLAN_KEYS = ("name", "team", "month", "focus", "form_id", "calibrator_id", "expert_id",
               "panel_ids", "deadline", "conversations")
 
@@ -50,19 +49,10 @@ class PlanError(ValueError):
                          + " ".join(self.problems))
 
 
-class _StringDateLoader(yaml.SafeLoader):
-    """SafeLoader that leaves ``2026-11-20`` as a string: calib parses dates itself."""
-
-
-_StringDateLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def load_yaml(text: str) -> Any:
-    """Parse YAML safely, leaving dates and times as strings (calib parses them itself)."""
-    return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+    """Parse YAML with calib's parameter rules (:func:`calib.values.parse_yaml`): dates stay
+    strings, duplicate keys and aliases are refused."""
+    return parse_yaml(text)
 
 
 @dataclass(frozen=True)
@@ -142,6 +132,12 @@ class SessionPlan:
             if key in data and not isinstance(data[key], (str, type(None))):
                 problems.append(f"{key} must be a quoted string in the YAML (for example "
                                 f"'2026-11-20T17:00:00Z'), not {type(data[key]).__name__}.")
+        for key, check in (("team", check_team), ("month", check_month)):
+            if data.get(key) not in (None, ""):
+                try:
+                    check(data[key])
+                except ParameterError as exc:
+                    problems.append(str(exc))
         if problems:
             raise PlanError(problems)
         return cls(name=str(data["name"]), team=str(data["team"]), month=str(data["month"]),
@@ -178,13 +174,13 @@ class SessionPlan:
     def from_yaml(cls, path: str | Path) -> "SessionPlan":
         """Read a plan written by :meth:`to_yaml` (or by hand); dates stay strings."""
         path = Path(path)
-        if not path.is_file():
+        if not path.is_file() and not path.is_dir():
             raise PlanError([f"The plan file {str(path)!r} does not exist; write one with "
                              f"`calib select` or SessionPlan.to_yaml()."])
         try:
-            data = load_yaml(path.read_text())
-        except yaml.YAMLError as exc:
-            raise PlanError([f"The plan file {str(path)!r} is not valid YAML ({exc})."]) from None
+            data = read_yaml(path, what="Plan file")
+        except ParameterError as exc:
+            raise PlanError([str(exc)]) from None
         return cls.from_mapping(data)
 
     @classmethod
@@ -238,8 +234,20 @@ class SessionPlan:
             Ask the recording-metadata API for every conversation.
         """
         problems: list[str] = []
-        if not _MONTH.match(self.month):
-            problems.append(f"The month {self.month!r} is not of the form YYYY-MM.")
+        present = datetime.now(timezone.utc) if now is None else parse_instant(now, what="now")
+        try:
+            check_month(self.month)
+            check_team(self.team)
+        except ParameterError as exc:
+            problems.append(str(exc))
+        else:
+            # The API files a calibration under the month it is created in; a plan whose month
+            # differs would put the session in one month and its calibrations in another.
+            if self.month != f"{present:%Y-%m}":
+                problems.append(f"The plan's month is {self.month} but its calibrations would be "
+                                f"created now, in {present:%Y-%m} (the clock says "
+                                f"{present:%Y-%m-%d %H:%M} UTC), and calibrations belong to the "
+                                f"month they are created in; set month: '{present:%Y-%m}'.")
         distinct = set(self.panel_ids)
         if len(distinct) < 2:
             problems.append(f"The panel has {len(distinct)} distinct evaluator(s); a calibration "
@@ -256,7 +264,6 @@ class SessionPlan:
                             f"each conversation gets one calibration.")
         try:
             deadline = self.deadline_at()
-            present = datetime.now(timezone.utc) if now is None else parse_instant(now, what="now")
             if deadline <= present:
                 problems.append(f"The deadline {self.deadline} is not in the future (now is "
                                 f"{present:%Y-%m-%d %H:%M} UTC); set a later deadline.")

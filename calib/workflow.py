@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from calib.selection import Selection, select_candidates
-from calib.sessions import SessionPlan, load_yaml, published_form_id, user_ids_by_email
+from calib.sessions import SessionPlan, published_form_id, user_ids_by_email
+from calib.values import read_yaml
 
 __all__ = ["SELECT_KEYS", "Connection", "open_connection", "open_store", "project_path", "check_select_params",
            "read_select_params", "select_session"]
@@ -100,7 +101,7 @@ def read_select_params(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"The parameters file {str(path)!r} does not exist; copy "
                          f"parameters/select-demo.yaml.")
-    return check_select_params(load_yaml(path.read_text()) or {}, source=str(path))
+    return check_select_params(read_yaml(path, what="Selection parameters"), source=str(path))
 
 
 def select_session(conn: Connection, params: Mapping[str, Any]) -> tuple[Selection, SessionPlan]:

@@ -70,7 +70,7 @@ def test_html_escapes_comments_and_question_text():
 def test_markdown_escapes_table_breaking_characters():
     scores, answers = _toy(comment="a | b <i>c</i>")
     md = build_agenda(scores, answers).to_markdown()
-    assert "a \\| b \\<i\\>c\\</i\\>" in md
+    assert "a \\| b &lt;i&gt;c&lt;/i&gt;" in md
 
 
 def test_rubric_notes_are_shown_beside_their_question():

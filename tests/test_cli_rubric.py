@@ -96,7 +96,7 @@ def test_agenda_html_escapes_every_comment_and_name(agenda):
 def test_agenda_of_a_month_not_in_the_store_says_what_to_do(url, capsys):
     assert main(["agenda", "--team", "demo", "--month", "2026-03", "--store", url]) == 2
     err = capsys.readouterr().err
-    assert "No open calibration of team 'demo' in 2026-03" in err and "calib report" in err
+    assert "Team 'demo' has no calibration in 2026-03" in err and "calib report" in err
 
 
 def test_rubric_record_and_export_survive_a_store_round_trip(store_url, org, month, tmp_path,
@@ -130,7 +130,7 @@ def test_a_bad_decision_date_is_refused_in_a_sentence(url, capsys):
     code = main(["rubric", "record", "--question", "q", "--decision", "d", "--date", "30/10/2026",
                  "--form-context", "f", "--agreed-by", "QM", "--store", url, "--no-export"])
     assert code == 2
-    assert "decided_on must be a date written YYYY-MM-DD" in capsys.readouterr().err
+    assert "The meeting date must be written YYYY-MM-DD" in capsys.readouterr().err
 
 
 def test_consensus_record_then_show(url, month, capsys):
@@ -152,3 +152,62 @@ def test_consensus_for_an_unknown_calibration_is_refused(url, capsys):
     assert main(["consensus", "record", "--calibration", "nope", "--question", "q", "--answer",
                  "a", "--by", "panel", "--at", "2026-10-30T15:00:00Z", "--store", url]) == 2
     assert "is not in the store" in capsys.readouterr().err
+
+
+# -- issue 10: names never choose a path; user text never becomes markup -----------------------
+
+def test_an_agenda_for_a_team_name_that_climbs_out_of_outputs_is_refused(url, tmp_path, capsys,
+                                                                          monkeypatch):
+    """`calib agenda --team ../../x` used to write outside outputs/."""
+    (tmp_path / "parameters").mkdir()
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["agenda", "--team", "../../x", "--month", MONTH, "--store", url]) == 2
+    assert "is not a team name" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert not (tmp_path.parent.parent / "x").exists()
+
+
+def test_an_agenda_for_a_team_with_nothing_stored_does_not_claim_sealed_calibrations(url, capsys):
+    assert main(["agenda", "--team", "nosuch", "--month", MONTH, "--store", url]) == 2
+    err = capsys.readouterr().err
+    assert "Team 'nosuch' has no calibration in 2026-10" in err and "sealed" not in err
+
+
+def test_a_form_id_that_climbs_out_of_the_rubric_folder_stays_inside(url, tmp_path, capsys):
+    """`rubric record --form-context "/../../z"` used to write outside the folder, and the bad
+    note then broke every later record and export with FileNotFoundError."""
+    out = tmp_path / "deep" / "rubric"
+    for context in ("/../../z", "../../../etc/passwd", "a/b/c"):
+        assert main(["rubric", "record", "--question", "q1", "--decision", "d",
+                     "--date", "2026-10-30", "--form-context", context, "--agreed-by", "QM",
+                     "--store", url, "--dir", str(out)]) == 0, capsys.readouterr().err
+    written = sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".sqlite")
+    assert all((out / name).is_file() for name in written), written
+    assert len(written) == 6
+    assert main(["rubric", "export", "--store", url, "--dir", str(out)]) == 0
+
+
+def test_rubric_text_is_markdown_escaped(url, tmp_path):
+    out = tmp_path / "rubric"
+    payloads = ["<script>alert(1)</script>", "![x](javascript:alert(1))",
+                "<iframe src=//evil>", "[click](http://evil.example)"]
+    assert main(["rubric", "record", "--question", "q1", "--decision", payloads[0],
+                 "--anchor", payloads[1], "--anchor", payloads[2], "--agreed-by", payloads[3],
+                 "--date", "2026-10-30", "--form-context", "ctx", "--store", url,
+                 "--dir", str(out)]) == 0
+    md = next(out.glob("*.md")).read_text()
+    for tag in ("<script", "<iframe", "](", "!["):
+        assert tag not in md, f"{tag!r} reached the Markdown unescaped"
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md
+    exported = load_yaml(next(out.glob("*.yaml")).read_text())
+    assert exported["decisions"][0]["decision"] == payloads[0], "YAML keeps the text as typed"
+
+
+@pytest.mark.parametrize("date, says", [("2026-13-45", "is not a day of the calendar"),
+                                        ("2026-02-30", "is not a day of the calendar")])
+def test_an_impossible_meeting_date_is_named_in_a_sentence(url, capsys, date, says):
+    assert main(["rubric", "record", "--question", "q", "--decision", "d", "--date", date,
+                 "--form-context", "f", "--agreed-by", "QM", "--store", url, "--no-export"]) == 2
+    err = capsys.readouterr().err
+    assert f"The meeting date '{date}' {says}" in err and "YYYY-MM-DD" in err

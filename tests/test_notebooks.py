@@ -9,6 +9,7 @@ figures), so the four fixture sets render once, two at a time, for the whole mod
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -33,10 +34,10 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"outputs": outputs, **{n: r for n, r in zip(names, results)}}
 
 
-def store_for(rendered: dict):
+def store_for(rendered: dict, clock=None):
     from calib.store import Store
 
-    return Store(f"sqlite:///{rendered['outputs'] / 'calib.sqlite'}")
+    return Store(f"sqlite:///{rendered['outputs'] / 'calib.sqlite'}", clock=clock)
 
 
 def summary(result) -> dict:
@@ -83,8 +84,8 @@ def test_gate_closed_shows_completion_only(rendered):
     s = summary(rendered["gate-closed"])
     assert s["gate"] == "closed"
     assert s["reliability"] == {} and s["tiers"] == {} and s["flagged_evaluators"] == []
-    with store_for(rendered) as store:
-        status = store.status("demo", "2026-11", now="2026-11-09T09:00:00")
+    with store_for(rendered, clock=lambda: datetime(2026, 11, 9, 9, tzinfo=timezone.utc)) as store:
+        status = store.status("demo", "2026-11")
     assert s["completion"]["assigned"] == len(status)
     assert s["completion"]["finished"] == int((status["status"] == "finished").sum())
     page = rendered["gate-closed"].html.read_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import re
+
 import pytest
 
 from calib.report.params import (ParameterError, load, notebook_parameters, read_yaml,
@@ -88,18 +90,18 @@ def test_missing_key_fails_naming_it(tmp_path, notebook):
 
 
 def test_empty_team_fails(tmp_path, notebook):
-    with pytest.raises(ParameterError, match="'team' is empty"):
+    with pytest.raises(ParameterError, match="team is empty"):
         load(write(tmp_path, GOOD.replace("team: demo", 'team: ""')), notebook)
 
 
 def test_team_that_would_escape_the_output_folder_fails(tmp_path, notebook):
-    with pytest.raises(ParameterError, match="names the output folder"):
+    with pytest.raises(ParameterError, match="names a folder under outputs"):
         load(write(tmp_path, GOOD.replace("team: demo", 'team: "../etc"')), notebook)
 
 
 @pytest.mark.parametrize("month", ['"2026-13"', '"2026-1"', "2026-10-01", '"Oct 2026"'])
 def test_bad_month_fails_with_the_expected_form(tmp_path, notebook, month):
-    with pytest.raises(ParameterError, match=r"'month' must be a quoted \"YYYY-MM\""):
+    with pytest.raises(ParameterError, match=r"month must be a quoted \"YYYY-MM\""):
         load(write(tmp_path, GOOD.replace('month: "2026-10"', f"month: {month}")), notebook)
 
 
@@ -180,3 +182,60 @@ def _p(name, default):
     from calib.report.params import NotebookParameter
 
     return NotebookParameter(name, default, "")
+
+
+# -- issue 10: every value bounded before a kernel starts; one YAML rule ------------------------
+
+REPORT_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_monthly_report.ipynb"
+DEMO = (Path(__file__).resolve().parents[1] / "parameters" / "demo.yaml").read_text()
+
+
+def _demo_with(tmp_path: Path, key: str, value: str) -> Path:
+    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line
+             for line in DEMO.splitlines()]
+    assert lines != DEMO.splitlines(), f"parameters/demo.yaml has no {key!r} line"
+    return write(tmp_path, "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("bias_threshold", ".inf", "'bias_threshold' is inf; give a finite number"),
+    ("bias_threshold", ".nan", "'bias_threshold' is nan; give a finite number"),
+    ("drift_threshold", "250", "'drift_threshold' must be a positive number of points, at most"),
+    ("files_preset", '"xx"', "'files_preset' must be one of tidy, wide, genesys"),
+    ("month", '"0000-01"', "month '0000-01' is outside 2000-01 to 2099-12"),
+    ("history_months", "100000", "'history_months' must be from 1"),
+    ("n_boot", "100000000000", "'n_boot' is 100,000,000,000 bootstrap resamples"),
+    ("aligned_max", "1000", "'aligned_max' is 1000 points"),
+    ("team", '"../../etc"', "is not a team name"),
+])
+def test_out_of_range_report_parameters_fail_before_a_kernel_starts(tmp_path, key, value, says):
+    with pytest.raises(ParameterError, match=re.escape(says)):
+        load(_demo_with(tmp_path, key, value), REPORT_NOTEBOOK)
+
+
+def test_a_duplicated_key_is_refused_not_silently_the_last_one(tmp_path):
+    text = DEMO + "team: salesfloor\n"
+    with pytest.raises(ParameterError, match=r"the key 'team' appears twice \(first at line \d+\)"):
+        load(write(tmp_path, text), REPORT_NOTEBOOK)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n"
+        for i in range(8))
+    assert len(bomb) < 1024
+    with pytest.raises(ParameterError, match="aliases .* are not allowed"):
+        read_yaml(write(tmp_path, bomb))
+
+
+def test_a_parameter_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("team: démo\n".encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"latin1.yaml' is not UTF-8 text .* line 1"):
+        read_yaml(path)
+
+
+def test_the_demo_parameters_still_validate():
+    params = load(Path(__file__).resolve().parents[1] / "parameters" / "demo.yaml",
+                  REPORT_NOTEBOOK)
+    assert params["team"] == "demo" and params["n_boot"] == 1000

@@ -182,3 +182,74 @@ def test_offline_problems_accepts_data_images_and_links():
     page = ('<html><head><style>td { color: red }</style></head><body>'
             '<img src="data:image/png;base64,AA"><a href="https://doi.org/x">ref</a></body></html>')
     assert offline_problems(page) == []
+
+
+# -- issue 10: output folders, and two runs for one team and month ------------------------------
+
+def test_an_outputs_path_that_is_a_file_is_refused_before_a_kernel_starts(tmp_path, capsys):
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    not_a_folder = tmp_path / "outputs.txt"
+    not_a_folder.write_text("keep me")
+    assert main(["report", "--params", str(params_file(tmp_path)), "--notebook", str(nb),
+                 "--outputs", str(not_a_folder)]) == 2
+    assert "is a file; pass a folder" in capsys.readouterr().err
+    assert not_a_folder.read_text() == "keep me"
+
+
+def test_a_second_run_for_the_same_month_says_so_and_touches_nothing(tmp_path):
+    import fcntl
+
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    first = render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in first.output_dir.iterdir() if p.is_file()}
+    with open(first.output_dir / ".render.lock", "a+") as held:  # a run in progress
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(RenderError, match=r"Another run is rendering demo 2026-10 into .* "
+                                              r"right now; nothing was changed"):
+            render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in first.output_dir.iterdir() if p.is_file()} == before
+
+
+def test_two_simultaneous_runs_leave_one_complete_report(tmp_path):
+    """Two `calib report` runs for one team and month: the second used to delete the first's
+    summary.json and the first then failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nb = make_notebook(tmp_path / "04_monthly_report.ipynb")
+    files = [params_file(tmp_path / name) for name in ("a", "b") if
+             (tmp_path / name).mkdir() is None]
+
+    def attempt(path):
+        try:
+            return render(path, notebook=nb, outputs_root=tmp_path / "out")
+        except RenderError as exc:
+            return exc
+
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(attempt, files))
+        done = [o for o in outcomes if not isinstance(o, RenderError)]
+        lost = [o for o in outcomes if isinstance(o, RenderError)]
+        assert done, f"no run finished: {lost}"
+        assert all("Another run is rendering" in str(e) for e in lost), lost
+        out = done[0].output_dir
+        names = sorted(p.name for p in out.iterdir())
+        assert names == [".render.lock", "monthly_report.html", "monthly_report.ipynb",
+                         "summary.json"], names
+        assert json.loads((out / "summary.json").read_text())["team"] == "demo"
+    assert not [p for p in out.parent.iterdir() if "rendering" in p.name], "no staging left"
+
+
+def test_a_month_with_no_calibrations_exits_non_zero_naming_the_latest_month(tmp_path, capsys):
+    """A future month used to render with exit 0, 'gate closed' and 'chase the open
+    evaluations listed below' while nothing was listed."""
+    demo = (Path(__file__).resolve().parents[1] / "parameters" / "demo.yaml").read_text()
+    path = tmp_path / "future.yaml"
+    path.write_text(demo.replace('month: "2026-10"', 'month: "2027-03"').replace(
+        "store_url: \"\"", f"store_url: \"sqlite:///{tmp_path / 'calib.sqlite'}\""))
+    assert 'month: "2027-03"' in path.read_text()
+    assert main(["report", "--params", str(path), "--outputs", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err
+    assert "Team 'demo' has no calibration in 2027-03" in err
+    assert "the latest month with calibrations is 2026-11" in err
+    assert not list((tmp_path / "out").rglob("*.html"))

@@ -105,6 +105,23 @@ def test_validation_lists_every_problem_in_sentences(sandbox, shared_plan):
     assert all(p.endswith(".") and p[0].isupper() for p in problems)
 
 
+def test_a_plan_for_another_month_or_a_team_that_climbs_out_is_refused(sandbox, shared_plan,
+                                                                      tmp_path):
+    """Issue 10: plans accepted a month that does not match their calibrations and a team
+    '../../etc'."""
+    march = SessionPlan(**{**shared_plan.__dict__, "month": "2026-03"})
+    with pytest.raises(PlanError, match=r"month is 2026-03 but its calibrations would be created "
+                                        r"now, in 2026-11 .* set month: '2026-11'"):
+        march.validate(sandbox.client(), now=sandbox.now())
+    path = shared_plan.to_yaml(tmp_path / "plan.yaml")
+    path.write_text(path.read_text().replace("team: demo", "team: ../../etc"))
+    with pytest.raises(PlanError, match="is not a team name"):
+        SessionPlan.from_yaml(path)
+    path.write_text(path.read_text().replace("team: ../../etc", "team: demo") + "team: north\n")
+    with pytest.raises(PlanError, match="the key 'team' appears twice"):
+        SessionPlan.from_yaml(path)
+
+
 # -------------------------------------------------------------------------------- creation
 
 def test_dry_run_creates_nothing_and_shows_exactly_what_would_be_created(sandbox, shared_plan):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from calib.store import Store, StoreError
-from tests.test_store_helpers import form_json, month_frames, users_json
+from tests.test_store_helpers import Clock, form_json, month_frames, users_json
 
 TEAM, MONTH = "demo", "2026-11"
 # calibration 0 waits for u-ev2 (pending) and u-ev3 (in progress); 1 and 2 are finished
@@ -20,8 +20,14 @@ SECRET = 61.987654  # a score only the sealed calibration holds
 
 
 @pytest.fixture
-def store(store_url: str):
-    with Store(store_url) as s:
+def clock() -> Clock:
+    """The backend's clock; the store judges deadlines by it alone."""
+    return Clock("2026-11-10T09:00:00Z")
+
+
+@pytest.fixture
+def store(store_url: str, clock: Clock):
+    with Store(store_url, clock=clock) as s:
         scores, answers = month_frames(TEAM, MONTH, statuses=WAITING)
         scores.loc[scores["calibration_id"] == SEALED, "total_score"] = np.where(
             scores.loc[scores["calibration_id"] == SEALED, "status"] == "FINISHED", SECRET,
@@ -62,13 +68,14 @@ def test_no_public_function_leaks_a_sealed_score(store):
         "scores": lambda: [store.scores(), store.scores(TEAM, MONTH, include_sealed=True)],
         "answers": lambda: [store.answers(), store.answers(TEAM, [MONTH])],
         "gate": lambda: [store.gate(TEAM, MONTH)],
-        "status": lambda: [store.status(TEAM, MONTH, now="2026-11-10")],
+        "status": lambda: [store.status(TEAM, MONTH)],
         "reveals": lambda: [store.reveals()], "sessions": lambda: [store.sessions()],
         "rubric_notes": lambda: [store.rubric_notes()], "consensus": lambda: [store.consensus()],
         "runs": lambda: [store.runs()], "imports": lambda: [store.imports()],
         "forms": lambda: [store.forms()], "form_questions": lambda: [store.form_questions()],
         "answer_options": lambda: [store.answer_options()], "users": lambda: [store.users()],
         "months": lambda: [store.months(TEAM)], "teams": lambda: [store.teams()],
+        "deadline_changes": lambda: [store.deadline_changes()], "now": lambda: [store.now()],
     }
     writes = {"upsert_month", "import_months", "reveal", "save_session", "add_rubric_note",
               "record_consensus",
@@ -84,8 +91,9 @@ def test_no_public_function_leaks_a_sealed_score(store):
             assert "61.98" not in text + attrs, f"Store.{name} leaked a sealed score"
 
 
-def test_status_per_evaluator_pending_in_progress_finished_overdue(store):
-    before = store.status(TEAM, MONTH, now="2026-11-20T12:00:00Z")
+def test_status_per_evaluator_pending_in_progress_finished_overdue(store, clock):
+    clock.set("2026-11-20T12:00:00Z")
+    before = store.status(TEAM, MONTH)
     assert list(before.columns) == ["calibration_id", "evaluator_id", "evaluator_name", "role",
                                     "status", "due"]
     mine = before[before["calibration_id"] == SEALED].set_index("evaluator_id")["status"]
@@ -94,23 +102,25 @@ def test_status_per_evaluator_pending_in_progress_finished_overdue(store):
     assert before[before["calibration_id"] == SEALED]["role"].iloc[0] == "expert"
     assert before.set_index(["calibration_id", "evaluator_id"]).loc[
         (SEALED, "u-ev1"), "evaluator_name"] == "Eval <1>"
-    after = store.status(TEAM, MONTH, now="2026-12-02T00:00:00Z")
+    clock.set("2026-12-02T00:00:00Z")
+    after = store.status(TEAM, MONTH)
     mine = after[after["calibration_id"] == SEALED].set_index("evaluator_id")["status"]
     assert mine[["u-ev2", "u-ev3"]].tolist() == ["overdue", "overdue"]
     assert (after[after["calibration_id"] != SEALED]["status"] == "finished").all()
 
 
-def test_reveal_before_the_deadline_is_refused_and_nothing_is_recorded(store):
+def test_reveal_before_the_deadline_is_refused_and_nothing_is_recorded(store, clock):
+    clock.set("2026-11-30T23:59:00Z")
     with pytest.raises(StoreError, match=r"^Refusing to reveal: 1 calibration\(s\) of demo "
                                          r"2026-11 are still waiting .* deadline has not passed"):
-        store.reveal(TEAM, MONTH, by="ana", reason="impatient", now="2026-11-30T23:59:00Z")
+        store.reveal(TEAM, MONTH, by="ana", reason="impatient")
     assert store.reveals().empty
     assert SEALED not in set(store.scores(TEAM, MONTH)["calibration_id"])
 
 
-def test_reveal_after_the_deadline_opens_the_gate_and_is_recorded(store):
-    n = store.reveal(TEAM, MONTH, by="Ana Analyst", reason="ev2 on leave",
-                     now="2026-12-02T09:30:00Z")
+def test_reveal_after_the_deadline_opens_the_gate_and_is_recorded(store, clock):
+    clock.set("2026-12-02T09:30:00Z")
+    n = store.reveal(TEAM, MONTH, by="Ana Analyst", reason="ev2 on leave")
     assert n == 1
     gate = store.gate(TEAM, MONTH).set_index("calibration_id")
     assert gate.loc[SEALED, "open"]
@@ -122,19 +132,20 @@ def test_reveal_after_the_deadline_opens_the_gate_and_is_recorded(store):
     log = store.reveals(TEAM, MONTH)
     assert log[["calibration_id", "revealed_by", "reason"]].values.tolist() == [
         [SEALED, "Ana Analyst", "ev2 on leave"]]
-    assert store.reveal(TEAM, MONTH, by="Ana Analyst", reason="again",
-                        now="2026-12-03") == 0, "open calibrations are not revealed twice"
+    clock.set("2026-12-03T00:00:00Z")
+    assert store.reveal(TEAM, MONTH, by="Ana Analyst", reason="again") == 0, \
+        "open calibrations are not revealed twice"
 
 
-def test_reveal_needs_who_and_why_and_known_calibrations(store):
+def test_reveal_needs_who_and_why_and_known_calibrations(store, clock):
+    clock.set("2026-12-02T00:00:00Z")
     with pytest.raises(ValueError, match="who reveals and why"):
-        store.reveal(TEAM, MONTH, by="", reason="x", now="2026-12-02")
+        store.reveal(TEAM, MONTH, by="", reason="x")
     with pytest.raises(StoreError, match="not calibrations of team 'demo'"):
-        store.reveal(TEAM, MONTH, by="a", reason="x", now="2026-12-02",
-                     calibration_ids=["nope"])
+        store.reveal(TEAM, MONTH, by="a", reason="x", calibration_ids=["nope"])
 
 
-def test_a_session_deadline_and_a_calibration_deadline_set_the_due_date(store):
+def test_a_session_deadline_and_a_calibration_deadline_set_the_due_date(store, clock):
     store.save_session({"name": "Nov deep dive", "team": TEAM, "month": MONTH,
                         "deadline": "2026-11-20T17:00:00Z", "panel_ids": ["u-ev1", "u-ev2"],
                         "conversation_ids": [f"conv-{SEALED}"], "focus": "long calls",
@@ -148,12 +159,14 @@ def test_a_session_deadline_and_a_calibration_deadline_set_the_due_date(store):
     gate = store.gate(TEAM, MONTH).set_index("calibration_id")["deadline"]
     assert gate[SEALED] == pd.Timestamp("2026-11-20T17:00:00Z")
     assert gate[f"{TEAM}-{MONTH}-cal1"] == pd.Timestamp("2026-11-25T00:00:00Z")
+    clock.set("2026-11-20T16:59:00Z")
     with pytest.raises(StoreError):
-        store.reveal(TEAM, MONTH, by="a", reason="x", now="2026-11-20T16:59:00Z")
-    assert store.reveal(TEAM, MONTH, by="a", reason="x", now="2026-11-20T17:01:00Z") == 1
+        store.reveal(TEAM, MONTH, by="a", reason="x")
+    clock.set("2026-11-20T17:01:00Z")
+    assert store.reveal(TEAM, MONTH, by="a", reason="x") == 1
 
 
-def test_assigned_evaluators_without_an_evaluation_keep_the_gate_closed(store):
+def test_assigned_evaluators_without_an_evaluation_keep_the_gate_closed(store, clock):
     scores, answers = month_frames(TEAM, MONTH, n_calibrations=1, prefix="late-")
     calibrations = [{"calibration_id": f"late-{TEAM}-{MONTH}-cal0",
                      "evaluator_ids": ["u-ev1", "u-ev2", "u-ev3", "u-new"],
@@ -162,7 +175,8 @@ def test_assigned_evaluators_without_an_evaluation_keep_the_gate_closed(store):
     gate = store.gate(TEAM, MONTH).set_index("calibration_id")
     assert gate.loc[f"late-{TEAM}-{MONTH}-cal0", ["n_assigned", "n_finished", "open"]].tolist() \
         == [5, 4, False]
-    status = store.status(TEAM, MONTH, now="2026-11-02")
+    clock.set("2026-11-02T00:00:00Z")
+    status = store.status(TEAM, MONTH)
     assert status.set_index("evaluator_id").loc["u-new", "status"] == "pending"
 
 
@@ -179,3 +193,81 @@ def test_finishing_the_last_evaluation_opens_the_gate(store):
     store.upsert_month(TEAM, MONTH, scores, answers)
     assert store.gate(TEAM, MONTH)["open"].all()
     assert SEALED in set(store.answers(TEAM, MONTH)["calibration_id"])
+
+
+# -- issue 10: the present comes from the backend's clock; deadlines never move earlier -------
+
+def test_the_caller_cannot_choose_the_present_to_open_a_calibration_early(store):
+    """Store.reveal(..., now='2027-07-01') used to open calibrations due in the future and
+    record a false reveal time; the store now has no such argument and asks its clock."""
+    assert "now" not in inspect.signature(Store.reveal).parameters
+    assert "now" not in inspect.signature(Store.status).parameters
+    with pytest.raises(TypeError):
+        store.reveal(TEAM, MONTH, by="ana", reason="x", now="2027-07-01")  # type: ignore
+    with pytest.raises(StoreError, match="deadline has not passed"):
+        store.reveal(TEAM, MONTH, by="ana", reason="x")
+    assert store.reveals().empty
+    assert SEALED not in set(store.scores(TEAM, MONTH)["calibration_id"])
+
+
+def test_the_recorded_reveal_time_is_the_backend_clock(store, clock):
+    clock.set("2026-12-05T08:15:00Z")
+    assert store.reveal(TEAM, MONTH, by="Ana", reason="ev2 on leave") == 1
+    assert store.reveals()["revealed_at"].tolist() == [pd.Timestamp("2026-12-05T08:15:00Z")]
+
+
+PLAN = {"name": "Nov deep dive", "team": TEAM, "month": MONTH, "focus": "general",
+        "form_id": "form-v2", "calibrator_id": "u-cal", "expert_id": "u-expert",
+        "panel_ids": ["u-ev1", "u-ev2", "u-ev3"], "conversation_ids": [f"conv-{SEALED}"],
+        "deadline": "2026-11-20T17:00:00Z"}
+
+
+def _session_scores():
+    scores, answers = month_frames(TEAM, MONTH, statuses=WAITING)
+    scores["session_id"] = PLAN["name"]
+    answers["session_id"] = PLAN["name"]
+    return scores, answers
+
+
+def test_a_stored_session_deadline_never_moves_earlier(store, clock):
+    """`calib create --plan P --store URL` with an earlier deadline used to overwrite the stored
+    one, and a plain reveal then opened the calibrations."""
+    store.save_session(PLAN)
+    store.upsert_month(TEAM, MONTH, *_session_scores())
+    with pytest.raises(StoreError, match=r"already has the deadline 2026-11-20 17:00 UTC; a "
+                                         r"deadline never moves earlier"):
+        store.save_session({**PLAN, "deadline": "2026-11-12T00:00:00Z"})
+    store.save_session({**PLAN, "name": "other", "deadline": None})
+    with pytest.raises(StoreError, match="never moves earlier"):  # no deadline = month end
+        store.save_session({**PLAN, "name": "other", "deadline": "2026-11-11T00:00:00Z"})
+    assert store.sessions().set_index("session_id").loc[PLAN["name"], "deadline"] == \
+        pd.Timestamp("2026-11-20T17:00:00Z")
+    clock.set("2026-11-15T00:00:00Z")
+    with pytest.raises(StoreError, match="deadline has not passed"):
+        store.reveal(TEAM, MONTH, by="ana", reason="x", calibration_ids=[SEALED])
+
+
+def test_a_later_deadline_is_allowed_and_recorded(store):
+    store.save_session(PLAN)
+    store.save_session({**PLAN, "deadline": "2026-11-24T17:00:00Z"})
+    store.save_session({**PLAN, "deadline": "2026-11-24T17:00:00Z"})  # unchanged: not recorded
+    changes = store.deadline_changes()
+    assert changes[["session_id", "old_deadline", "new_deadline"]].values.tolist() == [
+        [PLAN["name"], pd.Timestamp("2026-11-20T17:00:00Z"), pd.Timestamp("2026-11-24T17:00:00Z")]]
+    assert changes["changed_at"].tolist() == [pd.Timestamp("2026-11-10T09:00:00Z")]
+
+
+def test_a_calibration_deadline_never_moves_earlier_and_a_sync_without_one_keeps_it(store):
+    scores, answers = month_frames(TEAM, MONTH, statuses=WAITING)
+    due = [{"calibration_id": SEALED, "deadline": "2026-11-25T00:00:00Z"}]
+    store.upsert_month(TEAM, MONTH, scores, answers, calibrations=due)
+    before = store.gate(TEAM, MONTH).set_index("calibration_id").loc[SEALED, "deadline"]
+    with pytest.raises(ValueError, match="never moves earlier"):
+        store.upsert_month(TEAM, MONTH, scores, answers,
+                           calibrations=[{**due[0], "deadline": "2026-11-11T00:00:00Z"}])
+    store.upsert_month(TEAM, MONTH, scores, answers)  # a sync that knows no deadline
+    gate = store.gate(TEAM, MONTH).set_index("calibration_id")
+    assert gate.loc[SEALED, "deadline"] == before == pd.Timestamp("2026-11-25T00:00:00Z")
+    store.upsert_month(TEAM, MONTH, scores, answers,
+                       calibrations=[{**due[0], "deadline": "2026-11-28T00:00:00Z"}])
+    assert store.deadline_changes()["calibration_id"].tolist() == [SEALED]

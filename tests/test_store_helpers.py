@@ -10,6 +10,19 @@ import pandas as pd
 
 from calib.tables import answers_frame, scores_frame
 
+class Clock:
+    """A backend clock a test can move, like the sandbox org's: ``Store(url, clock=clock)``."""
+
+    def __init__(self, at: str) -> None:
+        self.at = pd.Timestamp(at, tz="UTC").to_pydatetime()
+
+    def __call__(self):
+        return self.at
+
+    def set(self, at: str) -> None:
+        self.at = pd.Timestamp(at, tz="UTC").to_pydatetime()
+
+
 FORM_ID = "form-v2"
 FORM_CONTEXT = "form-ctx"
 

@@ -42,7 +42,7 @@ def test_a_session_plan_round_trips_and_saving_again_replaces_it(store):
 
 @pytest.mark.parametrize("bad, message", [
     ({**PLAN, "name": ""}, "non-empty 'name'"), ({**PLAN, "month": "2026/10"}, "YYYY-MM"),
-    ({**PLAN, "team": None}, "team must be"), ({**PLAN, "deadline": "soon"}, "not a date-time"),
+    ({**PLAN, "team": None}, "Team is empty"), ({**PLAN, "deadline": "soon"}, "not a date-time"),
 ])
 def test_a_bad_session_plan_is_refused(store, bad, message):
     with pytest.raises(ValueError, match=message):

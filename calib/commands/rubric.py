@@ -123,6 +123,7 @@ def _agenda(args: argparse.Namespace) -> int:
     from calib.agenda import build_agenda
     from calib.cli import CommandError
     from calib.rubric import notes_in_force
+    from calib.values import inside
     from calib.workflow import project_path
 
     with _open_store(args.store) as store:
@@ -131,18 +132,22 @@ def _agenda(args: argparse.Namespace) -> int:
         notes = store.rubric_notes()
         users = store.users()
     if scores.empty:
-        sealed = scores.attrs.get("sealed") or {}
+        n_sealed = int((scores.attrs.get("sealed") or {}).get("n_calibrations", 0))
+        if n_sealed:
+            raise CommandError(
+                f"All {n_sealed} calibration(s) of team {args.team!r} in {args.month} are still "
+                f"sealed: their evaluations are not all finished. The agenda opens when every "
+                f"evaluator has finished, or after the deadline with an explicit reveal.")
         raise CommandError(
-            f"No open calibration of team {args.team!r} in {args.month} is in the store"
-            + (" (some are still sealed: wait until every evaluation is finished, or reveal "
-               "them after the deadline)" if sealed else "")
-            + "; load the month first (calib report, or calib import for files).")
+            f"Team {args.team!r} has no calibration in {args.month} in the store; load the "
+            f"month first (calib report, or calib import for files), or check the team and "
+            f"month.")
     names = dict(zip(users["user_id"], users["name"]))
     in_force = notes_in_force(notes, as_of=args.month) if len(notes) else None
     agenda = build_agenda(scores, answers, rubric_notes=in_force, agent_names=names,
                           aligned_max=args.aligned_max, discuss_max=args.discuss_max,
                           title=f"{args.team} {args.month}: discussion agenda")
-    out = args.out or project_path(Path("outputs") / args.team / args.month)
+    out = args.out or inside(project_path(Path("outputs")), args.team, args.month)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in (("agenda.md", agenda.to_markdown()), ("agenda.html", agenda.to_html())):

@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from base64 import b64encode
 from collections.abc import Callable
 from typing import Any
+
+import requests
 
 from calib.genesys import errors
 from calib.genesys.transport import Transport
@@ -70,6 +73,34 @@ class Secret:
 
     def __reduce__(self) -> Any:
         raise TypeError("A Secret cannot be pickled; build the client again from the environment.")
+
+
+class _ClientCredentialsAuth(requests.auth.AuthBase):
+    """HTTP Basic client authentication that keeps the secret out of every frame's locals.
+
+    ``auth=(client_id, secret)`` would put the plaintext secret in a local variable of each
+    frame between here and the socket, where an error tracker that captures locals (Sentry,
+    rich tracebacks) would record it. This object's repr is masked, and the secret is read only
+    inside the expression that builds the header.
+    """
+
+    __slots__ = ("_client_id", "_secret")
+
+    def __init__(self, client_id: str, secret: Secret) -> None:
+        self._client_id = client_id
+        self._secret = secret
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = "Basic " + b64encode(
+            f"{self._client_id}:{self._secret.reveal()}".encode("utf-8")).decode("ascii")
+        return request
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsAuth(client_id={mask(self._client_id, keep=8)!r}, secret=***)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Client credentials cannot be pickled; build the client again from the "
+                        "environment.")
 
 
 class TokenProvider:
@@ -158,7 +189,7 @@ class TokenProvider:
             response = self._transport.send(
                 "POST", self._token_url, path=_TOKEN_PATH_FOR_ERRORS, idempotent=True,
                 data={"grant_type": "client_credentials"},
-                auth=(self._client_id, self._client_secret.reveal()),
+                auth=_ClientCredentialsAuth(self._client_id, self._client_secret),
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
         except (errors.BadRequestError, errors.AuthenticationError, errors.PermissionDeniedError) as exc:

@@ -134,7 +134,7 @@ class Transport:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
+        auth: Any = None,
     ) -> requests.Response:
         """Send one logical request, retrying per the module policy; return a 2xx/3xx response.
 

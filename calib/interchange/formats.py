@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from calib import values
 from calib.tables import ANSWERS_COLUMNS, ROLES, SCORES_COLUMNS, STATUSES
 
 #: Columns of an exported scores file, in order (the ``scores`` table).
@@ -46,8 +47,8 @@ TIME_FIELDS = ("submitted_at",)
 ID_FIELDS = ("team", "month", "session_id", "calibration_id", "conversation_id", "agent_id",
              "calibrator_id", "evaluation_id", "evaluator_id", "form_id", "form_context_id",
              "question_group_id", "question_id", "answer_id")
-#: The years a calibration's month and submitted time may fall in.
-FIRST_YEAR, LAST_YEAR = 2000, 2099
+#: The years a calibration's month and submitted time may fall in (calib's one rule).
+FIRST_YEAR, LAST_YEAR = values.FIRST_YEAR, values.LAST_YEAR
 
 #: Short names a plain spreadsheet may use (matched after :func:`name_key`).
 TIDY_ALIASES: dict[str, str] = {

@@ -28,6 +28,7 @@ from typing import Literal, Mapping
 
 import pandas as pd
 
+from calib import values
 from calib.interchange.errors import InterchangeError, problem
 from calib.interchange.formats import KNOWN_FIELDS, TIDY_ALIASES, name_key
 
@@ -156,8 +157,6 @@ def load_mapping(path: str | Path) -> Preset:
     InterchangeError
         When the file is missing, is not YAML, or names an unknown calib column.
     """
-    import yaml
-
     path = Path(path)
     if path.is_dir():
         raise InterchangeError([problem(path, [], "the mapping file is a folder, not a file.",
@@ -175,14 +174,10 @@ def load_mapping(path: str | Path) -> Preset:
                                         f"file is probably in a Windows code page such as "
                                         f"cp1252).", "Save the mapping file as UTF-8 (in most "
                                         "editors: Save as > Encoding: UTF-8).")]) from None
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        rows = [mark.line + 1] if mark is not None else []
-        reason = getattr(exc, "problem", None) or type(exc).__name__
-        raise InterchangeError([problem(path, rows, f"the mapping file is not valid YAML "
-                                        f"({reason}).", "Fix the YAML syntax; see "
+    try:  # calib's one YAML rule: no aliases, no repeated keys, dates kept as text
+        spec = values.parse_yaml(text, source="the mapping file")
+    except values.ParameterError as exc:
+        raise InterchangeError([problem(path, [], str(exc), "Fix the mapping file there; see "
                                         "docs/interchange.md for an example.")]) from None
     return _preset_from_spec(path, {} if spec is None else spec)
 

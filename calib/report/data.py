@@ -148,36 +148,28 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     months = history_months(month, int(params.get("history_months", 6)))
     backend = params.get("backend", "sandbox")
     notes: list[str] = []
-    store = Store(store_url(params))
-    try:
-        if backend == "sandbox":
-            from calib.sandbox import Sandbox
+    url = store_url(params)
+    if backend == "sandbox":
+        from calib.sandbox import Sandbox
 
-            with Sandbox(seed=int(params.get("sandbox_seed", 7))) as sandbox:
-                now = sandbox.now()
-                with sandbox.client() as client:
-                    _sync(client, store, team, months, params, notes)
-                    agents = _agent_names(client, store, team, months, notes)
-        elif backend == "genesys":
-            from calib.genesys.client import GenesysClient
+        with Sandbox(seed=int(params.get("sandbox_seed", 7))) as sandbox, \
+                Store(url, clock=sandbox.now) as store, sandbox.client() as client:
+            _sync(client, store, team, months, params, notes)
+            agents = _agent_names(client, store, team, months, notes)
+            data = _read_month(store, params, team, month, months, agents, notes)
+    elif backend == "genesys":
+        from calib.genesys.client import GenesysClient
 
-            now = datetime.now(timezone.utc)
-            with GenesysClient.from_env() as client:
-                _sync(client, store, team, months, params, notes)
-                agents = _agent_names(client, store, team, months, notes)
-        elif backend == "files":
-            now, agents = datetime.now(timezone.utc), {}
+        with Store(url) as store, GenesysClient.from_env() as client:
+            _sync(client, store, team, months, params, notes)
+            agents = _agent_names(client, store, team, months, notes)
+            data = _read_month(store, params, team, month, months, agents, notes)
+    elif backend == "files":
+        with Store(url) as store:
             _import_files(store, team, params, notes)
-        else:
-            raise ParameterError(f"backend must be sandbox, genesys or files, not {backend!r}.")
-        data = MonthData(
-            params=params, team=team, month=month, months=months,
-            scores=store.scores(team, months), answers=store.answers(team, months),
-            status=store.status(team, month, now=now), gate=store.gate(team, month),
-            users=store.users(), rubric_notes=store.rubric_notes(), now=now,
-            store_display=store.url_for_display, forms=store.forms(), agent_names=agents, notes=notes)
-    finally:
-        store.close()
+            data = _read_month(store, params, team, month, months, {}, notes)
+    else:
+        raise ParameterError(f"backend must be sandbox, genesys or files, not {backend!r}.")
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
@@ -187,6 +179,27 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
 
         data.analysis = run_analysis(data)
     return data
+
+
+def _read_month(store: Any, params: dict, team: str, month: str, months: list[str],
+                agents: dict[str, str], notes: list[str]) -> MonthData:
+    """The month's tables from the store, behind the blind gate; refuses an empty month."""
+    gate = store.gate(team, month)
+    if gate.empty:
+        stored = store.months(team)
+        raise ParameterError(
+            f"Team {team!r} has no calibration in {month} in the store"
+            + (f"; the latest month with calibrations is {stored[-1]}: set month: "
+               f"\"{stored[-1]}\"." if stored else
+               " nor in any other month; check the team's name and calibrators, or import "
+               "its score files first (calib import)."))
+    return MonthData(
+        params=params, team=team, month=month, months=months,
+        scores=store.scores(team, months), answers=store.answers(team, months),
+        status=store.status(team, month), gate=gate, users=store.users(),
+        rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
+        store_display=store.url_for_display, forms=store.forms(), agent_names=agents,
+        notes=notes)
 
 
 def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[str]) -> None:

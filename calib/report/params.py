@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import nbformat
-import yaml
+import math
 
+import nbformat
+
+from calib.values import ParameterError, check_month, check_team
+from calib.values import read_yaml as _read_yaml
 #: Parameters the runner fills in itself; a parameter file may leave them out.
 RUNNER_SET = ("output_dir",)
 
@@ -26,14 +29,13 @@ _SECRET_KEY = re.compile(
     r"secret|passw(or)?d|passphrase|token|api[_-]?key|credential|private[_-]?key|bearer|auth",
     re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BACKENDS = ("sandbox", "genesys", "files")
-
-
-class ParameterError(ValueError):
-    """A parameter file or parameters cell is unusable; the message says what to fix."""
+#: Upper bounds of the report's counts: beyond them a value is a typo that would hang a run.
+MAX_HISTORY_MONTHS = 60
+MAX_N_BOOT = 100_000
+__all__ = ["ParameterError", "NotebookParameter", "read_yaml", "notebook_parameters", "validate",
+           "load", "month_check", "RUNNER_SET", "BACKENDS"]
 
 
 @dataclass(frozen=True)
@@ -55,64 +57,18 @@ class NotebookParameter:
     help: str
 
 
-class _StringDatesLoader(yaml.SafeLoader):
-    """A safe loader that keeps ``2026-10-01`` and ``12:30`` as strings.
-
-    YAML 1.1 turns dates into ``datetime.date`` and ``a:b`` into base-60 integers; both would
-    silently change a month or a time. calib parses those strings itself.
-    """
-
-
-_StringDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_StringDatesLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"))
-for _first, _resolvers in list(_StringDatesLoader.yaml_implicit_resolvers.items()):
-    _StringDatesLoader.yaml_implicit_resolvers[_first] = [
-        (tag, rx) for tag, rx in _resolvers
-        if not (tag == "tag:yaml.org,2002:int" and ":" in rx.pattern and "[0-5]?[0-9]" in rx.pattern)
-    ]
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a parameter file into a dict, keeping dates and times as strings.
 
-    Parameters
-    ----------
-    path : str or Path
-        A YAML file whose top level is a mapping.
-
-    Returns
-    -------
-    dict
-        The mapping, with keys as strings.
+    The rules are :func:`calib.values.read_yaml`'s: UTF-8, a mapping at the top, no duplicate
+    keys, no aliases.
 
     Raises
     ------
     ParameterError
-        When the file is missing, is not valid YAML, or is not a mapping.
+        When the file is missing, unreadable, not valid YAML, or not a mapping.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"Parameter file {str(path)!r} does not exist; pass the path of a "
-                             f"YAML file such as parameters/demo.yaml.")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringDatesLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParameterError(f"Parameter file {str(path)!r} is not valid YAML{where}; fix the "
-                             f"syntax (indentation, quotes, colons) there.") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ParameterError(f"Parameter file {str(path)!r} must be a mapping of "
-                             f"'name: value' lines, not a {type(data).__name__}.")
-    return {str(k): v for k, v in data.items()}
+    return _read_yaml(path, what="Parameter file")
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
@@ -291,14 +247,18 @@ def _check_known(p: dict[str, Any], source: str) -> None:
     def fail(msg: str) -> None:
         raise ParameterError(f"{source}: {msg}")
 
-    if "team" in p and not _TEAM.match(str(p["team"])):
-        fail("'team' must be a short name of letters, digits, '-', '_' or '.' (it names the "
-             "output folder), e.g. 'demo'; fix it." if p["team"] else
-             "'team' is empty; set it to the team's name, e.g. 'demo'.")
+    if "team" in p:
+        check_team(p["team"], source=source)
     if "month" in p:
         month_check(p["month"], source=source)
     if "backend" in p and p["backend"] not in BACKENDS:
         fail(f"'backend' must be one of {', '.join(BACKENDS)}, not {p['backend']!r}.")
+    if p.get("files_preset"):
+        from calib.interchange.presets import PRESETS
+
+        if p["files_preset"] not in PRESETS:
+            fail(f"'files_preset' must be one of {', '.join(PRESETS)} (or empty for the tidy "
+                 f"interchange format), not {p['files_preset']!r}.")
     if "calibrators" in p:
         if not p["calibrators"]:
             fail("'calibrators' is empty; list the email of at least one calibrator.")
@@ -306,37 +266,33 @@ def _check_known(p: dict[str, Any], source: str) -> None:
             if not _EMAIL.match(str(email)):
                 fail(f"{email!r} in 'calibrators' is not an email address; list calibrators "
                      f"by their Genesys email.")
+    for name, value in p.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(f"'{name}' is {value!r}; give a finite number.")
     if "confidence" in p and not 0.5 <= p["confidence"] < 1:
         fail("'confidence' must be between 0.5 and 1 (e.g. 0.95).")
     for name in ("history_months", "n_boot", "aligned_max", "discuss_max", "seed",
                  "sandbox_seed"):
         if name in p and isinstance(p[name], (int, float)) and p[name] < 0:
             fail(f"'{name}' must not be negative.")
-    if "history_months" in p and p["history_months"] < 1:
-        fail("'history_months' must be at least 1 (the report month itself).")
+    if "history_months" in p and not 1 <= p["history_months"] <= MAX_HISTORY_MONTHS:
+        fail(f"'history_months' must be from 1 (the report month itself) to "
+             f"{MAX_HISTORY_MONTHS} (five years), not {p['history_months']}.")
+    if "n_boot" in p and p["n_boot"] > MAX_N_BOOT:
+        fail(f"'n_boot' is {p['n_boot']:,} bootstrap resamples; {MAX_N_BOOT:,} is the most a "
+             f"report needs (1000 is the default), so lower it.")
+    for name in ("aligned_max", "discuss_max"):
+        if name in p and isinstance(p[name], (int, float)) and p[name] > 100:
+            fail(f"'{name}' is {p[name]} points; a range on the 0-100 scale is at most 100.")
     if {"aligned_max", "discuss_max"} <= p.keys() and p["aligned_max"] >= p["discuss_max"]:
         fail("'aligned_max' must be smaller than 'discuss_max' (default 5 and 15).")
     for name in ("bias_threshold", "drift_threshold"):
-        if name in p and p[name] <= 0:
-            fail(f"'{name}' must be a positive number of points.")
+        if name in p and not 0 < p[name] <= 100:
+            fail(f"'{name}' must be a positive number of points, at most 100 (the scale), not "
+                 f"{p[name]}.")
 
 
 def month_check(month: Any, *, source: str = "parameters") -> str:
-    """Return ``month`` if it is a ``"YYYY-MM"`` string, else raise :class:`ParameterError`.
-
-    Parameters
-    ----------
-    month : Any
-        The value to check.
-    source : str
-        How to name the value's origin in the message.
-
-    Returns
-    -------
-    str
-        The month unchanged.
-    """
-    if not isinstance(month, str) or not _MONTH.match(month):
-        raise ParameterError(f"{source}: 'month' must be a quoted \"YYYY-MM\" string such as "
-                             f"\"2026-10\", not {month!r}; fix it.")
-    return month
+    """Return ``month`` if it is a ``"YYYY-MM"`` string (2000-01 to 2099-12), else raise
+    :class:`ParameterError`; the rule is :func:`calib.values.check_month`'s."""
+    return check_month(month, source=source)

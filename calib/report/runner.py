@@ -7,19 +7,29 @@ as ``<name>.failed.ipynb`` and the older outputs of that month are removed, so n
 report that does not match the run. Several parameter files render in parallel: each run's
 kernel is its own process, so threads suffice to drive them (and papermill's ``cwd`` option,
 a process-wide ``chdir``, is never used).
+
+A run renders into a private folder beside its output folder and moves its files into place
+only at the end, under a lock on the output folder: two runs for the same team and month
+cannot delete each other's files; the second one to arrive stops at once and says so, and a
+run that crashes leaves the previous report as it was.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from calib.report.params import ParameterError, load
+from calib.values import inside
 
 REPORT_NOTEBOOK = "04_monthly_report.ipynb"
 SUMMARY_NAME = "summary.json"
@@ -86,9 +96,29 @@ def output_stem(notebook: Path) -> str:
 
 def plan_output_dir(params: dict, notebook: Path, outputs_root: Path) -> Path:
     """``<outputs_root>/<team>/<YYYY-MM>``, or ``<outputs_root>/<stem>`` for a notebook that
-    has no team or month parameter."""
+    has no team or month parameter; always inside ``outputs_root``."""
+    if outputs_root.exists() and not outputs_root.is_dir():
+        raise ParameterError(f"The outputs folder {str(outputs_root)!r} is a file; pass a folder "
+                             f"(it is created when missing), such as outputs/.")
     parts = [str(params[k]) for k in ("team", "month") if params.get(k)]
-    return outputs_root.joinpath(*parts) if parts else outputs_root / output_stem(notebook)
+    return inside(outputs_root, *(parts or [output_stem(notebook)]))
+
+
+@contextmanager
+def _render_lock(out_dir: Path, what: str):
+    """Hold the output folder's render lock, or fail at once when another run holds it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".render.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RenderError(f"Another run is rendering {what} into {out_dir} right now; "
+                              f"nothing was changed. Wait for it to finish, then rerun if you "
+                              f"still need to.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def render(params_file: str | Path, *, notebook: str | Path | None = None,
@@ -122,38 +152,54 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
     ParameterError
         For a bad parameter file (no kernel was started).
     RenderError
-        When a cell fails, or the summary is required and missing.
+        When a cell fails, or the summary is required and missing, or another run is
+        rendering the same output folder.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    from calib.report.html import export_html
-
     started = time.perf_counter()
     params_file = Path(params_file)
     notebook = Path(notebook) if notebook is not None else default_notebook()
     params = load(params_file, notebook)
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
-    out_dir = plan_output_dir(params, notebook, root).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = plan_output_dir(params, notebook, root.resolve())
     stem = output_stem(notebook)
-    executed, html = out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html"
-    failed, summary = out_dir / f"{stem}.failed.ipynb", out_dir / SUMMARY_NAME
     if require_summary is None:
         require_summary = notebook.name == REPORT_NOTEBOOK
-    for stale in (failed, summary if require_summary else None):
-        if stale is not None and stale.exists():
-            stale.unlink()
-    if "output_dir" in params:
-        params["output_dir"] = str(out_dir)
+    what = " ".join(str(params[k]) for k in ("team", "month") if params.get(k)) or stem
+    with _render_lock(out_dir, what):
+        # A private folder at the same depth as out_dir (the store URL rule looks two levels up).
+        stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.rendering-", dir=out_dir.parent))
+        try:
+            _execute(notebook, params, out_dir, stage, stem, kernel_name, cell_timeout,
+                     require_summary)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    summary = out_dir / SUMMARY_NAME
+    return RenderResult(params_file, str(params.get("team", "")), str(params.get("month", "")),
+                        out_dir, out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html",
+                        summary if summary.is_file() else None,
+                        time.perf_counter() - started)
 
+
+def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str,
+             kernel_name: str, cell_timeout: int, require_summary: bool) -> None:
+    """Run the notebook into ``stage``; on success move its files into ``out_dir``."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from calib.report.html import export_html
+
+    executed, html = stage / f"{stem}.ipynb", stage / f"{stem}.html"
+    failed = out_dir / f"{stem}.failed.ipynb"
+    stale = [out_dir / f"{stem}.html"] + ([out_dir / SUMMARY_NAME] if require_summary else [])
+    if "output_dir" in params:
+        params["output_dir"] = str(stage)
     try:
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=params, kernel_name=kernel_name,
             progress_bar=False, log_output=False,
             execution_timeout=cell_timeout, report_mode=False)
     except PapermillExecutionError as exc:
-        _keep_failed(executed, failed, html, summary if require_summary else None)
+        _keep_failed(executed, failed, stale)
         first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()
         raise RenderError(
             f"{notebook.name} failed in cell {exc.cell_index + 1} (which starts "
@@ -161,19 +207,31 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
             f"{exc.ename}: {_one_line(exc.evalue)}. The failed notebook is kept at "
             f"{failed}.") from None
     except Exception as exc:
-        _keep_failed(executed, failed, html, summary if require_summary else None)
+        _keep_failed(executed, failed, stale)
         raise RenderError(f"{notebook.name} could not run ({type(exc).__name__}: "
                           f"{_one_line(str(exc))}); see {failed} if it was written.") from exc
 
-    if require_summary and not summary.is_file():
-        _keep_failed(executed, failed, html, None)
+    if require_summary and not (stage / SUMMARY_NAME).is_file():
+        _keep_failed(executed, failed, stale)
         raise RenderError(f"{notebook.name} ran but wrote no {SUMMARY_NAME}; its last cell must "
                           f"call calib.report.write_summary(data). See {failed}.")
     title = " ".join(str(params[k]) for k in ("team", "month") if params.get(k))
+    if "output_dir" in params:  # the kept notebook names the folder its files live in
+        _point_at(executed, stage, out_dir)
     export_html(executed, html, title=f"{stem.replace('_', ' ')} {title}".strip())
-    return RenderResult(params_file, str(params.get("team", "")), str(params.get("month", "")),
-                        out_dir, executed, html, summary if summary.is_file() else None,
-                        time.perf_counter() - started)
+    # The page last: a reader who sees the new page finds the summary that goes with it.
+    moved = sorted(stage.iterdir(), key=lambda p: (p.suffix == ".html", p.name))
+    for item in moved:
+        os.replace(item, out_dir / item.name)
+    if failed.exists():
+        failed.unlink()
+
+
+def _point_at(executed: Path, stage: Path, out_dir: Path) -> None:
+    """Replace the private folder's path in the executed notebook's parameters cell."""
+    text = executed.read_text(encoding="utf-8")
+    if str(stage) in text:
+        executed.write_text(text.replace(str(stage), str(out_dir)), encoding="utf-8")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -181,12 +239,14 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _keep_failed(executed: Path, failed: Path, html: Path, summary: Path | None) -> None:
+def _keep_failed(executed: Path, failed: Path, stale: list[Path]) -> None:
+    """Keep the failed notebook beside the outputs and remove the month's older page and
+    summary, so nobody reads a report that does not match the latest run."""
     if executed.exists():
-        executed.replace(failed)
-    for stale in (html, summary):
-        if stale is not None and stale.exists():
-            stale.unlink()
+        os.replace(executed, failed)
+    for path in stale:
+        if path.exists():
+            path.unlink()
 
 
 def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
@@ -225,6 +285,9 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
     if jobs is not None and jobs < 1:
         raise ParameterError(f"jobs must be at least 1, not {jobs}.")
     nb = Path(notebook) if notebook is not None else default_notebook()
+    if outputs_root is not None and Path(outputs_root).exists() and not Path(outputs_root).is_dir():
+        raise ParameterError(f"The outputs folder {str(outputs_root)!r} is a file; pass a folder "
+                             f"(it is created when missing), such as outputs/.")
     seen: dict[tuple, Path] = {}
     for path in map(Path, params_files):
         params = load(path, nb)

@@ -15,21 +15,19 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from calib import values
+
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def check_month(month: object) -> str:
-    """Return ``month`` if it is a ``"YYYY-MM"`` string, else raise ``ValueError``."""
-    if not isinstance(month, str) or not MONTH_RE.match(month):
-        raise ValueError(f"month must be a 'YYYY-MM' string such as '2026-11', not {month!r}.")
-    return month
+    """Return ``month`` if it is a ``"YYYY-MM"`` month calib accepts (:mod:`calib.values`)."""
+    return values.check_month(month)
 
 
 def check_team(team: object) -> str:
-    """Return ``team`` if it is a non-empty string, else raise ``ValueError``."""
-    if not isinstance(team, str) or not team.strip():
-        raise ValueError(f"team must be a non-empty string such as 'demo', not {team!r}.")
-    return team
+    """Return ``team`` if it is a team name by calib's one rule (:mod:`calib.values`)."""
+    return values.check_team(team)
 
 
 def month_list(months: str | Iterable[str] | None) -> list[str] | None:

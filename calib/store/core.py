@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,6 +29,11 @@ class Store:
         A SQLAlchemy URL. ``None`` uses ``$CALIB_STORE_URL``, else the SQLite file
         ``<repo>/outputs/calib.sqlite``. PostgreSQL URLs use psycopg 3
         (``postgresql+psycopg://user:password@host/db``).
+    clock : callable, optional
+        The backend's clock: returns the present as a datetime (naive means UTC). The sandbox
+        org's clock in demos; default the system clock, which is Genesys Cloud's. The blind gate
+        (overdue, reveal) judges deadlines only against it: no method takes the present from
+        its caller, so nobody can open a calibration by claiming it is later than it is.
 
     Notes
     -----
@@ -44,9 +49,14 @@ class Store:
     >>> store.scores("demo", "2026-10")                         # doctest: +SKIP
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
         if url is not None and not isinstance(url, str):
             raise ValueError(f"url must be a SQLAlchemy URL string, not {type(url).__name__}.")
+        if clock is not None and not callable(clock):
+            raise ValueError("clock must be a function returning the present (such as a "
+                             "sandbox's now), not a value; the store asks it each time.")
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._url = parse_url(url or default_url())
         self._tables = build_metadata().tables
         self._engine = create_store_engine(self._url)
@@ -71,6 +81,14 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url_for_display!r})"
+
+    def now(self) -> datetime:
+        """The present by the backend's clock, as naive UTC (the store's convention)."""
+        at = cv.to_naive_utc(self._clock(), what="the clock's time")
+        if at is None:
+            raise StoreError("The store's clock returned no time; pass a clock that returns "
+                             "a datetime.")
+        return at
 
     def close(self) -> None:
         """Release the store's database connections."""
@@ -143,7 +161,7 @@ class Store:
         forms, users, calibrations = list(forms), list(users), list(calibrations)
         return self._write(lambda conn: upsert_month(
             conn, self._tables, team, month, scores, answers, forms=forms, users=users,
-            calibrations=calibrations, source=source))
+            calibrations=calibrations, source=source, now=self.now()))
 
     def scores(self, team: str | None = None, months: str | Iterable[str] | None = None, *,
                include_sealed: bool = False) -> pd.DataFrame:
@@ -194,15 +212,10 @@ class Store:
         frame = self._read(gate_mod.gate_table, self._tables, team, [month])
         return frame[list(gate_mod.GATE_COLUMNS)]
 
-    def status(self, team: str, month: str, *, now: datetime | str | None = None
-               ) -> pd.DataFrame:
+    def status(self, team: str, month: str) -> pd.DataFrame:
         """Each assigned evaluator's status per calibration, without any score.
 
-        Parameters
-        ----------
-        now : datetime or str, optional
-            The instant to judge overdue against (default: the current time; naive means
-            UTC). Pass the sandbox clock's time when working with the sandbox.
+        Overdue is judged against the store's clock (the backend's: see ``clock``).
 
         Returns
         -------
@@ -212,13 +225,14 @@ class Store:
             due (UTC).
         """
         team, month = cv.check_team(team), cv.check_month(month)
-        at = cv.to_naive_utc(now, what="now") if now is not None else cv.now_utc()
-        return self._read(gate_mod.status_table, self._tables, team, month, at)
+        return self._read(gate_mod.status_table, self._tables, team, month, self.now())
 
     def reveal(self, team: str, month: str, *, by: str, reason: str,
-               now: datetime | str | None = None,
                calibration_ids: Iterable[str] | None = None) -> int:
         """Open the gate of sealed calibrations whose deadline has passed, and record it.
+
+        "Passed" is judged by the store's clock (the backend's), never by the caller: the
+        reveal time recorded is that clock's.
 
         Parameters
         ----------
@@ -226,8 +240,6 @@ class Store:
             Who reveals (the analyst); recorded and quoted in reports.
         reason : str
             Why, in words (for example "two evaluators on leave").
-        now : datetime or str, optional
-            The current instant (default: now). Naive means UTC.
         calibration_ids : iterable of str, optional
             Only these calibrations; default every sealed calibration of the month.
 
@@ -246,10 +258,9 @@ class Store:
         for name, value in (("by", by), ("reason", reason)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"reveal needs {name!r}: say who reveals and why; it is empty.")
-        at = cv.to_naive_utc(now, what="now") if now is not None else cv.now_utc()
         ids = None if calibration_ids is None else [str(c) for c in calibration_ids]
         return self._write(lambda conn: gate_mod.reveal_rows(
-            conn, self._tables, team, month, by=by, reason=reason, now=at,
+            conn, self._tables, team, month, by=by, reason=reason, now=self.now(),
             calibration_ids=ids))
 
     def reveals(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
@@ -269,15 +280,49 @@ class Store:
 
         ``plan`` keys: name, team, month, focus, form_id, calibrator_id, expert_id, panel_ids,
         deadline, conversation_ids (extra keys are kept in the stored plan JSON).
+
+        A stored session's deadline never moves earlier (no deadline means the end of its month):
+        calib stores a session when it creates its calibrations, and the panel was promised that
+        blind window. A later deadline is allowed and recorded in :meth:`deadline_changes`.
+
+        Raises
+        ------
+        StoreError
+            When the plan would move the stored deadline earlier; nothing is saved.
         """
-        row = rec.session_row(plan, cv.now_utc())
-        table = self._tables["sessions"]
+        row = rec.session_row(plan, self.now())
+        table, changes = self._tables["sessions"], self._tables["deadline_changes"]
 
         def save(conn: sa.Connection) -> str:
+            old = conn.execute(sa.select(table.c.deadline, table.c.month).where(
+                table.c.session_id == row["session_id"])).first()
+            if old is not None:
+                before = old.deadline or cv.month_end(old.month)
+                after = row["deadline"] or cv.month_end(row["month"])
+                if after < before:
+                    raise StoreError(
+                        f"Session {row['session_id']!r} already has the deadline "
+                        f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier once the "
+                        f"calibrations exist (the panel was promised that blind window). Keep "
+                        f"{before:%Y-%m-%d %H:%M} UTC or a later one in the plan.")
+                if after > before:
+                    conn.execute(changes.insert().values(
+                        session_id=row["session_id"], calibration_id=None, old_deadline=before,
+                        new_deadline=after, changed_at=row["saved_at"]))
             conn.execute(table.delete().where(table.c.session_id == row["session_id"]))
             conn.execute(table.insert().values(**row))
             return row["session_id"]
         return self._write(save)
+
+    def deadline_changes(self) -> pd.DataFrame:
+        """Every recorded move of a stored deadline, oldest first: session_id, calibration_id,
+        old_deadline, new_deadline, changed_at (UTC)."""
+        table = self._tables["deadline_changes"]
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
+            sa.select(table).order_by(table.c.change_id))])
+        return rec.times_frame(rows, ["session_id", "calibration_id", "old_deadline",
+                                      "new_deadline", "changed_at"],
+                               ["old_deadline", "new_deadline", "changed_at"])
 
     def sessions(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Saved session plans (panel_ids and conversation_ids as lists, deadline in UTC)."""
@@ -314,7 +359,7 @@ class Store:
                                   decided_on=decided_on, form_context_id=form_context_id,
                                   form_version_id=form_version_id, session_id=session_id,
                                   anchors=anchors, agreed_by=agreed_by,
-                                  recorded_at=cv.now_utc())
+                                  recorded_at=self.now())
         table = self._tables["rubric_notes"]
         return self._write(lambda c: c.execute(table.insert().values(**row))
                            .inserted_primary_key[0])
@@ -413,7 +458,7 @@ class Store:
         """Record that a file's scores were imported (source "files"); return the import id."""
         row = {"team": cv.check_team(team), "month": cv.check_month(month),
                "file_name": str(file_name), "sha256": str(sha256), "n_rows": int(n_rows),
-               "imported_at": cv.now_utc()}
+               "imported_at": self.now()}
         table = self._tables["file_imports"]
         return self._write(lambda c: c.execute(table.insert().values(**row))
                            .inserted_primary_key[0])
@@ -439,11 +484,12 @@ class Store:
             results = {}
             for month, (scores, answers) in checked.items():
                 results[month] = upsert_month(conn, self._tables, team, month, scores, answers,
-                                              forms=[], users=[], calibrations=[], source="files")
+                                              forms=[], users=[], calibrations=[], source="files",
+                                              now=self.now())
                 for name, digest in files:
                     conn.execute(table.insert().values(
                         team=team, month=month, file_name=name, sha256=digest,
-                        n_rows=int(len(scores)), imported_at=cv.now_utc()))
+                        n_rows=int(len(scores)), imported_at=self.now()))
             return results
         return self._write(write, rehearse=dry_run)
 

@@ -18,6 +18,9 @@ Tables, and why each exists:
 ``calibrations``, ``calibration_assignments``, ``evaluations``, ``answers``
     the month's data; ``source`` says where it came from (``"api"`` or ``"files"``) so that a
     sync only ever removes what its own source no longer lists.
+``deadline_changes``
+    every move of a stored deadline (sessions and calibrations); a deadline only ever moves
+    later, so the blind window a panel was promised cannot shrink.
 ``reveals``
     the analyst's explicit reveals of sealed calibrations after their deadline (the audit trail
     the report quotes).
@@ -38,7 +41,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def build_metadata() -> sa.MetaData:
@@ -157,6 +160,11 @@ def build_metadata() -> sa.MetaData:
              sa.Column("sha256", text, nullable=False),
              sa.Column("n_rows", sa.Integer, nullable=False),
              sa.Column("imported_at", ts, nullable=False))
+    sa.Table("deadline_changes", md,
+             sa.Column("change_id", sa.Integer, primary_key=True, autoincrement=True),
+             sa.Column("session_id", text), sa.Column("calibration_id", text),
+             sa.Column("old_deadline", ts), sa.Column("new_deadline", ts, nullable=False),
+             sa.Column("changed_at", ts, nullable=False))
     sa.Table("runs", md,
              sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
              sa.Column("kind", text, nullable=False), sa.Column("team", text),
@@ -169,4 +177,8 @@ def build_metadata() -> sa.MetaData:
 
 # Migrations from version N to N+1, applied in order inside the same transaction as the
 # version bump. Version 1 is created directly from build_metadata().
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
+    # 1 -> 2 adds the deadline_changes table only; ensure_schema's create_all(checkfirst=True)
+    # creates it after the version bump.
+    1: lambda conn: None,
+}

@@ -286,12 +286,14 @@ def _calibration_rows(team: str, month: str, source: str, scores: pd.DataFrame,
 def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str, month: str,
                  scores: pd.DataFrame, answers: pd.DataFrame | None, *,
                  forms: Iterable[Mapping] = (), users: Iterable[Mapping] = (),
-                 calibrations: Iterable[Mapping] = (), source: str = "api") -> UpsertResult:
+                 calibrations: Iterable[Mapping] = (), source: str = "api",
+                 now: Any = None) -> UpsertResult:
     """Make the store's ``team``/``month`` rows of ``source`` equal the given data (see module).
 
     ``answers=None`` leaves the stored answers of the evaluations that stay as they are.
     Raises :class:`StoredElsewhere` before any write when an id belongs to another source,
-    team or month.
+    team or month. ``now`` (naive UTC, default the system clock) stamps recorded deadline
+    changes.
     """
     scores, answers = _check_frames(team, month, scores, answers)
     cal_rows, assignment_rows = _calibration_rows(team, month, source, scores, calibrations)
@@ -328,6 +330,7 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
                                homes[cid]["source"], wanted) for cid, eid in foreign]
     if conflicts:
         raise StoredElsewhere(sorted(conflicts, key=lambda c: (c.kind, c.row_id)))
+    _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
     old_assign = _fetch(conn, t["calibration_assignments"],
                         t["calibration_assignments"].c.calibration_id.in_(scope))
     old_answers = _fetch(conn, t["answers"], t["answers"].c.evaluation_id.in_(
@@ -385,6 +388,30 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     total = {k: sum(c[k] for c in counts.values())
              for k in ("inserted", "updated", "unchanged", "deleted")}
     return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
+
+
+def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: dict[str, dict],
+                    old_cal: list[dict], now: Any) -> None:
+    """A stored calibration deadline never moves earlier; a source that knows none keeps it.
+
+    A later deadline is recorded in ``deadline_changes``. An earlier one is refused (ValueError,
+    so the whole upsert rolls back): the panel was promised that blind window.
+    """
+    stored = {r["calibration_id"]: r["deadline"] for r in old_cal if r["deadline"] is not None}
+    for cid, row in cal_rows.items():
+        before = stored.get(cid)
+        if before is None:
+            continue
+        if row["deadline"] is None:
+            row["deadline"] = before
+        elif row["deadline"] < before:
+            raise ValueError(f"Calibration {cid!r} already has the deadline "
+                             f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier once "
+                             f"set. Keep it, or give a later one.")
+        elif row["deadline"] > before:
+            conn.execute(t["deadline_changes"].insert().values(
+                session_id=row.get("session_id"), calibration_id=cid, old_deadline=before,
+                new_deadline=row["deadline"], changed_at=now))
 
 
 def _delete_only(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> dict[str, int]:
