@@ -212,6 +212,27 @@ def test_a_header_longer_than_64_kib_is_read_whole(tmp_path):
     assert len(scores) == 5000 and set(scores["evaluator_id"]) == set(evaluators)
 
 
+def test_a_huge_column_name_is_cut_short_in_the_message(tmp_path, capsys, url):
+    path = tmp_path / "long.csv"
+    path.write_text(HEAD.rstrip("\n") + "," + "x" * 70000 + "\nc1,a,80,2026-08,1\n",
+                    encoding="utf-8")
+    err = _refused(capsys, url, str(path))
+    assert "long.csv, row 1: the column(s) 'xxxx" in err and "…'" in err, err[:300]
+    assert len(err) < 1000
+
+
+@pytest.mark.parametrize("yaml_text, says", [("a: &x [1]\nb: *x\n", "aliases"),
+                                             ("base: tidy\nbase: wide\n", "appears twice")])
+def test_a_mapping_file_with_aliases_or_repeated_keys_is_refused(tmp_path, capsys, url,
+                                                                  yaml_text, says):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(yaml_text, encoding="utf-8")
+    data = tmp_path / "s.csv"
+    data.write_text(HEAD + "c1,a,80,2026-08\n", encoding="utf-8")
+    err = _refused(capsys, url, str(data), "--mapping", str(mapping))
+    assert "map.yaml" in err and says in err, err
+
+
 def test_utf16_without_a_byte_order_mark_is_named(tmp_path, capsys, url):
     for codec in ("utf-16-le", "utf-16-be"):
         path = tmp_path / f"{codec}.csv"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calib.interchange.errors import InterchangeError, problem
+from calib.interchange.errors import InterchangeError, names_text, problem
 
 SEPARATORS = (",", ";", "\t", "|")
 _HEAD_BYTES = 1 << 16
@@ -115,6 +115,10 @@ def read_table(path: str | Path) -> RawTable:
         raise InterchangeError([problem(path, [], "this is a folder, not a file.",
                                         f"Name the files inside it, for example "
                                         f"`calib import {path}/*.csv`.")])
+    if path.exists() and not path.is_file():
+        raise InterchangeError([problem(path, [], f"{str(path)!r} is not a regular file (a "
+                                        f"device or a pipe).", "Save the scores to a file "
+                                        "first and import that file.")])
     if not path.is_file():
         raise InterchangeError([problem(path, [], f"the file {str(path)!r} does not exist.",
                                         "Check the path and the current directory.")])
@@ -294,7 +298,7 @@ def _check_unique_names(path: Path, names: list[str]) -> None:
         seen.add(name)
     if repeated:
         raise InterchangeError([problem(path, [1], f"the header repeats the column name(s) "
-                                        f"{', '.join(map(repr, repeated))}.",
+                                        f"{names_text(repeated)}.",
                                         "Give every column a distinct name.")])
 
 

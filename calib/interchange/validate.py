@@ -12,7 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from calib.interchange.errors import ProblemLog
+from calib.interchange.errors import ProblemLog, names_text
 
 from calib.interchange.formats import (BOOL_FIELDS, FIRST_YEAR, FLOAT_FIELDS, ID_FIELDS,
                                        KNOWN_FIELDS, LAST_YEAR, TIME_FIELDS, on_distinct,
@@ -38,7 +38,7 @@ def map_file(raw: RawTable, preset: Preset, log: ProblemLog) -> pd.DataFrame | N
         if preset.evaluators is not None:
             missing = [c for c in preset.evaluators if c not in columns]
             if missing:
-                log.add(path, [1], f"the evaluator column(s) {', '.join(map(repr, missing))} "
+                log.add(path, [1], f"the evaluator column(s) {names_text(missing)} "
                         f"named in the mapping are not in the file.",
                         "Correct the names under 'evaluators:' in the mapping file.")
                 return None
@@ -49,7 +49,7 @@ def map_file(raw: RawTable, preset: Preset, log: ProblemLog) -> pd.DataFrame | N
         for c in evaluators:
             plan.rename.pop(c, None)
     if unknown:
-        log.add(path, [1], f"the column(s) {', '.join(map(repr, unknown))} are not part of the "
+        log.add(path, [1], f"the column(s) {names_text(unknown)} are not part of the "
                 f"{preset.name} format.",
                 f"Rename them to interchange columns ({', '.join(KNOWN_FIELDS[:6])}, …; see "
                 f"docs/interchange.md), pick the right --preset, or list them under 'columns:' "
@@ -59,7 +59,7 @@ def map_file(raw: RawTable, preset: Preset, log: ProblemLog) -> pd.DataFrame | N
     twice = sorted(set(targets[targets.duplicated()]))
     if twice:
         sources = [s for s, t in plan.rename.items() if t in twice]
-        log.add(path, [1], f"several columns ({', '.join(map(repr, sources))}) mean the same "
+        log.add(path, [1], f"several columns ({names_text(sources)}) mean the same "
                 f"calib column ({', '.join(twice)}).",
                 "Keep one of them, or map the others to 'ignore' in a mapping file.")
         return None
@@ -85,7 +85,7 @@ def map_file(raw: RawTable, preset: Preset, log: ProblemLog) -> pd.DataFrame | N
             unknown_expert = expert.notna() & ~expert.isin(evaluators)
             if unknown_expert.any():
                 log.add(path, _rows(frame, unknown_expert),
-                        f"the expert column names {sorted(set(expert[unknown_expert]))[:3]}, "
+                        f"the expert column names {names_text(sorted(set(expert[unknown_expert])), limit=3)}, "
                         f"which is not one of the evaluator columns.",
                         "Write the expert's evaluator column header exactly in the expert column.")
         elif preset.expert is not None:
@@ -117,13 +117,13 @@ def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: s
                 hint = (" A decimal comma needs the file saved with ';' as the separator."
                         if raw.separator == "," and any("," in s for s in sample) else "")
                 log.add(path, _rows(frame, bad), f"{column} has values that are not numbers "
-                        f"({', '.join(map(repr, sample))}).{hint}",
+                        f"({names_text(sample)}).{hint}",
                         f"Write {column} as a plain number such as 85.5, or leave it blank.")
             endless = np.isinf(parsed.to_numpy(dtype="float64"))
             if endless.any():
                 sample = values[endless].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, endless), f"{column} is not a finite number "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         f"Write {column} as a plain number such as 85.5 (a number too large "
                         f"for a score is a mistake in the export), or leave it blank.")
                 parsed = parsed.where(~endless)
@@ -136,7 +136,7 @@ def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: s
             if bad.any():
                 sample = values[bad].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, bad), f"{column} has values that are not yes/no "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         f"Write {column} as yes/no, true/false or 1/0.")
         elif column in TIME_FIELDS:
             parsed, bad = parse_time(values)
@@ -152,21 +152,21 @@ def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: s
                 sample = values[outside].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, outside), f"{column} is a date, but outside the "
                         f"years {FIRST_YEAR}–{LAST_YEAR} a calibration can have "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         f"Correct {column}; a placeholder such as 0001-01-01 or 9999-12-31 "
                         f"usually means 'no date': leave the cell blank instead.")
                 parsed = parsed.where(~outside)
             if bad.any():
                 sample = values[bad].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, bad), f"{column} has values that are not dates "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         f"Write {column} as an ISO-8601 date-time such as 2026-08-01T10:00:00Z.")
         elif column == "status":
             parsed, bad = parse_status(_respell(values, preset.status_values))
             if bad.any():
                 sample = values[bad].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, bad), f"status has unknown values "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         "Use FINISHED, INPROGRESS, PENDING, INREVIEW or RETRACTED, or map your "
                         "spelling under 'values: status:' in a mapping file.")
         elif column == "role":
@@ -174,7 +174,7 @@ def parse_columns(frame: pd.DataFrame, raw: RawTable, preset: Preset, *, team: s
             if bad.any():
                 sample = values[bad].astype(str).unique()[:3].tolist()
                 log.add(path, _rows(frame, bad), f"role has unknown values "
-                        f"({', '.join(map(repr, sample))}).",
+                        f"({names_text(sample)}).",
                         "Use 'expert' or 'evaluator', or an is_expert column of yes/no.")
         else:
             parsed = parse_text(values)
@@ -242,7 +242,7 @@ def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> Non
             .to_numpy()
         if other.any():
             names = sorted(set(frame["team"].astype("object")[other]))[:3]
-            log.add(path, _rows(frame, other), f"the team column says {names} but the import "
+            log.add(path, _rows(frame, other), f"the team column says {names_text(names)} but the import "
                     f"is for team {team!r}.",
                     "Import with --team set to the file's team, or remove the team column.")
     if "month" in frame.columns:
@@ -251,14 +251,14 @@ def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> Non
         if bad.any():
             sample = sorted(set(frame["month"].astype("object")[bad].astype(str)))[:3]
             log.add(path, _rows(frame, bad), f"month has values that are not YYYY-MM "
-                    f"({', '.join(map(repr, sample))}).",
+                    f"({names_text(sample)}).",
                     "Write the month as YYYY-MM, e.g. 2026-08.")
         _, early_late = on_distinct(frame["month"], lambda values: np.array(
             [None if _MONTH.match(v) and not FIRST_YEAR <= int(v[:4]) <= LAST_YEAR else v
              for v in values], dtype=object), "object")
         if early_late.any():
             sample = sorted(set(frame["month"].astype("object")[early_late].astype(str)))[:3]
-            log.add(path, _rows(frame, early_late), f"month {', '.join(map(repr, sample))} is "
+            log.add(path, _rows(frame, early_late), f"month {names_text(sample)} is "
                     f"outside the years {FIRST_YEAR}–{LAST_YEAR} a calibration can have.",
                     "Correct the month (YYYY-MM, e.g. 2026-08).")
 
