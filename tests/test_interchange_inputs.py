@@ -212,6 +212,19 @@ def test_a_header_longer_than_64_kib_is_read_whole(tmp_path):
     assert len(scores) == 5000 and set(scores["evaluator_id"]) == set(evaluators)
 
 
+def test_empty_unnamed_columns_are_dropped_and_named_ones_with_values_refused(tmp_path, capsys,
+                                                                             url):
+    trailing = tmp_path / "trailing.csv"  # Excel's trailing commas after formatted cells
+    trailing.write_text("calibration_id,evaluator_id,total_score,month,,\n"
+                        "c1,a,80,2026-08,,\nc1,b,70,2026-08,,\n", encoding="utf-8")
+    assert len(load_files(trailing, team="demo")[0]) == 2
+    holding = tmp_path / "holding.csv"
+    holding.write_text("calibration_id,evaluator_id,,total_score,month\nc1,a,zz,80,2026-08\n",
+                       encoding="utf-8")
+    err = _refused(capsys, url, str(holding))
+    assert "holding.csv, row 1: column(s) 3 hold values but have no name" in err, err
+
+
 def test_a_huge_column_name_is_cut_short_in_the_message(tmp_path, capsys, url):
     path = tmp_path / "long.csv"
     path.write_text(HEAD.rstrip("\n") + "," + "x" * 70000 + "\nc1,a,80,2026-08,1\n",
