@@ -16,27 +16,34 @@ from hypothesis import strategies as st
 from calib.interchange import export_month, load_files
 from calib.tables import answers_frame, scores_frame
 
-# Empty strings are excluded: a CSV cell cannot tell "" from missing (documented).
+# Empty strings are excluded: a CSV cell cannot tell "" from missing (documented). Texts that a
+# spreadsheet would run as formulas are included: the exporter quotes them, the importer
+# unquotes them. Ids lose the spaces around them on import (documented), so ids are drawn
+# without; names, question texts and comments keep theirs.
 TEXT = st.one_of(st.sampled_from(["NA", "N/A", "null", "007", " x ", "a,b", 'say "hi"',
-                                  "line\nbreak", "Zoë Ñúñez", "東京", ";", "-"]),
-                 st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
+                                  "line\nbreak", "Zoë Ñúñez", "東京", ";", "-", "-5", "=1+1",
+                                  '=HYPERLINK("http://x")', "+cmd", "@SUM(A1)", "\tx", "\r=1",
+                                  "'=quoted", "''-twice", "a\rb", "'"]),
+                 st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                          min_size=1, max_size=12).filter(lambda s: s.strip() != ""))
+ID = TEXT.filter(lambda s: s == s.strip())
 SCORE = st.one_of(st.floats(0, 100, allow_nan=False), st.just(np.nan))
 
 
 @st.composite
 def months(draw):
     n_cal = draw(st.integers(1, 4))
-    evaluators = draw(st.lists(TEXT, min_size=2, max_size=4, unique=True))
+    evaluators = draw(st.lists(ID, min_size=2, max_size=4, unique=True))
     rows, answer_rows = [], []
     for c in range(n_cal):
-        cal = draw(TEXT) + f"#{c}"
+        cal = draw(ID) + f"#{c}"
         for i, ev in enumerate(evaluators):
-            score = draw(SCORE)
+            # one score above 1 keeps the month off a 0–1 scale, which is refused (documented)
+            score = draw(st.floats(2, 100)) if (c, i) == (0, 0) else draw(SCORE)
             finished = not np.isnan(score)
-            rows.append({"team": "t", "month": "2026-08", "session_id": draw(TEXT),
-                         "calibration_id": cal, "conversation_id": draw(st.none() | TEXT),
-                         "agent_id": draw(TEXT), "calibrator_id": None,
+            rows.append({"team": "t", "month": "2026-08", "session_id": draw(ID),
+                         "calibration_id": cal, "conversation_id": draw(st.none() | ID),
+                         "agent_id": draw(ID), "calibrator_id": None,
                          "evaluation_id": f"{cal}/{i}", "evaluator_id": ev,
                          "evaluator_name": draw(TEXT), "role": "expert" if i == 0 else "evaluator",
                          "status": "FINISHED" if finished else "PENDING", "total_score": score,
@@ -51,7 +58,7 @@ def months(draw):
                                                 "evaluator_id", "role", "form_id")},
                     "question_group_id": "g", "question_group_name": draw(TEXT),
                     "question_id": "q1", "question_text": draw(TEXT),
-                    "answer_id": None if na else draw(TEXT), "answer_text": "N/A" if na else
+                    "answer_id": None if na else draw(ID), "answer_text": "N/A" if na else
                     draw(TEXT), "points": np.nan if na else float(draw(st.integers(0, 3))),
                     "max_points": 3.0, "marked_na": na, "comment": draw(st.none() | TEXT)})
     sessions = {r["session_id"] for r in rows}

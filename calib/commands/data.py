@@ -7,6 +7,7 @@ or the default SQLite file.
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,9 +65,12 @@ def _export(args: argparse.Namespace) -> int:
     from calib.interchange import export_from_store
     from calib.store import Store
 
+    notes: list[str] = []
     with Store(args.store) as store:
         paths = export_from_store(store, team=args.team, month=args.month, out_dir=args.out,
-                                  fmt=args.fmt)
+                                  fmt=args.fmt, notes=notes)
     for path in paths:
         print(path)
+    for note in notes:
+        print(f"calib: note: {note}", file=sys.stderr)
     return 0

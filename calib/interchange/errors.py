@@ -60,6 +60,15 @@ def _rows_text(rows: tuple[int, ...], n_rows: int) -> str:
     return f", {label} {listed}" + (f" and {more} more" if more > 0 else "")
 
 
+def names_text(names: Sequence[object], *, limit: int = 10, width: int = 60) -> str:
+    """Names (columns, values) for a message: quoted, each cut to ``width`` characters, at most
+    ``limit`` of them, so a file with a 70 KB header or 10,000 columns still gets a sentence."""
+    names = list(names)
+    shown = [repr(n if len(str(n)) <= width else f"{str(n)[:width]}…") for n in names[:limit]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def problem(file: str | Path, rows: Sequence[int], message: str, fix: str) -> Problem:
     """Build a :class:`Problem`, keeping the first few row numbers and the total count."""
     rows = sorted({int(r) for r in rows})  # a wide row holds several evaluations: name it once

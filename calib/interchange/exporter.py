@@ -5,6 +5,12 @@ columns of ``calib.tables.SCORES_COLUMNS`` and ``ANSWERS_COLUMNS`` in that order
 date-times are ISO-8601 UTC with a ``Z`` (microseconds), booleans are ``true``/``false``, numbers
 are written with full precision and missing values as empty cells, UTF-8 without a byte-order
 mark and ``,`` as the separator.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or CR, after any leading ``'``) get a ``'`` in front, as OWASP's CSV-injection guidance
+advises; the importer removes it again, so the files round-trip exactly. Number, date and
+yes/no columns are never changed. Parquet files are written as they are (no spreadsheet runs
+them).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from calib.interchange.reading import needs_formula_quote
 from calib.tables import ANSWERS_COLUMNS, SCORES_COLUMNS, answers_frame, scores_frame
 
 Format = Literal["csv", "parquet"]
@@ -86,25 +93,67 @@ def _to_csv(frame: pd.DataFrame, path: Path) -> None:
             out[column] = text.where(values.notna(), None)
         elif pd.api.types.is_bool_dtype(values):
             out[column] = values.map({True: "true", False: "false"})
-    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        elif values.dtype == object:
+            out[column] = values.map(_formula_safe)
+    if not _holds_carriage_return(out):
+        out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        return
+    # Python's csv writer quotes a field only for the characters of its line terminator, so a
+    # lone CR inside a text would be written bare and read back as a line break. Write with
+    # CR-LF (every CR and LF inside a field is then quoted) and turn the row ends, which are the
+    # CR-LFs outside quotes, back into LF: the same bytes as above, with such fields quoted.
+    text = out.to_csv(index=False, lineterminator="\r\n")
+    parts = text.split('"')  # even parts lie outside quotes ('""' toggles twice)
+    parts[0::2] = [part.replace("\r\n", "\n") for part in parts[0::2]]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write('"'.join(parts))
+
+
+def _holds_carriage_return(frame: pd.DataFrame) -> bool:
+    return any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
+               for c in frame.columns if frame[c].dtype == object)
+
+
+def _formula_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, with ``'`` in front (see module)."""
+    if isinstance(value, str) and needs_formula_quote(value):
+        return "'" + value
+    return value
 
 
 def export_from_store(store: Any, *, team: str, month: str, out_dir: str | Path,
-                      fmt: Format = "csv") -> list[Path]:
+                      fmt: Format = "csv", notes: list[str] | None = None) -> list[Path]:
     """Export one month of a team from the history store (see :func:`export_month`).
+
+    Only open calibrations are exported: the blind gate keeps sealed scores in the store. When
+    some calibrations of the month are still sealed, a sentence saying so is appended to
+    ``notes`` (when given).
 
     Raises
     ------
     ValueError
-        When the store holds nothing for the team and month; the message lists the months it
-        does hold.
+        When the store holds nothing open for the team and month: the message says whether the
+        month is sealed (and how it opens) or lists the months the store does hold.
     """
     scores = store.scores(team, [month])
+    sealed = dict(scores.attrs.get("sealed") or {})
+    n_sealed = int(sealed.get("n_calibrations") or 0)
+    if scores.empty and n_sealed:
+        raise ValueError(
+            f"Team {team!r}'s month {month} is sealed: its {n_sealed} calibration"
+            f"{'s' if n_sealed != 1 else ''} still wait for evaluations, so no score leaves the "
+            f"store yet. Scores open after every evaluator finished, or after the deadline "
+            f"with an explicit reveal (`calib reveal`); export the month then.")
     if scores.empty:
         held = list(store.months(team))
         raise ValueError(f"The store holds no scores for team {team!r} in {month}"
                          + (f" (it holds {', '.join(held)})" if held else
                             " (it holds nothing for that team)")
                          + "; sync or import that month first, or pick another month.")
+    if n_sealed and notes is not None:
+        notes.append(f"{n_sealed} calibration(s) of {month} are still sealed and were left out "
+                     f"of the files; export again once they are open. Importing these files "
+                     f"back into this store would remove the sealed ones that came from files "
+                     f"(files are the source of truth for their month).")
     answers = store.answers(team, [month])
     return export_month(scores, answers, out_dir, team=team, month=month, fmt=fmt)

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from calib import values
 from calib.tables import ANSWERS_COLUMNS, ROLES, SCORES_COLUMNS, STATUSES
 
 #: Columns of an exported scores file, in order (the ``scores`` table).
@@ -42,6 +43,12 @@ EVALUATION_KEY: tuple[str, ...] = ("calibration_id", "evaluator_id")
 FLOAT_FIELDS = tuple(n for n, t in {**SCORES_COLUMNS, **ANSWERS_COLUMNS}.items() if t == "float64")
 BOOL_FIELDS = ("any_failed_kill", "marked_na", "is_expert")
 TIME_FIELDS = ("submitted_at",)
+#: Identifiers: spaces around them are removed, so ``"a "`` and ``"a"`` are one evaluator.
+ID_FIELDS = ("team", "month", "session_id", "calibration_id", "conversation_id", "agent_id",
+             "calibrator_id", "evaluation_id", "evaluator_id", "form_id", "form_context_id",
+             "question_group_id", "question_id", "answer_id")
+#: The years a calibration's month and submitted time may fall in (calib's one rule).
+FIRST_YEAR, LAST_YEAR = values.FIRST_YEAR, values.LAST_YEAR
 
 #: Short names a plain spreadsheet may use (matched after :func:`name_key`).
 TIDY_ALIASES: dict[str, str] = {
@@ -109,9 +116,21 @@ def parse_float(series: pd.Series, *, decimal_comma: bool) -> tuple[pd.Series, n
         if decimal_comma:
             text = text.where(~text.str.match(_DECIMAL_COMMA), text.str.replace(",", ".",
                                                                               regex=False))
-        return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+        for i in np.flatnonzero(np.isnan(numbers)):  # 1e400 overflows: say so, not "no number"
+            numbers[i] = _overflow(text.iloc[i])
+        return numbers
 
     return on_distinct(series, convert, "float64")
+
+
+def _overflow(text: object) -> float:
+    """±inf for a number too large for a float (``1e400``), else NaN."""
+    try:
+        value = float(str(text))
+    except ValueError:
+        return np.nan
+    return value if np.isinf(value) else np.nan
 
 
 def parse_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:

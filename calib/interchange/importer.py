@@ -21,7 +21,7 @@ Policy decisions (documented in ``docs/interchange.md``):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -52,12 +52,25 @@ class ImportBatch:
         What the import decided or dropped, as sentences with counts.
     files : tuple of str
         The files read.
+    origin : pandas.DataFrame or None
+        Where each evaluation came from: ``calibration_id``, ``evaluation_id``, ``file`` and
+        ``row`` (the spreadsheet row), so that a refusal by the store can name the rows.
     """
 
     scores: pd.DataFrame
     answers: pd.DataFrame
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    origin: pd.DataFrame | None = None
+
+    def rows_of(self, column: str, value: str) -> dict[str, list[int]]:
+        """``{file: [rows]}`` of the evaluations whose ``column`` (``calibration_id`` or
+        ``evaluation_id``) is ``value``."""
+        if self.origin is None:
+            return {}
+        hit = self.origin[self.origin[column] == value]
+        return {str(f): sorted(int(r) for r in rows)
+                for f, rows in hit.groupby("file", sort=False)["row"]}
 
     @property
     def months(self) -> list[str]:
@@ -111,6 +124,7 @@ def read_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str |
     chosen = resolve_preset(preset, mapping)
     problems = ProblemLog()
     parsed: list[tuple[str, pd.DataFrame]] = []
+    stripped: dict[str, int] = {}
     for path in paths:
         try:
             raw = read_table(path)
@@ -120,10 +134,25 @@ def read_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str |
         mapped = map_file(raw, chosen, problems)
         if mapped is None:
             continue
+        answers_only = "question_id" in mapped.columns and "total_score" not in mapped.columns
+        if raw.frame.empty and not answers_only:
+            # An answers file may be empty beside its scores (a month without answers yet); a
+            # file that should bring evaluations and brings none is a mistake worth a stop.
+            problems.add(path, [], "the file has a header but no data rows, so there is "
+                         "nothing to import from it.",
+                         "Export it again with its rows, or leave it out of the import.")
+            continue
         frame = parse_columns(mapped, raw, chosen, team=team, log=problems)
+        for column, n in frame.attrs.pop("stripped_ids", {}).items():
+            stripped[column] = stripped.get(column, 0) + n
         parsed.append((Path(path).name, frame))
     problems.raise_if_any()
-    return _combine(parsed, team=team, month=month, files=[str(p) for p in paths])
+    batch = _combine(parsed, team=team, month=month, files=[str(p) for p in paths])
+    if stripped:
+        batch = replace(batch, notes=batch.notes + (
+            f"Removed the spaces around {sum(stripped.values())} id value(s) (in "
+            f"{', '.join(sorted(stripped))}), so ids that differ only by spaces are one id.",))
+    return batch
 
 
 def load_files(paths: Sequence[PathLike] | PathLike, *, team: str, preset: str | None = None,
@@ -195,7 +224,11 @@ def _combine(parsed: list[tuple[str, pd.DataFrame]], *, team: str, month: str | 
     problems.raise_if_any()
     scores_out = _finalize(scores, SCORES_COLUMNS)
     answers_out = _finalize(answers, ANSWERS_COLUMNS) if answers is not None else answers_frame()
-    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files))
+    origin = pd.DataFrame({"calibration_id": scores_out["calibration_id"],
+                           "evaluation_id": scores_out["evaluation_id"],
+                           "file": scores["_file"].to_numpy(dtype=object),
+                           "row": scores["_row"].to_numpy()})
+    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files), origin)
 
 
 def _finalize(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -295,7 +328,7 @@ def _assign_roles(scores: pd.DataFrame, problems: ProblemLog, notes: list[str]) 
         flag = scores.pop("is_expert")
         flagged = np.where(flag.astype(bool), "expert", "evaluator")
         role = role.where(role.notna(), pd.Series(flagged, index=scores.index))
-    if role.isna().all():
+    if not (role == "expert").any():  # a role column of evaluators only marks no expert
         scores["role"] = "evaluator"
         notes.append("No expert is marked (no role or is_expert column): every evaluation is "
                      "an 'evaluator', so evaluator bias is measured against the consensus.")

@@ -28,6 +28,7 @@ from typing import Literal, Mapping
 
 import pandas as pd
 
+from calib import values
 from calib.interchange.errors import InterchangeError, problem
 from calib.interchange.formats import KNOWN_FIELDS, TIDY_ALIASES, name_key
 
@@ -156,25 +157,67 @@ def load_mapping(path: str | Path) -> Preset:
     InterchangeError
         When the file is missing, is not YAML, or names an unknown calib column.
     """
-    import yaml
-
     path = Path(path)
+    if path.is_dir():
+        raise InterchangeError([problem(path, [], "the mapping file is a folder, not a file.",
+                                        "Give --mapping the path of the YAML file.")])
     if not path.is_file():
         raise InterchangeError([problem(path, [], "the mapping file does not exist.",
                                         "Check the path given to --mapping.")])
+    data = path.read_bytes()
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InterchangeError([problem(path, [], f"the mapping file is not valid YAML "
-                                        f"({exc}).", "Fix the YAML syntax; see "
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InterchangeError([problem(path, [line], f"the mapping file is not UTF-8 text "
+                                        f"(byte 0x{data[exc.start]:02x} cannot be read; the "
+                                        f"file is probably in a Windows code page such as "
+                                        f"cp1252).", "Save the mapping file as UTF-8 (in most "
+                                        "editors: Save as > Encoding: UTF-8).")]) from None
+    try:  # calib's one YAML rule: no aliases, no repeated keys, dates kept as text
+        spec = values.parse_yaml(text, source="the mapping file")
+    except values.ParameterError as exc:
+        raise InterchangeError([problem(path, [], str(exc), "Fix the mapping file there; see "
                                         "docs/interchange.md for an example.")]) from None
+    return _preset_from_spec(path, {} if spec is None else spec)
+
+
+def _shape(value: object) -> str:
+    """How a YAML value reads to a person: 'a list', 'a mapping', 'the text 'x''."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"the value {value!r}"
+
+
+def _preset_from_spec(path: Path, spec: object) -> Preset:
+    """Check the mapping file's shape key by key, then build its :class:`Preset`."""
+    def refuse(key: str, value: object, wanted: str, fix: str) -> InterchangeError:
+        return InterchangeError([problem(path, [], f"{key} is {_shape(value)}; it must be "
+                                         f"{wanted}.", fix)])
+
     allowed = {"base", "columns", "values", "evaluators", "expert"}
-    if not isinstance(spec, dict) or set(spec) - allowed:
-        extra = sorted(set(spec) - allowed) if isinstance(spec, dict) else []
+    if not isinstance(spec, dict):
+        raise refuse("the whole file", spec, "a mapping of the keys "
+                     f"{', '.join(sorted(allowed))}", "Start from the example in "
+                     "docs/interchange.md (base:, columns:, values:).")
+    extra = sorted(map(str, set(spec) - allowed))
+    if extra:
         raise InterchangeError([problem(path, [], f"the mapping file has unknown keys {extra}.",
                                         f"Use only {', '.join(sorted(allowed))}.")])
-    base = get_preset(str(spec.get("base", "tidy")))
-    columns = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
+    base_name = spec.get("base", "tidy")
+    if not isinstance(base_name, str) or base_name not in PRESETS:
+        raise refuse("base", base_name, f"one of {', '.join(PRESETS)}",
+                     "Write for example 'base: tidy'.")
+    base = get_preset(base_name)
+    raw_columns = spec.get("columns") or {}
+    if not isinstance(raw_columns, dict):
+        raise refuse("columns", raw_columns, "a mapping of your column names to calib columns",
+                     "Write one 'Your column: calib_column' line per column under columns:.")
+    columns = {str(k): str(v) for k, v in raw_columns.items()}
     targets = set(KNOWN_FIELDS) | {IGNORE, EXPERT_COLUMN, "expert_column"}
     bad = [f"{k!r}: {v!r}" for k, v in columns.items() if v not in targets]
     if bad:
@@ -184,14 +227,35 @@ def load_mapping(path: str | Path) -> Preset:
                                         f"or 'ignore'.")])
     columns = {k: EXPERT_COLUMN if v == "expert_column" else v for k, v in columns.items()}
     values = spec.get("values") or {}
+    if not isinstance(values, dict):
+        raise refuse("values", values, "a mapping with 'status:' and/or 'role:'",
+                     "Write for example 'values: {status: {Done: FINISHED}}'.")
+    unknown = sorted(map(str, set(values) - {"status", "role"}))
+    if unknown:
+        raise InterchangeError([problem(path, [], f"values has unknown keys {unknown}.",
+                                        "Use only 'status' and 'role' under values:.")])
+    spellings = {}
+    for key in ("status", "role"):
+        given = values.get(key) or {}
+        if not isinstance(given, dict):
+            raise refuse(f"values: {key}", given, "a mapping of your spelling to calib's",
+                         f"Write for example 'values: {{{key}: "
+                         f"{{{'Done: FINISHED' if key == 'status' else 'Lead: expert'}}}}}'.")
+        spellings[key] = {str(k): str(v) for k, v in given.items()}
     evaluators = spec.get("evaluators")
+    if evaluators is not None and not isinstance(evaluators, list):
+        raise refuse("evaluators", evaluators, "a list of evaluator column names",
+                     "Write for example 'evaluators: [Ana, Ben]'.")
+    expert = spec.get("expert")
+    if expert is not None and not isinstance(expert, (str, int, float)):
+        raise refuse("expert", expert, "one evaluator column name",
+                     "Write for example 'expert: Ana'.")
     return Preset(
         name=f"mapping {path.name}", layout=base.layout, aliases=base.aliases,
         fallbacks=base.fallbacks, exact=columns,
-        status_values={str(k): str(v) for k, v in (values.get("status") or {}).items()},
-        role_values={str(k): str(v) for k, v in (values.get("role") or {}).items()},
+        status_values=spellings["status"], role_values=spellings["role"],
         evaluators=tuple(map(str, evaluators)) if evaluators else None,
-        expert=str(spec["expert"]) if spec.get("expert") is not None else None,
+        expert=str(expert) if expert is not None else None,
     )
 
 

@@ -1,8 +1,11 @@
 """Import validated files into the history store, month by month, idempotently.
 
 Every file is validated (:func:`calib.interchange.importer.read_files`) before anything is written;
-each month is then upserted in one transaction with ``source="files"``. A dry run compares with
-the store instead of writing.
+all months are then upserted in one transaction with ``source="files"``. A dry run is that same
+transaction rolled back, so it reports exactly what the import would do.
+
+Answers are replaced only for a month whose files hold answer rows: a file that carries only
+scores leaves the stored answers of that month alone (docs/interchange.md).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from calib.interchange.errors import InterchangeError, problem
 from calib.interchange.importer import ImportBatch, PathLike, read_files
+from calib.store.upsert import StoredElsewhere
+
 
 @dataclass(frozen=True)
 class Changes:
@@ -34,7 +40,10 @@ class Changes:
 class MonthImport:
     """What an import did (or, in a dry run, would do) to one month.
 
-    ``evaluations`` and ``answers`` count rows of those two stored tables.
+    ``evaluations`` and ``answers`` count rows of those two stored tables. ``has_answers`` is
+    False when the files hold no answer rows for the month: the stored answers were then kept
+    (``answers.unchanged``), except those of evaluations the import removed
+    (``answers.deleted``).
     """
 
     month: str
@@ -42,6 +51,7 @@ class MonthImport:
     n_answers: int
     evaluations: Changes = Changes()
     answers: Changes = Changes()
+    has_answers: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,19 @@ class ImportReport:
         verb = "would import" if self.dry_run else "imported"
         lines = [f"{verb} for team {self.team!r} from {len(self.files)} file(s):"]
         for m in self.months:
-            lines.append(f"  {m.month}: {m.n_scores} evaluations ({m.evaluations}); "
-                         f"{m.n_answers} answers ({m.answers})")
+            if m.has_answers:
+                answers = f"{m.n_answers} answers ({m.answers})"
+            elif not (m.answers.unchanged or m.answers.deleted):
+                answers = "no answers in the files"
+            else:
+                kept = "would be kept" if self.dry_run else "kept"
+                answers = (f"no answers in the files: {m.answers.unchanged} stored answers "
+                           f"{kept}")
+                if m.answers.deleted:
+                    answers += (f", {m.answers.deleted} "
+                                f"{'would go' if self.dry_run else 'removed'} with their "
+                                f"evaluations")
+            lines.append(f"  {m.month}: {m.n_scores} evaluations ({m.evaluations}); {answers}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -70,9 +91,10 @@ def import_into_store(store: Any, paths: Sequence[PathLike] | PathLike, *, team:
                       month: str | None = None, dry_run: bool = False) -> ImportReport:
     """Validate files, then upsert each month they hold into the history store.
 
-    Every file is validated before anything is written, so a bad file imports nothing. Each
-    month is replaced as a whole, all months in one transaction (``Store.import_months``): importing the same
-    files twice changes nothing, and a corrected file updates the rows that changed.
+    Every file is validated before anything is written, so a bad file imports nothing. All
+    months are written in one transaction (``Store.import_months``): importing the same files
+    twice changes nothing, a corrected file updates the rows that changed, and a file that
+    carries no answers keeps the stored answers.
 
     Parameters
     ----------
@@ -81,27 +103,44 @@ def import_into_store(store: Any, paths: Sequence[PathLike] | PathLike, *, team:
     paths, team, preset, mapping, month
         As in :func:`read_files`.
     dry_run : bool
-        Compare with the store and report what would change, writing nothing.
+        Run the import and roll it back: report exactly what would change, writing nothing.
 
     Returns
     -------
     ImportReport
+
+    Raises
+    ------
+    InterchangeError
+        When a file has a problem, or names a calibration or evaluation the store holds for the
+        API sync (or for another team or month); each problem names the file and rows.
     """
     batch = read_files(paths, team=team, preset=preset, mapping=mapping, month=month)
-    digests = {} if dry_run else {p: _sha256(p) for p in batch.files}
-    per_month = {m: (batch.scores[batch.scores["month"] == m].reset_index(drop=True),
-                     batch.answers[batch.answers["month"] == m].reset_index(drop=True))
-                 for m in batch.months}
-    if dry_run:
-        results = [_diff_month(store, team, m, s, a) for m, (s, a) in per_month.items()]
-    else:
+    per_month = {}
+    for m, scores, answers in iter_months(batch):
+        per_month[m] = (scores, answers if len(answers) else None)
+    files = [] if dry_run else [(Path(p).name, _sha256(p)) for p in batch.files]
+    try:
         # All months and the file log in one transaction: a failure part-way writes nothing.
-        outcomes = store.import_months(team, per_month, files=[(Path(p).name, d)
-                                                                for p, d in digests.items()])
-        results = [MonthImport(m, len(s), len(a), _changes(outcomes[m], "evaluations"),
-                               _changes(outcomes[m], "answers"))
-                   for m, (s, a) in per_month.items()]
+        outcomes = store.import_months(team, per_month, files=files, dry_run=dry_run)
+    except StoredElsewhere as exc:
+        raise _name_rows(exc, batch) from None
+    results = [MonthImport(m, len(s), 0 if a is None else len(a),
+                           _changes(outcomes[m], "evaluations"), _changes(outcomes[m], "answers"),
+                           has_answers=a is not None)
+               for m, (s, a) in per_month.items()]
     return ImportReport(team, dry_run, tuple(results), batch.notes, batch.files)
+
+
+def _name_rows(exc: StoredElsewhere, batch: ImportBatch) -> InterchangeError:
+    """The store's refusal as problems naming the files and rows that use each id."""
+    problems = []
+    for conflict in exc.conflicts:
+        column = "calibration_id" if conflict.kind == "calibration" else "evaluation_id"
+        places = batch.rows_of(column, conflict.row_id) or {"<input>": []}
+        problems += [problem(file, rows, conflict.sentence(), conflict.fix())
+                     for file, rows in places.items()]
+    return InterchangeError(problems)
 
 
 def _sha256(path: PathLike) -> str:
@@ -116,33 +155,6 @@ def _changes(outcome: Any, table: str) -> Changes:
     counts = dict(getattr(outcome, "by_table", {}).get(table, {}))
     return Changes(**{k: int(counts.get(k, 0)) for k in
                       ("inserted", "updated", "unchanged", "deleted")})
-
-
-def _compare(new: pd.DataFrame, old: pd.DataFrame, keys: list[str]) -> Changes:
-    """Compare two tidy tables row by row on ``keys`` (values, not dtypes)."""
-    columns = [c for c in new.columns if c in old.columns and c not in keys]
-    new_idx = new.set_index(keys)
-    old_idx = old.set_index(keys)
-    common = new_idx.index.intersection(old_idx.index)
-    same = 0
-    if len(common):
-        a = new_idx.loc[common, columns].astype("object")
-        b = old_idx.loc[common, columns].astype("object")
-        a, b = a.where(a.notna(), None), b.where(b.notna(), None)
-        same = int((a.to_numpy() == b.to_numpy()).all(axis=1).sum())
-    return Changes(inserted=int((~new_idx.index.isin(old_idx.index)).sum()),
-                   updated=len(common) - same, unchanged=same,
-                   deleted=int((~old_idx.index.isin(new_idx.index)).sum()))
-
-
-def _diff_month(store: Any, team: str, month: str, scores: pd.DataFrame,
-                answers: pd.DataFrame) -> MonthImport:
-    """What an upsert of this month would change in the store (evaluations and answers)."""
-    return MonthImport(month, len(scores), len(answers),
-                       _compare(scores, store.scores(team, [month], include_sealed=True),
-                                ["evaluation_id"]),
-                       _compare(answers, store.answers(team, [month]),
-                                ["evaluation_id", "question_id"]))
 
 
 def iter_months(batch: ImportBatch) -> Iterable[tuple[str, pd.DataFrame, pd.DataFrame]]:

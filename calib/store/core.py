@@ -100,11 +100,18 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, fn, *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn(conn, ...)`` in one write transaction; database errors become StoreError."""
+    def _write(self, fn, *args: Any, rehearse: bool = False, **kwargs: Any) -> Any:
+        """Run ``fn(conn, ...)`` in one write transaction; database errors become StoreError.
+
+        ``rehearse=True`` runs the very same writes and rolls them back (a dry run that counts
+        exactly what the real write would do).
+        """
         try:
-            with write_connection(self._engine) as conn, conn.begin():
-                return fn(conn, *args, **kwargs)
+            with write_connection(self._engine) as conn, conn.begin() as transaction:
+                result = fn(conn, *args, **kwargs)
+                if rehearse:
+                    transaction.rollback()
+                return result
         except SQLAlchemyError as exc:
             raise StoreError(f"The store write failed and was rolled back, nothing changed: "
                              f"{_first_line(exc)}.") from None
@@ -456,13 +463,17 @@ class Store:
         return self._write(lambda c: c.execute(table.insert().values(**row))
                            .inserted_primary_key[0])
 
-    def import_months(self, team: str, months: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
-                      *, files: Iterable[tuple[str, str]] = ()) -> dict[str, UpsertResult]:
+    def import_months(self, team: str,
+                      months: Mapping[str, tuple[pd.DataFrame, pd.DataFrame | None]], *,
+                      files: Iterable[tuple[str, str]] = (),
+                      dry_run: bool = False) -> dict[str, UpsertResult]:
         """Upsert several months of file-sourced data and log the files, all in ONE transaction.
 
         A database failure part-way through leaves the store as it was: no month written, no
-        file logged. ``months`` maps ``"YYYY-MM"`` to its ``(scores, answers)``; ``files`` lists
-        ``(file_name, sha256)`` pairs, logged for every month.
+        file logged. ``months`` maps ``"YYYY-MM"`` to its ``(scores, answers)``; answers
+        ``None`` means the files carry no answers for that month, so the stored ones are kept.
+        ``files`` lists ``(file_name, sha256)`` pairs, logged for every month. ``dry_run``
+        runs the same writes and rolls them back: the counts are exactly the import's.
         """
         team = cv.check_team(team)
         checked = {cv.check_month(m): v for m, v in months.items()}
@@ -480,7 +491,7 @@ class Store:
                         team=team, month=month, file_name=name, sha256=digest,
                         n_rows=int(len(scores)), imported_at=self.now()))
             return results
-        return self._write(write)
+        return self._write(write, rehearse=dry_run)
 
     def imports(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Recorded file imports, oldest first."""

@@ -3,9 +3,17 @@ the difference, in one transaction.
 
 Removal policy: a calibration that the same ``source`` listed before for the team and month but
 no longer lists (deleted in Genesys) is *removed* with its assignments, evaluations and answers,
-and its id is reported in :attr:`UpsertResult.removed_calibrations`. Rows of another source
-(scores imported from files) are never touched by an API sync, and vice versa. Reveals,
-consensus answers and rubric notes are history and are kept.
+and its id is reported in :attr:`UpsertResult.removed_calibrations`. Reveals, consensus answers
+and rubric notes are history and are kept.
+
+Sources stay apart: rows of another source are never touched. An upsert that names a
+calibration or evaluation id the store holds for another source (or another team or month) is
+refused as a whole with :class:`StoredElsewhere`, before anything is written; an API sync never
+changes rows imported from files, and an import never changes API-synced rows.
+
+Answers are optional (``answers=None``): a file that carries only scores says nothing about the
+answers, so the stored answers of the evaluations it keeps are left as they are; only the answers
+of evaluations that go (their calibration or evaluation is no longer listed) go with them.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
+from calib.store.errors import StoreError
 from calib.tables import ROLES, STATUSES, answers_frame, require_columns, scores_frame
 
 CALIBRATION_KEYS = ("calibration_id", "name", "session_id", "conversation_id", "agent_id",
@@ -58,6 +67,73 @@ class UpsertResult:
     def changed(self) -> bool:
         """True when anything was inserted, updated or deleted."""
         return bool(self.inserted or self.updated or self.deleted)
+
+
+#: How each source is named in sentences.
+SOURCE_WORDS = {"api": "synced from the Genesys API", "files": "imported from files"}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One id an upsert names that the store holds for another source, team or month."""
+
+    kind: str  # "calibration" or "evaluation"
+    row_id: str
+    calibration_id: str
+    team: str
+    month: str
+    source: str
+    wanted: tuple[str, str, str]  # the (team, month, source) the upsert is writing
+
+    def sentence(self) -> str:
+        """What is wrong, naming the id, where it is stored and its source."""
+        team, month, source = self.wanted
+        where = f"team {self.team!r}, {self.month}"
+        under = (f" (calibration {self.calibration_id!r})" if self.kind == "evaluation" else "")
+        if self.source != source:
+            rule = ("an import never changes rows synced from the API" if source == "files"
+                    else "an API sync never changes rows imported from files")
+            return (f"{self.kind} {self.row_id!r}{under} is already in the store, "
+                    f"{SOURCE_WORDS.get(self.source, self.source)} ({where}); {rule}.")
+        return (f"{self.kind} {self.row_id!r}{under} is already in the store under {where}, "
+                f"not team {team!r}, {month}; a calibration belongs to one team and the month "
+                f"it was created in.")
+
+    def fix(self) -> str:
+        """How to resolve it."""
+        _, _, source = self.wanted
+        if self.source != source and source == "files":
+            return ("Give this call its own calibration (and evaluation) id in the file, or "
+                    "leave it out: the API sync keeps it up to date.")
+        if self.source != source:
+            return ("Re-import that month's files without this calibration (files are the "
+                    "source of truth for their month), then sync again.")
+        return "Correct the month or team of these rows, or give the calibration another id."
+
+
+class StoredElsewhere(StoreError):
+    """An upsert names ids the store holds for another source, team or month; nothing written.
+
+    Attributes
+    ----------
+    conflicts : tuple of Conflict
+        Every such id, with where it is stored and its source.
+    """
+
+    def __init__(self, conflicts: Iterable[Conflict]) -> None:
+        self.conflicts = tuple(conflicts)
+        lines = [f"{c.sentence()} Fix: {c.fix()}" for c in self.conflicts[:10]]
+        more = len(self.conflicts) - len(lines)
+        if more > 0:
+            lines.append(f"… and {more} more.")
+        head = "Nothing was written: "
+        text = head + lines[0] if len(lines) == 1 else \
+            head + f"{len(self.conflicts)} ids are stored elsewhere.\n" + \
+            "\n".join(f"- {line}" for line in lines)
+        super().__init__(text)
+
+    def __reduce__(self):  # picklable (papermill and multiprocessing pickle exceptions)
+        return (StoredElsewhere, (self.conflicts,))
 
 
 def _key(row: Mapping, pk: tuple[str, ...]) -> tuple:
@@ -112,12 +188,16 @@ def _fetch(conn: sa.Connection, table: sa.Table, where: Any) -> list[dict]:
 
 
 def _check_frames(team: str, month: str, scores: pd.DataFrame,
-                  answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  answers: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     require_columns(scores, ("calibration_id", "evaluation_id", "evaluator_id", "role",
                              "status"), what="scores")
-    require_columns(answers, ("evaluation_id", "question_id"), what="answers")
-    scores, answers = scores_frame(scores), answers_frame(answers)
+    if answers is not None:
+        require_columns(answers, ("evaluation_id", "question_id"), what="answers")
+        answers = answers_frame(answers)
+    scores = scores_frame(scores)
     for name, frame in (("scores", scores), ("answers", answers)):
+        if frame is None:
+            continue
         for col, expected in (("team", team), ("month", month)):
             other = frame[col].dropna()
             other = other[other != expected]
@@ -140,6 +220,8 @@ def _check_frames(team: str, month: str, scores: pd.DataFrame,
     if len(dup):
         raise ValueError(f"scores lists evaluation {dup.iloc[0]!r} more than once; keep one row "
                          f"per evaluation.")
+    if answers is None:
+        return scores, None
     if answers[["evaluation_id", "question_id"]].isna().any().any():
         raise ValueError("answers has rows without evaluation_id or question_id; every answer "
                          "needs both.")
@@ -202,39 +284,55 @@ def _calibration_rows(team: str, month: str, source: str, scores: pd.DataFrame,
 
 
 def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str, month: str,
-                 scores: pd.DataFrame, answers: pd.DataFrame, *, forms: Iterable[Mapping] = (),
-                 users: Iterable[Mapping] = (), calibrations: Iterable[Mapping] = (),
-                 source: str = "api", now: Any = None) -> UpsertResult:
+                 scores: pd.DataFrame, answers: pd.DataFrame | None, *,
+                 forms: Iterable[Mapping] = (), users: Iterable[Mapping] = (),
+                 calibrations: Iterable[Mapping] = (), source: str = "api",
+                 now: Any = None) -> UpsertResult:
     """Make the store's ``team``/``month`` rows of ``source`` equal the given data (see module).
 
-    ``now`` (naive UTC, default the system clock) stamps recorded deadline changes."""
+    ``answers=None`` leaves the stored answers of the evaluations that stay as they are.
+    Raises :class:`StoredElsewhere` before any write when an id belongs to another source,
+    team or month. ``now`` (naive UTC, default the system clock) stamps recorded deadline
+    changes.
+    """
     scores, answers = _check_frames(team, month, scores, answers)
     cal_rows, assignment_rows = _calibration_rows(team, month, source, scores, calibrations)
     evaluation_rows = cv.frame_records(scores[list(_EVALUATION_COLUMNS)])
-    answer_rows = cv.frame_records(answers[list(_ANSWER_COLUMNS)])
+    answer_rows = None if answers is None else cv.frame_records(answers[list(_ANSWER_COLUMNS)])
     user_rows = {u["user_id"]: u for u in map(cv.user_row, users)}
     parsed_forms = [cv.form_rows(f) for f in forms]
 
     t = tables
     counts: dict[str, dict[str, int]] = {}
     ids = list(cal_rows)
+    wanted = (team, month, source)
     old_cal = _fetch(conn, t["calibrations"], sa.or_(
         sa.and_(t["calibrations"].c.team == team, t["calibrations"].c.month == month,
                 t["calibrations"].c.source == source),
         t["calibrations"].c.calibration_id.in_(ids)))
-    moved = [r for r in old_cal if (r["team"], r["month"]) != (team, month)]
-    if moved:
-        r = moved[0]
-        raise ValueError(f"Calibration {r['calibration_id']!r} is stored under team "
-                         f"{r['team']!r} month {r['month']!r}, not {team!r} {month!r}; a "
-                         f"calibration belongs to one team and the month it was created in.")
-    _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
+    conflicts = [Conflict("calibration", r["calibration_id"], r["calibration_id"], r["team"],
+                          r["month"], r["source"], wanted)
+                 for r in old_cal if (r["team"], r["month"], r["source"]) != wanted]
     scope = [r["calibration_id"] for r in old_cal]
-    old_assign = _fetch(conn, t["calibration_assignments"],
-                        t["calibration_assignments"].c.calibration_id.in_(scope))
     eval_ids = [r["evaluation_id"] for r in evaluation_rows]
     old_eval = _fetch(conn, t["evaluations"], sa.or_(t["evaluations"].c.calibration_id.in_(scope),
                                                      t["evaluations"].c.evaluation_id.in_(eval_ids)))
+    # An evaluation id held by a calibration outside this team, month and source: updating it
+    # would move another source's row into this month.
+    in_scope = set(scope)
+    foreign = [(r["calibration_id"], r["evaluation_id"]) for r in old_eval
+               if r["calibration_id"] not in in_scope]
+    if foreign:
+        homes = {r["calibration_id"]: r for r in _fetch(
+            conn, t["calibrations"], t["calibrations"].c.calibration_id.in_(
+                sorted({cid for cid, _ in foreign})))}
+        conflicts += [Conflict("evaluation", eid, cid, homes[cid]["team"], homes[cid]["month"],
+                               homes[cid]["source"], wanted) for cid, eid in foreign]
+    if conflicts:
+        raise StoredElsewhere(sorted(conflicts, key=lambda c: (c.kind, c.row_id)))
+    _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
+    old_assign = _fetch(conn, t["calibration_assignments"],
+                        t["calibration_assignments"].c.calibration_id.in_(scope))
     old_answers = _fetch(conn, t["answers"], t["answers"].c.evaluation_id.in_(
         [r["evaluation_id"] for r in old_eval]))
 
@@ -259,9 +357,15 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
                                                        options, delete=False))
 
     new_eval_ids = set(eval_ids)
-    new_answer_keys = {(r["evaluation_id"], r["question_id"]) for r in answer_rows}
-    counts["answers"] = _delete_only(conn, t["answers"], [
-        r for r in old_answers if (r["evaluation_id"], r["question_id"]) not in new_answer_keys])
+    if answer_rows is None:  # no answers given: only those of evaluations that go, go
+        gone = [r for r in old_answers if r["evaluation_id"] not in new_eval_ids]
+        counts["answers"] = _delete_only(conn, t["answers"], gone)
+        counts["answers"]["unchanged"] = len(old_answers) - len(gone)
+    else:
+        new_answer_keys = {(r["evaluation_id"], r["question_id"]) for r in answer_rows}
+        counts["answers"] = _delete_only(conn, t["answers"], [
+            r for r in old_answers
+            if (r["evaluation_id"], r["question_id"]) not in new_answer_keys])
     counts["evaluations"] = _delete_only(conn, t["evaluations"], [
         r for r in old_eval if r["evaluation_id"] not in new_eval_ids])
     new_assign_keys = {(r["calibration_id"], r["evaluator_id"]) for r in assignment_rows}
@@ -278,8 +382,9 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
         conn, t["calibration_assignments"], old_assign, assignment_rows, delete=False))
     _add(counts, "evaluations", apply_diff(conn, t["evaluations"], old_eval, evaluation_rows,
                                            delete=False))
-    _add(counts, "answers", apply_diff(conn, t["answers"], old_answers, answer_rows,
-                                       delete=False))
+    if answer_rows is not None:
+        _add(counts, "answers", apply_diff(conn, t["answers"], old_answers, answer_rows,
+                                           delete=False))
     total = {k: sum(c[k] for c in counts.values())
              for k in ("inserted", "updated", "unchanged", "deleted")}
     return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
