@@ -25,6 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
+from calib.store import scope
 from calib.store.errors import StoreError
 from calib.tables import ROLES, STATUSES, answers_frame, require_columns, scores_frame
 
@@ -296,6 +297,10 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     changes.
     """
     scores, answers = _check_frames(team, month, scores, answers)
+    shown_cal_ids = list(dict.fromkeys(scores["calibration_id"]))
+    shown_eval_ids = list(scores["evaluation_id"])
+    if scope.is_scoped(source):  # ids from files are unique within the team only
+        scores, answers, calibrations = _scoped(team, scores, answers, calibrations)
     cal_rows, assignment_rows = _calibration_rows(team, month, source, scores, calibrations)
     evaluation_rows = cv.frame_records(scores[list(_EVALUATION_COLUMNS)])
     answer_rows = None if answers is None else cv.frame_records(answers[list(_ANSWER_COLUMNS)])
@@ -310,29 +315,28 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
         sa.and_(t["calibrations"].c.team == team, t["calibrations"].c.month == month,
                 t["calibrations"].c.source == source),
         t["calibrations"].c.calibration_id.in_(ids)))
-    conflicts = [Conflict("calibration", r["calibration_id"], r["calibration_id"], r["team"],
-                          r["month"], r["source"], wanted)
+    conflicts = [_conflict("calibration", r["calibration_id"], r, wanted)
                  for r in old_cal if (r["team"], r["month"], r["source"]) != wanted]
-    scope = [r["calibration_id"] for r in old_cal]
+    in_month = [r["calibration_id"] for r in old_cal]
     eval_ids = [r["evaluation_id"] for r in evaluation_rows]
-    old_eval = _fetch(conn, t["evaluations"], sa.or_(t["evaluations"].c.calibration_id.in_(scope),
+    old_eval = _fetch(conn, t["evaluations"], sa.or_(t["evaluations"].c.calibration_id.in_(in_month),
                                                      t["evaluations"].c.evaluation_id.in_(eval_ids)))
     # An evaluation id held by a calibration outside this team, month and source: updating it
     # would move another source's row into this month.
-    in_scope = set(scope)
+    in_scope = set(in_month)
     foreign = [(r["calibration_id"], r["evaluation_id"]) for r in old_eval
                if r["calibration_id"] not in in_scope]
     if foreign:
         homes = {r["calibration_id"]: r for r in _fetch(
             conn, t["calibrations"], t["calibrations"].c.calibration_id.in_(
                 sorted({cid for cid, _ in foreign})))}
-        conflicts += [Conflict("evaluation", eid, cid, homes[cid]["team"], homes[cid]["month"],
-                               homes[cid]["source"], wanted) for cid, eid in foreign]
+        conflicts += [_conflict("evaluation", eid, homes[cid], wanted) for cid, eid in foreign]
+    conflicts += _other_source(conn, t, source, shown_cal_ids, shown_eval_ids, wanted)
     if conflicts:
         raise StoredElsewhere(sorted(conflicts, key=lambda c: (c.kind, c.row_id)))
     _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
     old_assign = _fetch(conn, t["calibration_assignments"],
-                        t["calibration_assignments"].c.calibration_id.in_(scope))
+                        t["calibration_assignments"].c.calibration_id.in_(in_month))
     old_answers = _fetch(conn, t["answers"], t["answers"].c.evaluation_id.in_(
         [r["evaluation_id"] for r in old_eval]))
 
@@ -371,10 +375,9 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     new_assign_keys = {(r["calibration_id"], r["evaluator_id"]) for r in assignment_rows}
     counts["calibration_assignments"] = _delete_only(conn, t["calibration_assignments"], [
         r for r in old_assign if (r["calibration_id"], r["evaluator_id"]) not in new_assign_keys])
-    removed = tuple(sorted(r["calibration_id"] for r in old_cal
-                           if r["calibration_id"] not in cal_rows))
-    counts["calibrations"] = _delete_only(conn, t["calibrations"], [
-        r for r in old_cal if r["calibration_id"] in removed])
+    gone_cal = [r for r in old_cal if r["calibration_id"] not in cal_rows]
+    removed = tuple(sorted(scope.shown_id(team, source, r["calibration_id"]) for r in gone_cal))
+    counts["calibrations"] = _delete_only(conn, t["calibrations"], gone_cal)
 
     _add(counts, "calibrations", apply_diff(conn, t["calibrations"], old_cal,
                                             cal_rows.values(), delete=False))
@@ -388,6 +391,56 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     total = {k: sum(c[k] for c in counts.values())
              for k in ("inserted", "updated", "unchanged", "deleted")}
     return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
+
+
+def _scoped(team: str, scores: pd.DataFrame, answers: pd.DataFrame | None,
+            calibrations: Iterable[Mapping]) -> tuple[pd.DataFrame, pd.DataFrame | None,
+                                                      list[dict]]:
+    """The frames and calibration records with file ids as stored (see :mod:`scope`)."""
+    ids = ("calibration_id", "evaluation_id")
+    scores = scores.assign(**{c: scope.stored_column(scores[c], team, scope.FILES)
+                              for c in ids})
+    if answers is not None:
+        answers = answers.assign(**{c: scope.stored_column(answers[c], team, scope.FILES)
+                                    for c in ids})
+    records = []
+    for rec in calibrations:
+        if isinstance(rec, Mapping) and rec.get("calibration_id"):
+            rec = {**rec, "calibration_id": scope.stored_id(team, scope.FILES,
+                                                            str(rec["calibration_id"]))}
+        records.append(rec)
+    return scores, answers, records
+
+
+def _conflict(kind: str, stored_id: str, home: Mapping, wanted: tuple[str, str, str]
+              ) -> Conflict:
+    """A conflict on ``stored_id``, whose calibration ``home`` is stored elsewhere, in the
+    ids its source named."""
+    shown = scope.shown_id(home["team"], home["source"], stored_id)
+    cal = scope.shown_id(home["team"], home["source"], home["calibration_id"])
+    return Conflict(kind, shown, cal, home["team"], home["month"], home["source"], wanted)
+
+
+def _other_source(conn: sa.Connection, t: Mapping[str, sa.Table], source: str,
+                  cal_ids: list[str], eval_ids: list[str], wanted: tuple[str, str, str]
+                  ) -> list[Conflict]:
+    """Ids the other source stores under the same name (as shown): a file never takes an id
+    the API sync holds, nor the sync one a file holds, whatever the team."""
+    cal, ev = t["calibrations"], t["evaluations"]
+    if scope.is_scoped(source):  # API ids are stored as shown
+        def named(column, ids):
+            return sa.and_(cal.c.source != scope.FILES, column.in_(ids))
+    else:  # a file id is stored behind its team's prefix
+        def named(column, ids):
+            return sa.and_(cal.c.source == scope.FILES,
+                           sa.func.substr(column, sa.func.length(cal.c.team) + 2).in_(ids))
+    found = [_conflict("calibration", r["calibration_id"], r, wanted) for r in _fetch(
+        conn, cal, named(cal.c.calibration_id, cal_ids))]
+    rows = conn.execute(sa.select(ev.c.evaluation_id, cal).select_from(
+        ev.join(cal, cal.c.calibration_id == ev.c.calibration_id))
+        .where(named(ev.c.evaluation_id, eval_ids)))
+    found += [_conflict("evaluation", r.evaluation_id, r._mapping, wanted) for r in rows]
+    return found
 
 
 def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: dict[str, dict],
@@ -405,7 +458,8 @@ def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: di
         if row["deadline"] is None:
             row["deadline"] = before
         elif row["deadline"] < before:
-            raise ValueError(f"Calibration {cid!r} already has the deadline "
+            shown = scope.shown_id(row["team"], row["source"], cid)
+            raise ValueError(f"Calibration {shown!r} already has the deadline "
                              f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier once "
                              f"set. Keep it, or give a later one.")
         elif row["deadline"] > before:
