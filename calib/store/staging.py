@@ -17,6 +17,7 @@ joining the staged table with the target on its primary key: ``DELETE … WHERE 
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -70,21 +71,33 @@ def column_values(values: pd.Series | np.ndarray, column: sa.Column) -> np.ndarr
     return out
 
 
+#: Rows from which PostgreSQL is given statistics of a staged table (below, its guess is fine).
+_ANALYZE_FROM_ROWS = 5_000
+
+
 def stage(conn: sa.Connection, name: str, like: sa.Table, columns: Mapping[str, np.ndarray]
           ) -> sa.Table:
-    """Create the temporary table ``name`` with ``like``'s types for ``columns`` and load them.
+    """Load ``columns`` into the temporary table ``name`` (``like``'s types for those columns).
 
     ``columns`` maps a column of ``like`` to its values (:func:`column_values`), all of one
-    length. Returns the staged table (drop it with :func:`unstage`).
+    length. The temporary table lives as long as the database connection and is emptied by
+    :func:`unstage`, so a month written after another one creates nothing: creating and
+    dropping tables costs more than a small month's rows. Returns the staged table.
     """
-    staged = sa.Table(name, sa.MetaData(), *(sa.Column(c, like.c[c].type) for c in columns),
-                      prefixes=["TEMPORARY"])
-    conn.execute(sa.text(f"DROP TABLE IF EXISTS {_quoted(conn, name)}"))
-    staged.create(conn)
-    if load(conn, staged, columns) and conn.dialect.name == "postgresql":
+    staged = _staged_table(name, like, tuple(columns))
+    conn.execute(sa.schema.CreateTable(staged, if_not_exists=True))
+    conn.execute(staged.delete())  # empty already, unless a caller went on after a failure
+    if load(conn, staged, columns) >= _ANALYZE_FROM_ROWS and conn.dialect.name == "postgresql":
         # temporary tables get no statistics by themselves; the joins below need them
         conn.execute(sa.text(f"ANALYZE {_quoted(conn, name)}"))
     return staged
+
+
+@functools.lru_cache(maxsize=64)
+def _staged_table(name: str, like: sa.Table, columns: tuple[str, ...]) -> sa.Table:
+    """One Table object per staged shape, so that SQLAlchemy compiles each statement once."""
+    return sa.Table(name, sa.MetaData(), *(sa.Column(c, like.c[c].type) for c in columns),
+                    prefixes=["TEMPORARY"])
 
 
 def load(conn: sa.Connection, table: sa.Table, columns: Mapping[str, np.ndarray]) -> int:
@@ -103,9 +116,21 @@ def load(conn: sa.Connection, table: sa.Table, columns: Mapping[str, np.ndarray]
     return len(arrays[0])
 
 
-def unstage(conn: sa.Connection, staged: sa.Table) -> None:
-    """Drop a staged table (before the transaction ends: a connection is reused)."""
-    staged.drop(conn)
+def unstage(conn: sa.Connection, staged: Sequence[sa.Table]) -> None:
+    """Empty staged tables and drop their key indexes (for the next month on the connection).
+
+    PostgreSQL truncates (a DELETE would leave dead rows that no autovacuum ever clears from a
+    temporary table, and every later month would scan them); SQLite empties a whole table
+    without visiting its rows.
+    """
+    if not staged:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("TRUNCATE " + ", ".join(_quoted(conn, t.name) for t in staged)))
+        return
+    for table in staged:
+        conn.execute(table.delete())
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {_quoted(conn, table.name + '_key')}"))
 
 
 def _chunks(arrays: Sequence[np.ndarray]) -> Iterator[list[tuple]]:
@@ -160,9 +185,9 @@ def _key_match(target: sa.Table, staged: sa.Table) -> sa.ColumnElement:
 def delete_missing(conn: sa.Connection, target: sa.Table, staged: sa.Table,
                    in_scope: sa.ColumnElement) -> int:
     """Delete the rows of ``target`` selected by ``in_scope`` whose key ``staged`` lacks."""
-    if not conn.execute(sa.select(sa.exists().where(in_scope))).scalar():
-        return 0  # nothing stored yet (a first write): no need to look anything up
     if conn.dialect.name == "sqlite":
+        if not conn.execute(sa.select(sa.exists().where(in_scope))).scalar():
+            return 0  # nothing stored yet (a first write): no index needed
         # SQLite probes the staged rows once per stored row here and has no hash join: give it
         # the key as an index (one sort), or the look-up is a scan per row.
         keys = ", ".join(_quoted(conn, c.name) for c in target.primary_key.columns)

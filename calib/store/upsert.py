@@ -200,8 +200,6 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     """
     t = tables
     data = incoming.checked_month(team, month, scores, answers, t["answers"])
-    shown_cal_ids = list(dict.fromkeys(data.scores["calibration_id"]))
-    shown_eval_ids = data.scores["evaluation_id"]
     if scope.is_scoped(source):  # ids from files are unique within the team only
         data, calibrations = incoming.scoped(team, data, calibrations)
     cal_rows, assignment_rows = incoming.calibration_rows(team, month, source, data.scores,
@@ -229,14 +227,21 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
         staged.append(staging.stage(conn, f"calib_staged_{table}", target, columns))
         return staged[-1]
 
+    deadline_changes, refusal = _deadlines(cal_rows, old_cal)
+    new_cal = stage("calibrations", _columns(cal_rows.values(), cal.columns.keys()))
     new_eval = stage("evaluations", {c: data.scores[c].reset_index(drop=True)
                                      for c in incoming.EVALUATION_COLUMNS})
     conflicts += _evaluations_elsewhere(conn, t, new_eval, {r["calibration_id"] for r in old_cal},
                                         wanted)
-    conflicts += _other_source(conn, t, source, shown_cal_ids, shown_eval_ids, wanted)
+    conflicts += _other_source(conn, t, new_cal, new_eval, wanted)
     if conflicts:
         raise StoredElsewhere(sorted(conflicts, key=lambda c: (c.kind, c.row_id)))
-    _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
+    if refusal:
+        raise ValueError(refusal)
+    if deadline_changes:
+        changed_at = now or cv.now_utc()
+        conn.execute(t["deadline_changes"].insert(), [{**c, "changed_at": changed_at}
+                                                      for c in deadline_changes])
 
     counts: dict[str, dict[str, int]] = {}
     # Reference data first (never deleted by a month sync).
@@ -247,7 +252,6 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     for head, questions, options in parsed_forms:
         _write_form(conn, t, counts, head, questions, options)
 
-    new_cal = stage("calibrations", _columns(cal_rows.values(), cal.columns.keys()))
     new_assign = stage("calibration_assignments", _columns(
         assignment_rows, ("calibration_id", "evaluator_id", "role")))
     answer_columns = None if data.answers is None else {
@@ -260,8 +264,7 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
                  n_calibrations=len(cal_rows), n_assignments=len(assignment_rows),
                  n_evaluations=len(data.scores), n_answers=data.n_answers)
     removed = _remove_calibrations(conn, t, counts, in_month, new_cal, team, source)
-    for table in reversed(staged):
-        staging.unstage(conn, table)
+    staging.unstage(conn, staged)
     total = {k: sum(c[k] for c in counts.values())
              for k in ("inserted", "updated", "unchanged", "deleted")}
     return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
@@ -392,44 +395,43 @@ def _conflict(kind: str, stored_id: str, home: Mapping, wanted: tuple[str, str, 
     return Conflict(kind, shown, cal, home["team"], home["month"], home["source"], wanted)
 
 
-def _other_source(conn: sa.Connection, t: Mapping[str, sa.Table], source: str,
-                  cal_ids: list[str], eval_ids: pd.Series, wanted: tuple[str, str, str]
-                  ) -> list[Conflict]:
+def _other_source(conn: sa.Connection, t: Mapping[str, sa.Table], new_cal: sa.Table,
+                  new_eval: sa.Table, wanted: tuple[str, str, str]) -> list[Conflict]:
     """Ids the other source stores under the same name (as shown): a file never takes an id
     the API sync holds, nor the sync one a file holds, whatever the team."""
     cal, ev = t["calibrations"], t["evaluations"]
-    shown = staging.stage(conn, "calib_staged_shown_ids", sa.Table(
-        "shown", sa.MetaData(), sa.Column("row_id", sa.Text)), {"row_id": staging.column_values(
-            pd.Series([*cal_ids, *eval_ids], dtype=object), sa.Column("row_id", sa.Text))})
-    listed = sa.select(shown.c.row_id)
-    if scope.is_scoped(source):  # API ids are stored as shown
-        def named(column: sa.ColumnElement) -> sa.ColumnElement:
+    team, _, source = wanted
+    if scope.is_scoped(source):  # the staged ids carry this team's prefix; API ids are bare
+        def shown(column: sa.ColumnElement) -> sa.ColumnElement:
+            return sa.func.substr(column, len(team) + 2)
+
+        def named(column: sa.ColumnElement, listed: sa.Select) -> sa.ColumnElement:
             return sa.and_(cal.c.source != scope.FILES, column.in_(listed))
-    else:  # a file id is stored behind its team's prefix
-        def named(column: sa.ColumnElement) -> sa.ColumnElement:
+    else:  # a stored file id carries its own team's prefix
+        def shown(column: sa.ColumnElement) -> sa.ColumnElement:
+            return column
+
+        def named(column: sa.ColumnElement, listed: sa.Select) -> sa.ColumnElement:
             return sa.and_(cal.c.source == scope.FILES, sa.func.substr(
                 column, sa.func.length(cal.c.team) + 2).in_(listed))
-    cal_ids_set, eval_ids_set = set(cal_ids), set(eval_ids)
-    found = [_conflict("calibration", r["calibration_id"], r, wanted)
-             for r in _fetch(conn, cal, named(cal.c.calibration_id))
-             if scope.shown_id(r["team"], r["source"], r["calibration_id"]) in cal_ids_set]
+    found = [_conflict("calibration", r["calibration_id"], r, wanted) for r in _fetch(
+        conn, cal, named(cal.c.calibration_id, sa.select(shown(new_cal.c.calibration_id))))]
     rows = conn.execute(sa.select(ev.c.evaluation_id, cal).select_from(
         ev.join(cal, cal.c.calibration_id == ev.c.calibration_id))
-        .where(named(ev.c.evaluation_id)))
-    found += [_conflict("evaluation", r.evaluation_id, r._mapping, wanted) for r in rows
-              if scope.shown_id(r.team, r.source, r.evaluation_id) in eval_ids_set]
-    staging.unstage(conn, shown)
-    return found
+        .where(named(ev.c.evaluation_id, sa.select(shown(new_eval.c.evaluation_id)))))
+    return found + [_conflict("evaluation", r.evaluation_id, r._mapping, wanted) for r in rows]
 
 
-def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: dict[str, dict],
-                    old_cal: list[dict], now: Any) -> None:
+def _deadlines(cal_rows: dict[str, dict], old_cal: list[dict]) -> tuple[list[dict], str | None]:
     """A stored calibration deadline never moves earlier; a source that knows none keeps it.
 
-    A later deadline is recorded in ``deadline_changes``. An earlier one is refused (ValueError,
-    so the whole upsert rolls back): the panel was promised that blind window.
+    Fills the kept deadlines into ``cal_rows``; returns the later deadlines to record in
+    ``deadline_changes``, and the refusal of the first earlier one (raised as a ValueError
+    after the id checks, so the whole upsert rolls back): the panel was promised that blind
+    window.
     """
     stored = {r["calibration_id"]: r["deadline"] for r in old_cal if r["deadline"] is not None}
+    changes = []
     for cid, row in cal_rows.items():
         before = stored.get(cid)
         if before is None:
@@ -438,13 +440,13 @@ def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: di
             row["deadline"] = before
         elif row["deadline"] < before:
             shown = scope.shown_id(row["team"], row["source"], cid)
-            raise ValueError(f"Calibration {shown!r} already has the deadline "
-                             f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier once "
-                             f"set. Keep it, or give a later one.")
+            return changes, (f"Calibration {shown!r} already has the deadline "
+                             f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier "
+                             f"once set. Keep it, or give a later one.")
         elif row["deadline"] > before:
-            conn.execute(t["deadline_changes"].insert().values(
-                session_id=row.get("session_id"), calibration_id=cid, old_deadline=before,
-                new_deadline=row["deadline"], changed_at=now))
+            changes.append({"session_id": row.get("session_id"), "calibration_id": cid,
+                            "old_deadline": before, "new_deadline": row["deadline"]})
+    return changes, None
 
 
 def _deleted(n: int) -> dict[str, int]:
