@@ -108,5 +108,5 @@ def resolve_calibration(conn: sa.Connection, cal: sa.Table, shown: str,
     if len(found) > 1:
         teams = ", ".join(repr(r.team) for r in found)
         raise StoreError(f"Calibration {shown!r} is in the files of several teams ({teams}); "
-                         f"name the team (team=…, or --team) to say whose it is.")
+                         f"pass team= to say whose it is.")
     return found[0].calibration_id
