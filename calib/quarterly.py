@@ -34,7 +34,8 @@ import pandas as pd
 
 from calib.tables import require_columns
 
-__all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "PANEL_COLUMNS",
+__all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "load_scores",
+           "PANEL_COLUMNS",
            "MONTHLY_COLUMNS", "DRIFT_COLUMNS", "FLAG_COLUMNS"]
 
 PANEL_COLUMNS = ("evaluator_id", "evaluator_name", "is_calibrator", "team", "n", "bias", "sd",
@@ -88,6 +89,36 @@ class CalibratorReview:
     def flagged_ids(self) -> tuple[str, ...]:
         """Ids of the flagged calibrators."""
         return tuple(self.flags.loc[self.flags["flagged"], "calibrator_id"])
+
+
+def load_scores(backend: str, *, months: Iterable[str], sandbox_seed: int = 7,
+                store_url: str | None = None) -> pd.DataFrame:
+    """Every team's open scores of ``months`` (and the three before, for the drift in each
+    team), read from the store; on the sandbox each of its teams is synced into the store first
+    with the same code as ``calib sync``.
+
+    Parameters
+    ----------
+    backend : {"sandbox", "store"}
+        ``store`` reads what the store holds (synced or imported earlier).
+    months : iterable of str
+        The quarter, ``YYYY-MM``.
+    """
+    from calib import context
+    from calib.sync import sync_months
+
+    months = sorted(months)
+    if backend not in ("sandbox", "store"):
+        raise ValueError(f"backend must be 'sandbox' or 'store' for the calibration of "
+                         f"calibrators, not {backend!r}.")
+    window = [str(pd.Period(months[0], freq="M") - k) for k in range(3, 0, -1)] + months
+    with context.open_backend(backend, sandbox_seed=sandbox_seed) as org, \
+            org.open_store(store_url) as store:
+        if org.sandbox is not None:
+            for team, info in org.sandbox.teams().items():
+                sync_months(org.client, store, team=team, months=window,
+                            calibrators=[info["calibrator_email"]])
+        return store.scores()
 
 
 def _consensus_bias(scores: pd.DataFrame, threshold: float, confidence: float) -> pd.DataFrame:

@@ -38,7 +38,7 @@ __all__ = [
     "FUNNEL_COLUMNS",
 ]
 
-CANDIDATE_COLUMNS = ("conversation_id", "agent_id", "queue_id", "media_type", "talk_ms", "hold_ms",
+CANDIDATE_COLUMNS = ("conversation_id", "agent_id", "queue_id", "queue_name", "media_type", "talk_ms", "hold_ms",
                      "handle_ms", "handle_band", "transferred", "wrap_up_code", "priority", "reason")
 FUNNEL_COLUMNS = ("step", "remaining", "removed", "detail")
 MIN_AGENTS = 3
@@ -330,7 +330,8 @@ def _reason(record: Record, rules: Rules, priors: GrayPriors, coverage: list[str
 def stratified_pick(ranked: Sequence[tuple[float, Record]], n: int, *,
                     confirm: Callable[[Record], bool] | None = None,
                     agent_weight: float = 100.0, band_weight: float = 1.0,
-                    queue_weight: float = 1.0) -> tuple[list[tuple[Record, list[str]]], list[Record]]:
+                    queue_weight: float = 1.0, names: Mapping[str, str] | None = None
+                    ) -> tuple[list[tuple[Record, list[str]]], list[Record]]:
     """Pick ``n`` records greedily, spreading agents first, then handle bands and queues.
 
     Each step takes the record with the highest ``rank − agent_weight·a − band_weight·b −
@@ -384,7 +385,7 @@ def stratified_pick(ranked: Sequence[tuple[float, Record]], n: int, *,
         if counts["handle_band"][codes["handle_band"][best]] == 0:
             notes.append(f"adds the {rec.handle_band} handle-time band")
         if counts["queue_id"][codes["queue_id"][best]] == 0:
-            notes.append(f"adds queue {rec.queue_id}")
+            notes.append(f"adds queue {(names or {}).get(rec.queue_id) or rec.queue_id}")
         for col, code in codes.items():
             counts[col][code[best]] += 1
         picked.append((rec, notes or ["best remaining priority"]))
@@ -535,12 +536,14 @@ def select_candidates(
     def confirm(rec: Record) -> bool:
         return recording_available(client.get_recording_metadata(rec.conversation_id))
 
-    picked, rejected = stratified_pick(ranked, n, confirm=confirm if confirm_recordings else None)
+    picked, rejected = stratified_pick(ranked, n, confirm=confirm if confirm_recordings else None,
+                                       names=reducer.names)
     rows = [{"conversation_id": r.conversation_id, "agent_id": r.agent_id, "queue_id": r.queue_id,
+             "queue_name": reducer.names.get(r.queue_id),
              "media_type": r.media_type, "talk_ms": r.talk_ms, "hold_ms": r.hold_ms,
              "handle_ms": r.handle_ms, "handle_band": r.handle_band, "transferred": r.transferred,
              "wrap_up_code": r.wrap_up_code, "priority": r.priority,
-             "reason": _reason(r, rules, priors, notes, names or {})} for r, notes in picked]
+             "reason": _reason(r, rules, priors, notes, reducer.names)} for r, notes in picked]
     candidates = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     candidates = candidates.astype({"talk_ms": "int64", "hold_ms": "int64", "handle_ms": "int64",
                                     "transferred": "bool", "priority": "float64"})

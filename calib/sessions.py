@@ -37,6 +37,9 @@ PLANNED_COLUMNS = ("index", "name", "conversation_id", "agent_id", "calibration_
 MAX_POST_ATTEMPTS = 4
 _PLAN_KEYS = ("name", "team", "month", "focus", "form_id", "calibrator_id", "expert_id",
               "panel_ids", "deadline", "conversations")
+#: Optional keys: the org the plan's ids belong to (``genesys`` unless selected on the sandbox).
+_OPTIONAL_KEYS = ("backend", "sandbox_seed")
+PLAN_BACKENDS = ("genesys", "sandbox")
 
 
 class PlanError(ValueError):
@@ -98,6 +101,8 @@ class SessionPlan:
     panel_ids: tuple[str, ...]
     deadline: str
     conversations: tuple[PlannedConversation, ...] = field(default_factory=tuple)
+    backend: str = "genesys"
+    sandbox_seed: int = 7
 
     # -- construction and YAML ----------------------------------------------------------------
 
@@ -108,7 +113,7 @@ class SessionPlan:
             raise PlanError([f"A session plan must be a mapping with keys {list(_PLAN_KEYS)}, "
                              f"not {type(data).__name__}."])
         problems = []
-        unknown = sorted(set(data) - set(_PLAN_KEYS))
+        unknown = sorted(set(data) - set(_PLAN_KEYS) - set(_OPTIONAL_KEYS))
         if unknown:
             problems.append(f"The plan has unknown key(s) {unknown}; the allowed keys are "
                             f"{list(_PLAN_KEYS)}.")
@@ -132,6 +137,13 @@ class SessionPlan:
             if key in data and not isinstance(data[key], (str, type(None))):
                 problems.append(f"{key} must be a quoted string in the YAML (for example "
                                 f"'2026-11-20T17:00:00Z'), not {type(data[key]).__name__}.")
+        backend = data.get("backend", "genesys")
+        if backend not in PLAN_BACKENDS:
+            problems.append(f"backend must be one of {', '.join(PLAN_BACKENDS)} (the org the "
+                            f"plan's ids belong to), not {backend!r}.")
+        seed = data.get("sandbox_seed", 7)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            problems.append(f"sandbox_seed must be a whole number such as 7, not {seed!r}.")
         for key, check in (("team", check_team), ("month", check_month)):
             if data.get(key) not in (None, ""):
                 try:
@@ -144,17 +156,19 @@ class SessionPlan:
                    focus=str(data["focus"]), form_id=str(data["form_id"]),
                    calibrator_id=str(data["calibrator_id"]), expert_id=str(data["expert_id"]),
                    panel_ids=tuple(str(p) for p in panel), deadline=str(data["deadline"]),
-                   conversations=tuple(convs))
+                   conversations=tuple(convs), backend=str(backend), sandbox_seed=int(seed))
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML shape: plain strings, lists and mappings."""
+        where = {"backend": self.backend, **({"sandbox_seed": self.sandbox_seed}
+                                              if self.backend == "sandbox" else {})}
         return {"name": self.name, "team": self.team, "month": self.month, "focus": self.focus,
                 "form_id": self.form_id, "calibrator_id": self.calibrator_id,
                 "expert_id": self.expert_id, "panel_ids": list(self.panel_ids),
                 "deadline": self.deadline,
                 "conversations": [{k: v for k, v in (("conversation_id", c.conversation_id),
                                                      ("agent_id", c.agent_id), ("reason", c.reason))
-                                   if v is not None} for c in self.conversations]}
+                                   if v is not None} for c in self.conversations], **where}
 
     def store_record(self) -> dict[str, Any]:
         """The dict :meth:`calib.store.Store.save_session` takes (adds ``conversation_ids``)."""
@@ -162,12 +176,37 @@ class SessionPlan:
         record["conversation_ids"] = self.conversation_ids
         return record
 
-    def to_yaml(self, path: str | Path) -> Path:
-        """Write the plan to ``path`` (parents created); returns the path."""
+    def to_text(self) -> str:
+        """The plan as the YAML text :meth:`to_yaml` writes."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    def to_yaml(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the plan to ``path`` (parents created); returns the path.
+
+        A file that already holds the same plan is left as it is. A file that holds another plan
+        is replaced only with ``overwrite=True`` (``--force`` on the command line): a plan may
+        have been reviewed, edited and committed, and its calibrations created from it.
+
+        Raises
+        ------
+        PlanError
+            When ``path`` holds a different plan and ``overwrite`` is False (nothing written).
+        """
         path = Path(path)
+        text = self.to_text()
+        if path.is_file():
+            old = path.read_text(encoding="utf-8")
+            if old == text:
+                return path
+            if not overwrite:
+                raise PlanError([f"{path} already holds a different plan "
+                                 f"({_plan_difference(old, self)}); review it, then write this "
+                                 f"one elsewhere or replace it explicitly (--force on the "
+                                 f"command line, overwrite=True in Python)."])
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True,
-                                       width=100))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
         return path
 
     @classmethod
@@ -309,6 +348,22 @@ class SessionPlan:
         names = sorted({f"{f.get('name')} ({f.get('id')})" for f in published})
         return [f"The evaluation form {self.form_id} is not a published form version; publish it "
                 f"or use one of: {', '.join(names) or 'none are published'}."]
+
+
+def _plan_difference(old_text: str, plan: "SessionPlan") -> str:
+    """What differs between a stored plan's text and ``plan``, in a few words."""
+    try:
+        old = SessionPlan.from_mapping(parse_yaml(old_text) or {})
+    except (PlanError, ParameterError):
+        return "it is not a valid plan"
+    changed = [k for k in ("name", "team", "month", "focus", "form_id", "calibrator_id",
+                           "expert_id", "deadline", "backend") if getattr(old, k) != getattr(plan, k)]
+    if set(old.panel_ids) != set(plan.panel_ids):
+        changed.append("panel")
+    new_convs = len(set(plan.conversation_ids) - set(old.conversation_ids))
+    if new_convs:
+        changed.append(f"{new_convs} of {len(plan.conversations)} conversations")
+    return "differs in " + ", ".join(changed) if changed else "differs only in the reasons"
 
 
 def _text(value: Any) -> str | None:

@@ -4,16 +4,18 @@ A QM analyst picks the evaluation form (published versions, by name), the calibr
 expert evaluator, the panel (a searchable multi-select of active users), the focus profile, the
 number of interactions, the conversation date range, the deadline and the seed. **Preview** runs
 :func:`calib.selection.select_candidates` and shows the candidates with the reason each was
-picked; **Create** validates the plan (:meth:`calib.sessions.SessionPlan.validate`), writes it to
-``parameters/sessions/<name>.yaml`` and runs :func:`calib.sessions.create_session` (a dry run
-while the toggle is on) with a progress bar, then shows what was created or already existed.
+picked; **Create** validates the plan (:meth:`calib.sessions.SessionPlan.validate`) and runs
+:func:`calib.sessions.create_session` with a progress bar. While the "Dry run" toggle is on (the
+default) it only shows what would be created and writes nothing; with it off it writes the plan
+to ``parameters/sessions/<name>.yaml`` (a file holding a different plan is replaced only when
+"Replace the plan file" is ticked) and creates the calibrations.
 
 The form holds no logic of its own: every check and every message is the library's, shown as it
 is, so that ``calib create --plan parameters/sessions/<name>.yaml`` repeats the same creation
 headless. Tested without a browser by setting the widgets' values and calling ``.click()``.
 
->>> conn = open_connection("sandbox", 7)                     # doctest: +SKIP
->>> form = SessionSetupForm.for_connection(conn, team="demo")  # doctest: +SKIP
+>>> backend = calib.context.open_backend("sandbox")          # doctest: +SKIP
+>>> form = SessionSetupForm.for_backend(backend, team="demo")  # doctest: +SKIP
 >>> form                                                     # doctest: +SKIP
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -93,13 +95,15 @@ class SessionSetupForm:
     def __init__(self, client: Any, *, team: str, month: str,
                  defaults: Mapping[str, Any] | None = None, history: pd.DataFrame | None = None,
                  now: datetime | Any = None, plans_dir: str | Path = "parameters/sessions",
-                 store: Any = None, profiles: Any = None) -> None:
+                 store: Any = None, profiles: Any = None, backend_name: str = "genesys",
+                 sandbox_seed: int = 7) -> None:
         import ipywidgets as w
 
+        from calib.context import project_path
         from calib.selection import load_profiles
-        from calib.workflow import project_path
 
         self.client, self.history, self.store, self.profiles = client, history, store, profiles
+        self.backend_name, self.sandbox_seed = backend_name, int(sandbox_seed)
         self._now = now
         self.plans_dir = project_path(plans_dir)
         self.candidates: pd.DataFrame | None = None
@@ -144,7 +148,10 @@ class SessionSetupForm:
         self.deadline = field(w.Text, "Deadline", value=d.get("deadline", ""),
                               placeholder="2026-11-20T17:00:00Z")
         self.seed = field(w.IntText, "Seed", value=int(d.get("seed", 0)))
-        self.dry_run = w.Checkbox(description="Dry run (create nothing)", value=True, indent=False)
+        self.dry_run = w.Checkbox(description="Dry run (create nothing, write nothing)",
+                                  value=True, indent=False)
+        self.replace_plan = w.Checkbox(description="Replace the plan file if it holds another "
+                                                   "plan", value=False, indent=False)
         self.preview_button = w.Button(description="Preview", button_style="info", icon="search")
         self.create_button = w.Button(description="Create", button_style="primary", icon="check")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
@@ -157,25 +164,33 @@ class SessionSetupForm:
         self.widget = w.VBox([
             self.team, self.month, self.session_name, self.form, self.calibrator, self.expert,
             self.panel_search, self.panel, self.focus, self.n, self.start, self.end,
-            self.deadline, self.seed, self.dry_run,
+            self.deadline, self.seed, self.dry_run, self.replace_plan,
             w.HBox([self.preview_button, self.create_button]), self.progress, self.messages,
             self.output])
 
     @classmethod
-    def for_connection(cls, conn: Any, *, team: str, month: str = "2026-11",
-                       **kwargs: Any) -> "SessionSetupForm":
-        """A form for a :class:`calib.workflow.Connection`; on the sandbox the team's calibrator,
-        expert and panel are preset from its ground truth, its history steers the selection and
-        its clock is the present."""
+    def for_backend(cls, backend: Any, *, team: str, month: str = "2026-11",
+                    **kwargs: Any) -> "SessionSetupForm":
+        """A form for a :class:`calib.context.Backend`; on the sandbox the team's calibrator,
+        expert and panel are preset from the org, its history steers the selection and its
+        clock is the present."""
         defaults = dict(kwargs.pop("defaults", None) or {})
-        sandbox = getattr(conn, "sandbox", None)
-        if sandbox is not None and team in sandbox.truth.teams:
-            info = sandbox.truth.teams[team]
-            defaults = {"calibrator_id": info["calibrator_id"], "expert_id": info["expert_id"],
-                        "panel_ids": tuple(info["panel_ids"]), **defaults}
-            kwargs.setdefault("history", sandbox.org.tidy_scores())
-        kwargs.setdefault("now", conn.now)
-        return cls(conn.client, team=team, month=month, defaults=defaults, **kwargs)
+        sandbox = getattr(backend, "sandbox", None)
+        if sandbox is not None:
+            teams = sandbox.teams()
+            if team in teams:
+                info = teams[team]
+                defaults = {"calibrator_id": info["calibrator_id"],
+                            "expert_id": info["expert_id"],
+                            "panel_ids": tuple(info["panel_ids"]), **defaults}
+            org = getattr(sandbox, "org", None)
+            if org is not None:
+                kwargs.setdefault("history", org.tidy_scores())
+        kwargs.setdefault("now", backend.now)
+        if sandbox is not None:
+            kwargs.setdefault("backend_name", "sandbox")
+            kwargs.setdefault("sandbox_seed", int(getattr(sandbox, "seed", 7)))
+        return cls(backend.client, team=team, month=month, defaults=defaults, **kwargs)
 
     # -- display ------------------------------------------------------------------------------
     def _ipython_display_(self) -> None:
@@ -230,6 +245,8 @@ class SessionSetupForm:
                 focus=self.focus.value, form_id=self.form.value or "",
                 calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
                 panel_ids=self.panel.value, deadline=self.deadline.value.strip())
+            self.plan = SessionPlan(**{**self.plan.__dict__, "backend": self.backend_name,
+                                       "sandbox_seed": self.sandbox_seed})
         except ValueError as exc:
             self._show_error(exc)
             return None
@@ -256,12 +273,15 @@ class SessionSetupForm:
             self._show_error(ValueError("There is no plan yet; press Preview first."))
             return None
         self.result = None
+        dry_run = bool(self.dry_run.value)
         try:
             self.plan.validate(self.client, now=self._present())
-            self.plan_path = self.plan.to_yaml(self.plans_dir / plan_file_name(self.plan.name))
+            path = self.plans_dir / plan_file_name(self.plan.name)
+            if not dry_run:  # a dry run writes nothing, not even the plan
+                self.plan_path = self.plan.to_yaml(path, overwrite=bool(self.replace_plan.value))
             self.progress.max, self.progress.value = max(len(self.plan.conversations), 1), 0
             result = create_session(
-                self.client, self.plan, dry_run=bool(self.dry_run.value), store=self.store,
+                self.client, self.plan, dry_run=dry_run, store=self.store,
                 progress=False, validate=False, now=self._present(),
                 on_item=lambda i, _c, _a: setattr(self.progress, "value", i))
         except Exception as exc:  # the library's errors are shown as they are
@@ -273,11 +293,13 @@ class SessionSetupForm:
             return None
         self.result = result
         self.output.value = result.planned.to_html(index=False, escape=True, na_rep="")
-        if self.dry_run.value:
+        if dry_run:
             todo = int((result.planned["action"] == "would create").sum())
-            text = f"Dry run: would create {todo}, already there {result.existing}."
+            self._show_note(f"Dry run: would create {todo}, already there {result.existing}. "
+                            f"Nothing was created or written; untick 'Dry run' and press "
+                            f"Create to write the plan to {path} and create them.")
         else:
-            text = f"Created {result.created}, already there {result.existing}."
-        self._show_note(f"{text} Plan written to {self.plan_path}; repeat headless with: "
-                        f"calib create --plan {self.plan_path}")
+            self._show_note(f"Created {result.created}, already there {result.existing}. Plan "
+                            f"written to {self.plan_path}; repeat headless with: calib create "
+                            f"--plan {self.plan_path} --yes")
         return result

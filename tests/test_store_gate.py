@@ -76,6 +76,7 @@ def test_no_public_function_leaks_a_sealed_score(store):
         "answer_options": lambda: [store.answer_options()], "users": lambda: [store.users()],
         "months": lambda: [store.months(TEAM)], "teams": lambda: [store.teams()],
         "deadline_changes": lambda: [store.deadline_changes()], "now": lambda: [store.now()],
+        "calibrations": lambda: [store.calibrations(), store.calibrations(TEAM, MONTH)],
     }
     writes = {"upsert_month", "import_months", "reveal", "save_session", "add_rubric_note",
               "record_consensus",

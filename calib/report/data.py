@@ -69,6 +69,7 @@ class MonthData:
     agent_names: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     analysis: dict = field(default_factory=dict)
+    reveal_reasons: dict = field(default_factory=dict)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -121,6 +122,7 @@ class Prepared:
     store_url: str
     as_of: datetime
     notes: tuple[str, ...]
+    synced: pd.DataFrame | None = None
 
 
 def prepare_month(params: Mapping[str, Any]) -> Prepared:
@@ -151,13 +153,14 @@ def prepare_month(params: Mapping[str, Any]) -> Prepared:
     name = str(params.get("backend", "sandbox"))
     with context.open_backend(name, sandbox_seed=int(params.get("sandbox_seed", 7))) as backend, \
             backend.open_store(url) as store:
+        synced = None
         if backend.client is not None:
             backend.check_team(team, list(params.get("calibrators") or ()))
-            _sync(backend.client, store, team, months, params, notes)
+            synced = _sync(backend.client, store, team, months, params, notes)
         elif name == "files":
             _import_files(store, team, params, notes)
         _check_month_has_data(store, team, month)
-        return Prepared(url, backend.now(), tuple(notes))
+        return Prepared(url, backend.now(), tuple(notes), synced)
 
 
 def _check_month_has_data(store: Any, team: str, month: str) -> None:
@@ -229,7 +232,14 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         status=store.status(team, month), gate=store.gate(team, month), users=users,
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
         store_display=store.url_for_display, forms=store.forms(),
-        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes)
+        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes,
+        reveal_reasons=_reveal_reasons(store, team, month))
+
+
+def _reveal_reasons(store: Any, team: str, month: str) -> dict[str, str]:
+    """Why each revealed calibration of the month was opened early, in the analyst's words."""
+    log = store.reveals(team, month)
+    return {c: r for c, r in zip(log["calibration_id"], log["reason"])}
 
 
 def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[str]) -> None:
@@ -262,7 +272,7 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
 
 
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
-          notes: list[str]) -> None:
+          notes: list[str]) -> pd.DataFrame:
     """Sync every history month into the store with :func:`calib.sync.sync_months`."""
     from calib.sync import sync_months
 
@@ -273,3 +283,4 @@ def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping
         if removed:
             notes.append(f"{removed} calibration(s) no longer listed by Genesys were removed "
                          f"from the store.")
+    return result

@@ -54,7 +54,7 @@ def show_header(data: Any) -> Section:
         ("Completion", f"{finished} of {len(status)} evaluations finished"
          + (f"; <strong>{len(overdue)} overdue</strong>" if len(overdue) else "")),
         ("Blind gate", "closed: scores stay hidden until every evaluation is finished"
-         if data.gate_closed else "open"),
+         if data.gate_closed else _gate_open_text(data)),
     ]
     body = '<dl class="calib-kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) \
         + "</dl>"
@@ -67,6 +67,19 @@ def show_header(data: Any) -> Section:
             table[["name", "role", *cols]].itertuples(index=False), ["evaluator", "role", *cols],
             numeric=range(2, 2 + len(cols)))
     return Section(f"Calibration report — {data.team}, {data.month}", body, level=1)
+
+
+def _gate_open_text(data: Any) -> str:
+    """"open", and who opened calibrations early (after their deadline) and why."""
+    revealed = data.gate[data.gate["reason"].str.startswith("revealed by")] \
+        if not data.gate.empty else data.gate
+    if revealed.empty:
+        return "open: every evaluation is finished"
+    reasons = getattr(data, "reveal_reasons", {}) or {}
+    lines = sorted({f"{r} ({reasons.get(c, '')})".replace(" ()", "")
+                    for c, r in zip(revealed["calibration_id"], revealed["reason"])})
+    return (f"open; {len(revealed)} calibration(s) opened after their deadline with "
+            f"evaluations missing: " + "; ".join(esc(x) for x in lines))
 
 
 def show_headline(data: Any) -> Section:

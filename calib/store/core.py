@@ -541,6 +541,19 @@ class Store:
             sa.select(u).order_by(u.c.name, u.c.user_id))])
         return pd.DataFrame(rows, columns=[c.name for c in u.columns])
 
+    def calibrations(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Stored calibrations without any score: calibration_id, team, month, session_id,
+        conversation_id, agent_id, calibrator_id, expert_id, form_id, source."""
+        cal = self._tables["calibrations"]
+        cols = ["calibration_id", "team", "month", "session_id", "conversation_id", "agent_id",
+                "calibrator_id", "expert_id", "form_id", "source"]
+        where = rec.where_equal(cal, team=team and cv.check_team(team),
+                                month=month and cv.check_month(month))
+        stmt = (sa.select(*(cal.c[c] for c in cols)).where(where)
+                .order_by(cal.c.month, cal.c.calibration_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(stmt)])
+        return pd.DataFrame(rows, columns=cols)
+
     def months(self, team: str) -> list[str]:
         """The months (``YYYY-MM``) with stored calibrations of ``team``, oldest first."""
         cal = self._tables["calibrations"]
