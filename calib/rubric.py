@@ -116,6 +116,28 @@ def record_decision(
     return int(note_id)
 
 
+def resolve_question(store, question: str) -> tuple[str, str | None, str]:
+    """The stored question a person names: ``(question_id, form_context_id, question_text)``.
+
+    ``question`` is a question id, or its text as the agenda shows it (its beginning is enough).
+    The form context is the one form the question belongs to, or None when several forms hold
+    a question with that id (then name the form explicitly).
+    """
+    from calib.values import pick
+
+    questions = store.form_questions()
+    if questions.empty:
+        raise ValueError("The store holds no form questions yet; sync a month first "
+                         "(calib sync) so questions can be named by their text.")
+    texts = dict(zip(questions["question_id"], questions["question_text"]))
+    qid = pick("question", question, texts, "stored questions are")
+    forms = store.forms()
+    context = dict(zip(forms["form_id"], forms["form_context_id"]))
+    contexts = {context.get(f) for f in questions.loc[questions["question_id"] == qid, "form_id"]}
+    contexts.discard(None)
+    return qid, (contexts.pop() if len(contexts) == 1 else None), str(texts[qid])
+
+
 def decision_log(store) -> pd.DataFrame:
     """The whole log with question text and form name joined in, oldest decision first."""
     notes = store.rubric_notes()

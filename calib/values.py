@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ParameterError", "TEAM_PATTERN", "check_team", "check_month", "month_end",
+__all__ = ["pick", "ParameterError", "TEAM_PATTERN", "check_team", "check_month", "month_end",
            "read_yaml", "parse_yaml", "inside", "MAX_PARAMETER_FILE_BYTES"]
 
 TEAM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -211,6 +211,38 @@ def read_yaml(path: str | Path, *, what: str = "Parameter file") -> dict[str, An
         raise ParameterError(f"{what} {name!r} must be a mapping of 'name: value' lines, not "
                              f"a {type(data).__name__}.")
     return {str(k): v for k, v in data.items()}
+
+
+def pick(kind: str, typed: str, choices: dict[str, str], hint: str) -> str:
+    """The one key of ``choices`` (key → the words a person knows it by) that ``typed`` names.
+
+    ``typed`` may be the key, the words (case-insensitive), or the unique beginning (at least 3
+    characters) of either, so people can type what the agenda shows instead of an id.
+
+    Raises
+    ------
+    ParameterError
+        When nothing or several choices match; the message lists some of the choices.
+
+    Examples
+    --------
+    >>> pick("answer", "yes", {"a1": "Yes", "a2": "No"}, "the answers are")
+    'a1'
+    """
+    wanted = str(typed).strip().lower()
+    exact = [k for k, words in choices.items() if wanted in (k.lower(), str(words).lower())]
+    if len(exact) == 1:
+        return exact[0]
+    found = exact or [k for k, words in choices.items()
+                      if len(wanted) >= 3 and (k.lower().startswith(wanted)
+                                               or str(words).lower().startswith(wanted))]
+    if len(found) == 1:
+        return found[0]
+    shown = "; ".join(f"{words!r}" for words in list(dict.fromkeys(choices.values()))[:12])
+    if not found:
+        raise ParameterError(f"No {kind} matches {typed!r}; {hint}: {shown}.")
+    raise ParameterError(f"{typed!r} matches {len(found)} {kind}s; type more of it. {hint}: "
+                         f"{shown}.")
 
 
 def inside(folder: str | Path, *parts: str) -> Path:
