@@ -14,6 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "parallel; each writes outputs/<team>/<YYYY-MM>/.")
     report.add_argument("--params", nargs="+", required=True, metavar="FILE",
                         help="YAML parameter file(s), one per team")
+    report.add_argument("--month", default=None, metavar="YYYY-MM",
+                        help="render this month instead of the files' own 'month'")
     report.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="parallel runs (default: number of CPUs)")
     report.add_argument("--outputs", default=None, metavar="DIR",
@@ -38,7 +40,8 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         results = render_many(args.params, jobs=args.jobs, notebook=args.notebook,
-                              outputs_root=args.outputs)
+                              outputs_root=args.outputs,
+                              overrides={"month": args.month} if args.month else None)
     except RenderError as exc:
         print(f"calib: error: {exc}", file=sys.stderr)
         return 1

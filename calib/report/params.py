@@ -177,7 +177,8 @@ def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter
     return out
 
 
-def load(path: str | Path, notebook: str | Path) -> dict[str, Any]:
+def load(path: str | Path, notebook: str | Path, *,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read and validate a parameter file for a notebook; see :func:`validate`.
 
     Parameters
@@ -192,7 +193,8 @@ def load(path: str | Path, notebook: str | Path) -> dict[str, Any]:
     dict
         Validated parameters.
     """
-    return validate(read_yaml(path), notebook_parameters(notebook), source=f"{Path(path).name}")
+    values = {**read_yaml(path), **dict(overrides or {})}
+    return validate(values, notebook_parameters(notebook), source=f"{Path(path).name}")
 
 
 def _refuse_secret(key: str, value: Any, source: str) -> None:

@@ -128,7 +128,8 @@ def _render_lock(out_dir: Path, what: str):
 
 def render(params_file: str | Path, *, notebook: str | Path | None = None,
            outputs_root: str | Path | None = None, kernel_name: str = "python3",
-           cell_timeout: int = 900, require_summary: bool | None = None) -> RenderResult:
+           cell_timeout: int = 900, require_summary: bool | None = None,
+           overrides: dict | None = None) -> RenderResult:
     """Validate a parameter file, execute the notebook with it, and export the HTML page.
 
     Parameters
@@ -147,6 +148,9 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
     require_summary : bool, optional
         Fail when the notebook wrote no ``summary.json``; by default only for the monthly
         report notebook.
+    overrides : dict, optional
+        Parameter values that replace the file's (``{"month": "2026-11"}``), checked the same
+        way.
 
     Returns
     -------
@@ -163,7 +167,7 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
     started = time.perf_counter()
     params_file = Path(params_file)
     notebook = Path(notebook) if notebook is not None else default_notebook()
-    params = load(params_file, notebook)
+    params = load(params_file, notebook, overrides=overrides)
     _prepare_data(params)
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
     out_dir = plan_output_dir(params, notebook, root.resolve())
@@ -270,9 +274,9 @@ def _point_at(executed: Path, stage: Path, out_dir: Path) -> None:
         executed.write_text(text.replace(str(stage), str(out_dir)), encoding="utf-8")
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _one_line(text: str) -> str:
+    """The text on one line, whole: a message is never cut mid-word."""
+    return " ".join(str(text).split())
 
 
 def _keep_failed(executed: Path, failed: Path, stale: list[Path]) -> None:
@@ -287,7 +291,8 @@ def _keep_failed(executed: Path, failed: Path, stale: list[Path]) -> None:
 
 def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
                 notebook: str | Path | None = None, outputs_root: str | Path | None = None,
-                kernel_name: str = "python3") -> list[RenderResult]:
+                kernel_name: str = "python3", overrides: dict | None = None
+                ) -> list[RenderResult]:
     """Render several parameter files in parallel (one kernel process per file).
 
     Every file is validated first, and two files for the same team and month are refused, so a
@@ -326,14 +331,15 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
                              f"(it is created when missing), such as outputs/.")
     seen: dict[tuple, Path] = {}
     for path in map(Path, params_files):
-        params = load(path, nb)
+        params = load(path, nb, overrides=overrides)
         key = (params.get("team"), params.get("month"))
         if key in seen:
             raise ParameterError(f"{path.name} and {seen[key].name} both render team "
                                  f"{key[0]!r} for {key[1]!r}; keep one of them.")
         seen[key] = path
     workers = min(jobs or os.cpu_count() or 1, len(params_files))
-    kwargs = dict(notebook=nb, outputs_root=outputs_root, kernel_name=kernel_name)
+    kwargs = dict(notebook=nb, outputs_root=outputs_root, kernel_name=kernel_name,
+                  overrides=overrides)
     if workers == 1:
         outcomes = [_attempt(p, kwargs) for p in params_files]
     else:
