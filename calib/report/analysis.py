@@ -99,21 +99,32 @@ def analyze(data: Any) -> dict[str, Any]:
                                                 "n"])
     out["bias"] = _attempt(problems, "bias", lambda: stats.evaluator_bias(
         data.month_scores, threshold=p["bias_threshold"], confidence=p["confidence"]))
-    out["disagreement"] = _attempt(problems, "question disagreement",
-                                   lambda: question_disagreement(answers))
-    out["question_agreement"] = _attempt(problems, "question agreement", lambda:
-                                         stats.question_agreement(answers,
-                                                                  confidence=p["confidence"]))
-    out["distribution"] = _attempt(problems, "answer distribution",
-                                   lambda: stats.answer_distribution(answers))
+    if data.answers.empty and not data.month_scores.empty:
+        # A scores-only spreadsheet: say once what needs per-question answers, then skip it.
+        problems["questions"] = (
+            "The data carry total scores only, no answer per question, so question agreement, "
+            "the gray-area questions, recurring criteria and the discussion agenda are not "
+            "computed. Import the answers file beside the scores to get them.")
+    has_answers = not data.answers.empty
+
+    def per_question(name: str, fn: Callable[[], Any]) -> Any:
+        return _attempt(problems, name, fn) if has_answers else None
+
+    out["disagreement"] = per_question("question disagreement",
+                                       lambda: question_disagreement(answers))
+    out["question_agreement"] = per_question("question agreement", lambda:
+                                             stats.question_agreement(answers,
+                                                                      confidence=p["confidence"]))
+    out["distribution"] = per_question("answer distribution",
+                                       lambda: stats.answer_distribution(answers))
     qa = out["question_agreement"]
     out["gray_area"] = ([] if qa is None or qa.empty else
                         list(qa.sort_values("percent_agreement").query("percent_agreement < 1")
                              ["question_id"].head(5)))
     out["drift"] = _attempt(problems, "calibrator drift", lambda: stats.calibrator_drift(
         data.scores, threshold=p["drift_threshold"], confidence=p["confidence"]))
-    out["recurring"] = _attempt(problems, "recurring criteria",
-                                lambda: stats.recurring_criteria(data.answers))
+    out["recurring"] = per_question("recurring criteria",
+                                    lambda: stats.recurring_criteria(data.answers))
     out["g"] = _attempt(problems, "G-study", lambda: stats.g_study(scores))
     if out["g"] is not None:
         out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(out["g"]))
@@ -124,7 +135,7 @@ def analyze(data: Any) -> dict[str, Any]:
     agents = {**dict(zip(data.users.get("user_id", []), data.users.get("name", []))),
               **data.agent_names}
     notes = data.rubric_notes if not data.rubric_notes.empty else None
-    out["agenda"] = _attempt(problems, "agenda", lambda: build_agenda(
+    out["agenda"] = per_question("agenda", lambda: build_agenda(
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
         discuss_max=p["discuss_max"], agent_names=agents,
         title=f"{data.team} {data.month}: discussion agenda"))

@@ -97,6 +97,16 @@ class MonthData:
                  **self.agent_names}
         return str(names.get(user_id) or str(user_id)[:8])
 
+    def call_label(self, calibration_id: Any) -> str:
+        """The one name of a call in every table, chart and agenda of the report: the agent's
+        name and the first 8 characters of the conversation id, or the call's own id when the
+        data (a spreadsheet) name neither agent nor conversation."""
+        rows = self.scores[self.scores["calibration_id"] == calibration_id]
+        agent = rows["agent_id"].dropna()
+        conversation = rows["conversation_id"].dropna()
+        short = str(conversation.iloc[0])[:8] if len(conversation) else str(calibration_id)
+        return f"{self.name_of(agent.iloc[0])} · {short}" if len(agent) else short
+
     def __repr__(self) -> str:
         return (f"MonthData(team={self.team!r}, month={self.month!r}, months={len(self.months)}, "
                 f"evaluations={len(self.scores)}, gate={'closed' if self.gate_closed else 'open'})")
