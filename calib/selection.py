@@ -19,7 +19,7 @@ import copy
 import importlib.resources
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from calib.values import parse_instant
 from calib.genesys._util import iso, split_interval
 from calib.selection_stream import (DEFAULT_BANDS, FUNNEL_STEPS, CandidateReducer, GrayPriors,
                                     Record, Rules, label)
@@ -202,26 +203,6 @@ def profile_rules(profile: Mapping[str, Any], *, name: str = "profile") -> Rules
 
 
 # --------------------------------------------------------------------------------- queries
-
-def parse_instant(value: str | date | datetime, *, what: str = "date") -> datetime:
-    """Parse ``YYYY-MM-DD`` or an ISO-8601 date-time into an aware UTC datetime.
-
-    Naive values are taken as UTC; a bare date means its midnight.
-    """
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"The {what} {value!r} is not an ISO-8601 date; write it as "
-                             f"YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.") from None
-    else:
-        raise ValueError(f"The {what} must be a date string or datetime, not {type(value).__name__}.")
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
 
 def chunk_interval(start: datetime, end: datetime, *, max_days: int = MAX_SYNC_DAYS
                    ) -> list[tuple[datetime, datetime]]:

@@ -15,7 +15,6 @@ Draper NR, Smith H (1998). Applied Regression Analysis, 3rd ed., ch. 1 (slope CI
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +22,10 @@ import pandas as pd
 from scipy import stats as sps
 
 from calib.stats.bias import _check_confidence, _mean_ci, prepare_scores
+from calib.values import MONTH_PATTERN
 
 DRIFT_COLUMNS = ("month", "calibrator_id", "n", "drift", "ci_low", "ci_high", "flagged")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = MONTH_PATTERN  # one month rule: calib.values
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import pandas as pd
 
+from calib.values import MONTH_PATTERN
 from calib.verdicts.people import (DriftVerdict, EvaluatorVerdict, check_threshold,
                                    drift_verdicts, evaluator_verdicts)
 from calib.verdicts.team import (ConsistencyVerdict, TrendVerdict, consistency_verdict,
@@ -182,7 +182,7 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
     if months_present.empty:
         raise ValueError("scores holds no evaluation with a month; nothing to judge.")
     month = month or months_present.max()
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
+    if not MONTH_PATTERN.match(str(month)):
         raise ValueError(f"month must be a 'YYYY-MM' string such as '2026-10', not {month!r}.")
     window = scores[scores["month"].astype(str) <= month]
     months = tuple(sorted(window["month"].astype(str).unique()))
