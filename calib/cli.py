@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # calib's own error hierarchies end up here with a sentence
         from calib.context import BackendError
         from calib.genesys.errors import GenesysError
-        from calib.report.runner import RenderError
+        from calib.render.runner import RenderError
 
         if isinstance(exc, (GenesysError, BackendError, RenderError)):
             print(f"calib: error: {exc}", file=sys.stderr)

@@ -35,6 +35,7 @@ import pandas as pd
 from calib.tables import require_columns
 
 __all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "load_scores",
+           "check_parameters",
            "PANEL_COLUMNS",
            "MONTHLY_COLUMNS", "DRIFT_COLUMNS", "FLAG_COLUMNS"]
 
@@ -89,6 +90,25 @@ class CalibratorReview:
     def flagged_ids(self) -> tuple[str, ...]:
         """Ids of the flagged calibrators."""
         return tuple(self.flags.loc[self.flags["flagged"], "calibrator_id"])
+
+
+def check_parameters(params: dict, source: str = "the parameters") -> None:
+    """The rules of ``05_calibration_of_calibrators.ipynb``'s parameters (before any kernel)."""
+    from calib.values import ParameterError, check_month, check_team
+
+    if params.get("backend") not in ("sandbox", "store"):
+        raise ParameterError(f"{source}: 'backend' must be sandbox or store, not "
+                             f"{params.get('backend')!r}.")
+    for month in params.get("months") or ():
+        check_month(month, source=source)
+    if not params.get("months"):
+        raise ParameterError(f"{source}: 'months' is empty; list the quarter's months.")
+    check_team(params.get("leadership_team"), source=source)
+    if not 0 < float(params.get("threshold", 10.0)) <= 100:
+        raise ParameterError(f"{source}: 'threshold' must be a positive number of points, at "
+                             f"most 100.")
+    if not 0.5 <= float(params.get("confidence", 0.95)) < 1:
+        raise ParameterError(f"{source}: 'confidence' must be between 0.5 and 1 (e.g. 0.95).")
 
 
 def load_scores(backend: str, *, months: Iterable[str], sandbox_seed: int = 7,

@@ -65,6 +65,11 @@ def check_select_params(params: Mapping[str, Any], *, source: str = "the paramet
     return dict(params)
 
 
+def check_notebook_parameters(params: Mapping[str, Any], source: str = "the parameters") -> None:
+    """The rules of ``01_select_interactions.ipynb``: its selection keys (``overwrite`` aside)."""
+    check_select_params({k: v for k, v in params.items() if k in SELECT_KEYS}, source=source)
+
+
 def read_select_params(path: str | Path) -> dict[str, Any]:
     """Read and check a selection parameters YAML file (dates stay strings)."""
     return check_select_params(read_yaml(path, what="Selection parameters"), source=str(path))

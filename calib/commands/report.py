@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+#: The monthly report notebook ``calib report`` runs unless --notebook says otherwise.
+REPORT_NOTEBOOK = "04_monthly_report.ipynb"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` and ``run`` verbs to the ``calib`` command."""
@@ -36,10 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from calib.report.runner import RenderError, render_many
+    from calib.render.runner import RenderError, find_notebook, render_many
 
     try:
-        results = render_many(args.params, jobs=args.jobs, notebook=args.notebook,
+        results = render_many(args.params, jobs=args.jobs,
+                              notebook=args.notebook or find_notebook(REPORT_NOTEBOOK),
                               outputs_root=args.outputs,
                               overrides={"month": args.month} if args.month else None)
     except RenderError as exc:
@@ -51,7 +55,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from calib.report.runner import RenderError, render
+    from calib.render.runner import RenderError, render
 
     try:
         result = render(args.params, notebook=args.notebook, outputs_root=args.outputs)

@@ -223,10 +223,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _team_params(path: Path) -> dict:
-    from calib.report.params import load
-    from calib.report.runner import default_notebook
+    from calib.commands.report import REPORT_NOTEBOOK
+    from calib.render.contract import load
+    from calib.render.runner import find_notebook
 
-    return load(path, default_notebook())
+    return load(path, find_notebook(REPORT_NOTEBOOK))
 
 
 def _reveal(args: argparse.Namespace) -> int:

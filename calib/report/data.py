@@ -20,7 +20,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
-from calib.report.params import ParameterError, month_check
+from calib.values import ParameterError
+from calib.values import check_month as month_check
 from calib.values import check_team
 
 
@@ -70,6 +71,7 @@ class MonthData:
     notes: list[str] = field(default_factory=list)
     analysis: dict = field(default_factory=dict)
     reveal_reasons: dict = field(default_factory=dict)
+    agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -243,7 +245,14 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
         store_display=store.url_for_display, forms=store.forms(),
         agent_names=dict(zip(users["user_id"], users["name"])), notes=notes,
-        reveal_reasons=_reveal_reasons(store, team, month))
+        reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months))
+
+
+def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:
+    """Initial against agreed scores of the window, read in the report's one store session."""
+    from calib.consensus import initial_vs_agreed
+
+    return initial_vs_agreed(store, team, list(months))
 
 
 def _reveal_reasons(store: Any, team: str, month: str) -> dict[str, str]:

@@ -128,9 +128,10 @@ def show_consensus(data: Any, store: Any = None) -> Any:
     Parameters
     ----------
     data : calib.report.MonthData
-        Uses ``team``, ``months``, ``params`` and ``gate_closed``.
+        Uses ``agreed`` (read with the rest of the month, in the report's one store session),
+        ``team``, ``months`` and ``gate_closed``.
     store : calib.store.Store, optional
-        Defaults to the report's store (:func:`calib.report.data.store_url`).
+        Read the agreed answers from this store instead (for a look at another store).
 
     Returns
     -------
@@ -141,16 +142,7 @@ def show_consensus(data: Any, store: Any = None) -> Any:
 
     if data.gate_closed:
         return Section("", "")
-    own = store is None
-    if own:
-        from calib.report.data import store_url
-        from calib.store import Store
-
-        store = Store(store_url(data.params))
-    try:
-        agreed = initial_vs_agreed(store, data.team, list(data.months))
-    finally:
-        if own:
-            store.close()
+    agreed = initial_vs_agreed(store, data.team, list(data.months)) if store is not None \
+        else data.agreed
     return Section("Initial scores against the agreed score",
                    over_time_html(agreement_over_time(agreed)))
