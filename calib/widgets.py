@@ -223,30 +223,25 @@ class SessionSetupForm:
 
     # -- actions --------------------------------------------------------------------------------
     def selection_arguments(self) -> dict[str, Any]:
-        """The keyword arguments the form passes to :func:`calib.selection.select_candidates`."""
-        return dict(start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
-                    n=int(self.n.value), focus=self.focus.value,
-                    panel_ids=[*self.panel.value, *([self.expert.value] if self.expert.value else [])],
-                    calibrator_id=self.calibrator.value, history=self.history,
-                    seed=int(self.seed.value), profiles=self.profiles)
+        """The keyword arguments the form passes to :func:`calib.workflow.select_plan`."""
+        return dict(team=self.team.value, month=self.month.value, focus=self.focus.value,
+                    start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
+                    n=int(self.n.value), seed=int(self.seed.value),
+                    calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
+                    panel_ids=list(self.panel.value), form_id=self.form.value or "",
+                    deadline=self.deadline.value.strip(),
+                    name=self.session_name.value.strip()
+                    or f"{self.team.value} {self.month.value} {self.focus.value}",
+                    history=self.history, profiles=self.profiles, backend=self.backend_name,
+                    sandbox_seed=self.sandbox_seed)
 
     def preview(self) -> pd.DataFrame | None:
         """Run selection and show the candidates with their reasons; returns the candidates."""
-        from calib.selection import select_candidates
-        from calib.sessions import SessionPlan
+        from calib.workflow import select_plan
 
         self.output.value, self.candidates, self.plan = "", None, None
         try:
-            selection = select_candidates(self.client, **self.selection_arguments())
-            name = self.session_name.value.strip() or \
-                f"{self.team.value} {self.month.value} {self.focus.value}"
-            self.plan = SessionPlan.from_selection(
-                selection.candidates, name=name, team=self.team.value, month=self.month.value,
-                focus=self.focus.value, form_id=self.form.value or "",
-                calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
-                panel_ids=self.panel.value, deadline=self.deadline.value.strip())
-            self.plan = SessionPlan(**{**self.plan.__dict__, "backend": self.backend_name,
-                                       "sandbox_seed": self.sandbox_seed})
+            selection, self.plan = select_plan(self.client, **self.selection_arguments())
         except ValueError as exc:
             self._show_error(exc)
             return None

@@ -120,18 +120,32 @@ def select_session(backend: Backend, params: Mapping[str, Any]
     # The in-process demo org knows its score history (a served one does not say it): it steers
     # the gray-area preference as the history in the store will (issue 18).
     org = getattr(backend.sandbox, "org", None)
-    history = org.tidy_scores() if org is not None else None
-    selection = select_candidates(client, start=p["start"], end=p["end"], n=p["n"],
-                                  focus=p["focus"], panel_ids=[*panel, expert],
-                                  calibrator_id=calibrator, history=history, seed=p["seed"],
-                                  profiles=project_path(p["profiles"]) if p["profiles"] else None)
+    return select_plan(
+        client, team=p["team"], month=p["month"], focus=p["focus"], start=p["start"],
+        end=p["end"], n=p["n"], seed=p["seed"], calibrator_id=calibrator, expert_id=expert,
+        panel_ids=panel, form_id=published_form_id(client, p["form_name"] or None),
+        deadline=p["deadline"], name=session_name(p),
+        history=org.tidy_scores() if org is not None else None,
+        profiles=project_path(p["profiles"]) if p["profiles"] else None,
+        backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]))
+
+
+def select_plan(client: Any, *, team: str, month: str, focus: str, start: str, end: str, n: int,
+                seed: int, calibrator_id: str, expert_id: str, panel_ids: Iterable[str],
+                form_id: str, deadline: str, name: str, history: pd.DataFrame | None = None,
+                profiles: Any = None, backend: str = "genesys", sandbox_seed: int = 7
+                ) -> tuple[Selection, SessionPlan]:
+    """Select candidates and build their plan, people given by id: the one step the command line,
+    notebook 01 and the session-setup widget share."""
+    panel = [str(p) for p in panel_ids]
+    selection = select_candidates(client, start=start, end=end, n=n, focus=focus,
+                                  panel_ids=[*panel, expert_id], calibrator_id=calibrator_id,
+                                  history=history, seed=seed, profiles=profiles)
     plan = SessionPlan.from_selection(
-        selection.candidates, name=session_name(p), team=p["team"], month=p["month"],
-        focus=p["focus"], form_id=published_form_id(client, p["form_name"] or None),
-        calibrator_id=calibrator, expert_id=expert, panel_ids=panel, deadline=p["deadline"])
-    plan = SessionPlan(**{**plan.__dict__, "backend": p["backend"],
-                          "sandbox_seed": int(p["sandbox_seed"])})
-    return selection, plan
+        selection.candidates, name=name, team=team, month=month, focus=focus, form_id=form_id,
+        calibrator_id=calibrator_id, expert_id=expert_id, panel_ids=panel, deadline=deadline)
+    return selection, SessionPlan(**{**plan.__dict__, "backend": backend,
+                                     "sandbox_seed": int(sandbox_seed)})
 
 
 # -- names behind ids ---------------------------------------------------------------------------
