@@ -5,14 +5,19 @@ YAML in ``parameters/sessions/`` (dates stay strings there). :func:`create_sessi
 Genesys calibration per planned conversation and is idempotent: the key is "a calibration of this
 calibrator for this conversation", looked up before every POST, so a rerun creates nothing new, a
 crash after k of n resumes with the n − k left, and a POST whose response was lost is found by
-listing, never posted twice. :func:`session_status` reports who has finished, without scores:
-the blind gate itself lives in the store (``Store.gate``/``Store.reveal``).
+listing, never posted twice. With a store, a run holds the store lock of the plan's calibrator,
+so two runs started together (two leads, or a restart of a run that looked stuck) cannot both
+create; and after every run the plan's duplicate calibrations are reconciled
+(:mod:`calib.reconcile`: the oldest kept, younger ones nobody has worked on deleted), which also
+catches runs that do not share the store. :func:`session_status` reports who has finished,
+without scores: the blind gate itself lives in the store (``Store.gate``/``Store.reveal``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,12 +27,15 @@ import pandas as pd
 import yaml
 
 from calib.genesys import errors
+from calib.reconcile import (DUPLICATE_COLUMNS, calibrations_of, describe_duplicates,
+                             reconcile_duplicates)
 from calib.selection import parse_instant, recording_available
 from calib.values import ParameterError, check_month, check_team, parse_yaml, read_yaml
 
 __all__ = ["PlanError", "PlannedConversation", "SessionPlan", "CreationResult", "create_session",
-           "session_status", "summarize_status", "calibration_body", "user_ids_by_email",
-           "published_form_id", "load_yaml", "STATUS_COLUMNS"]
+           "creation_lock_name", "reconcile_duplicates", "session_status", "summarize_status",
+           "calibration_body", "user_ids_by_email", "published_form_id", "load_yaml",
+           "STATUS_COLUMNS", "DUPLICATE_COLUMNS"]
 
 log = logging.getLogger("calib.sessions")
 
@@ -413,11 +421,28 @@ class CreationResult:
         One row per planned conversation: ``index, name, conversation_id, agent_id,
         calibration_id, action``; ``action`` is ``would create`` (dry run), ``created``,
         ``recovered`` (created, response lost, found by listing) or ``existing``.
+        ``calibration_id`` is the calibration that stays after the reconcile.
+    duplicates : pandas.DataFrame
+        The younger duplicates the reconcile after the run found (columns
+        :data:`calib.reconcile.DUPLICATE_COLUMNS`) and what it did with each: ``removed``,
+        ``would remove`` (dry run), ``kept: evaluated`` or ``not removed``. Empty normally.
+    duplicates_note : str
+        Those outcomes in sentences for the person running the creation (the command prints
+        it); ``""`` when there were no duplicates.
     """
 
     created: int
     existing: int
     planned: pd.DataFrame
+    duplicates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(DUPLICATE_COLUMNS)))
+    duplicates_note: str = ""
+
+    @property
+    def removed_duplicates(self) -> tuple[str, ...]:
+        """Ids of the duplicate calibrations this run deleted."""
+        removed = self.duplicates[self.duplicates["action"] == "removed"]
+        return tuple(removed["calibration_id"])
 
 
 def calibration_body(plan: SessionPlan, index: int, conversation: PlannedConversation) -> dict[str, Any]:
@@ -436,14 +461,18 @@ def calibration_body(plan: SessionPlan, index: int, conversation: PlannedConvers
 
 
 def _existing(client: Any, plan: SessionPlan, conversation_id: str) -> list[dict[str, Any]]:
-    """This calibrator's calibrations of this conversation: the idempotency key."""
-    found = []
-    for cal in client.iter_calibrations(plan.calibrator_id, conversation_id=conversation_id):
-        conv = (cal.get("conversation") or {}).get("id")
-        calibrator = (cal.get("calibrator") or {}).get("id")
-        if conv in (None, conversation_id) and calibrator in (None, plan.calibrator_id):
-            found.append(cal)
-    return found
+    """This calibrator's calibrations of this conversation, oldest first: the idempotency key."""
+    return calibrations_of(client, plan, conversation_id)
+
+
+def creation_lock_name(plan: SessionPlan) -> str:
+    """The store lock a creation of ``plan`` holds: one per calibrator.
+
+    Per calibrator rather than per plan because the idempotency key is "a calibration of this
+    calibrator for this conversation": two plans of one calibrator that share a conversation
+    would race for it just as two runs of the same plan do.
+    """
+    return f"create:{plan.calibrator_id}"
 
 
 def _post_once(client: Any, plan: SessionPlan, body: dict[str, Any]) -> tuple[str, str]:
@@ -477,6 +506,7 @@ def create_session(
     validate: bool = True,
     now: datetime | str | None = None,
     on_item: Callable[[int, str, str], None] | None = None,
+    lock_wait: float = 0.0,
 ) -> CreationResult:
     """Create one calibration per planned conversation, idempotently.
 
@@ -486,6 +516,13 @@ def create_session(
     again and repeated only if nothing is there. Rate limits are honoured by the client
     (``Retry-After``). Calibrations are named ``"<plan name> #<i>"``.
 
+    With a store (and not a dry run) the whole run holds the store lock
+    :func:`creation_lock_name` (the calibrator's), so a second run started at the same time
+    stops with :class:`calib.store.LockBusy` naming the first, before it touches the org.
+    After the run, dry or not, the plan's duplicates are reconciled
+    (:func:`calib.reconcile.reconcile_duplicates`): runs that do not share the store, or a
+    lost POST that committed late, can still have made two calibrations of one conversation.
+
     Parameters
     ----------
     client : calib.genesys.GenesysClient
@@ -493,7 +530,8 @@ def create_session(
     dry_run : bool
         Default True: list what exists and show what would be created, create nothing.
     store : calib.store.Store, optional
-        When given (and not a dry run), the plan is recorded with ``store.save_session``.
+        When given (and not a dry run), the run holds the calibrator's store lock and the plan
+        is recorded with ``store.save_session``.
     progress : bool
         Show a tqdm.auto progress bar (notebook widget or terminal).
     validate : bool
@@ -502,27 +540,60 @@ def create_session(
         The present for the deadline check (the sandbox clock in demos).
     on_item : callable, optional
         Called as ``on_item(index, conversation_id, action)`` after each conversation.
+    lock_wait : float
+        Seconds to wait for the store lock while another run holds it (default 0: stop at
+        once and say who holds it).
 
     Returns
     -------
     CreationResult
+        ``duplicates`` and ``duplicates_note`` say what the reconcile found and did.
 
     Raises
     ------
     PlanError
         When validation fails (nothing is created).
+    calib.store.LockBusy
+        When another run holds the calibrator's store lock (nothing is done).
     calib.genesys.errors.GenesysError
         When the API keeps failing; a rerun resumes with the conversations left.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(plan, SessionPlan):
         raise ValueError(f"plan must be a SessionPlan (SessionPlan.from_yaml(path)), not "
                          f"{type(plan).__name__}.")
-    if validate:
-        plan.validate(client, now=now)
     if store is not None and not dry_run:
-        store.save_session(plan.store_record())
+        lock = store.lock(creation_lock_name(plan), wait=lock_wait,
+                          purpose=f"creating the calibrations of session plan {plan.name!r} "
+                                  f"(team {plan.team}, {plan.month})")
+    else:
+        lock = nullcontext()
+    with lock:
+        if validate:
+            plan.validate(client, now=now)
+        if store is not None and not dry_run:
+            store.save_session(plan.store_record())
+        planned, created, existing = _create_each(client, plan, dry_run=dry_run,
+                                                  progress=progress, on_item=on_item)
+        duplicates = reconcile_duplicates(client, plan, dry_run=dry_run)
+    # A row whose calibration is gone (this reconcile removed it as a younger duplicate, or
+    # another run's did) points at the one that stays.
+    survivors, live = duplicates.attrs["survivors"], duplicates.attrs["live"]
+    planned["calibration_id"] = [
+        survivors.get(conv, cal) if cal is not None and cal not in live else cal
+        for conv, cal in zip(planned["conversation_id"], planned["calibration_id"])]
+    note = describe_duplicates(duplicates)
+    if note:
+        log.warning("%s", note)
+    return CreationResult(created=created, existing=existing, planned=planned,
+                          duplicates=duplicates, duplicates_note=note)
+
+
+def _create_each(client: Any, plan: SessionPlan, *, dry_run: bool, progress: bool,
+                 on_item: Callable[[int, str, str], None] | None
+                 ) -> tuple[pd.DataFrame, int, int]:
+    """The creation loop: (planned rows, created, existing)."""
+    from tqdm.auto import tqdm
+
     rows = []
     created = existing = 0
     bar = tqdm(total=len(plan.conversations), disable=not progress, unit="calibration",
@@ -534,9 +605,6 @@ def create_session(
             if found:
                 cal_id, action = str(found[0]["id"]), "existing"
                 existing += 1
-                if len(found) > 1:
-                    log.warning("conversation %s already has %d calibrations of this calibrator",
-                                conv.conversation_id, len(found))
             elif dry_run:
                 cal_id, action = None, "would create"
             else:
@@ -549,8 +617,7 @@ def create_session(
                 on_item(index, conv.conversation_id, action)
     finally:
         bar.close()
-    planned = pd.DataFrame(rows, columns=list(PLANNED_COLUMNS))
-    return CreationResult(created=created, existing=existing, planned=planned)
+    return pd.DataFrame(rows, columns=list(PLANNED_COLUMNS)), created, existing
 
 
 # --------------------------------------------------------------------------------- status
