@@ -33,11 +33,11 @@ def _one_each(plan: SessionPlan) -> Counter:
     return Counter({c: 1 for c in plan.conversation_ids})
 
 
-def _slow_and_faulty(sb) -> None:
+def _slow_and_faulty(sb, latency_ms: float = 40) -> None:
     # Latency keeps the two runs in step (each lookup takes long enough for the other to make
     # the same lookup); 503s and lost POST responses exercise the retry and recovery paths.
-    sb.set_faults(latency_ms=40, rate_503=0.15, lose_response_rate=0.25, retry_after_s=0,
-                  seed=5)
+    sb.set_faults(latency_ms=latency_ms, rate_503=0.15, lose_response_rate=0.25,
+                  retry_after_s=0, seed=5)
 
 
 def _calm(sb) -> None:
@@ -128,7 +128,7 @@ def test_two_creates_at_once_in_two_processes_leave_one_calibration_per_conversa
         line = run.stdout.readline()
         assert line.strip() == "ready", (line, run.stderr.read() if run.poll() is not None
                                          else "")
-    _slow_and_faulty(sb)
+    _slow_and_faulty(sb, latency_ms=80)  # a wide window: processes start less in step
     go.touch()
     outcomes = [(run.wait(timeout=120), run.stdout.read(), run.stderr.read()) for run in runs]
     _calm(sb)
