@@ -231,3 +231,12 @@ def test_a_version_2_store_migrates_to_3_and_gains_the_locks_table(store_url):
         assert versions == [2, 3]
         with store.lock("after migration"):
             pass
+
+
+def test_an_unwritable_lock_folder_is_a_sentence_not_a_traceback(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 'calib.sqlite'}") as store:
+        (tmp_path / "calib.sqlite.locks").write_text("a file where the folder should be")
+        with pytest.raises(StoreError, match=r"Could not open the lock file .* must be "
+                                             r"writable"):
+            with store.lock("x"):
+                pass

@@ -243,9 +243,14 @@ class StoreLocks:
         import fcntl
 
         folder = self._dir or Path(".")  # always set for a database file (see __init__)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{_slug(me.name)}.lock"
-        handle = open(path, "a+", encoding="utf-8")  # never truncates another's record
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+", encoding="utf-8")  # never truncates another's record
+        except OSError as exc:
+            raise StoreError(f"Could not open the lock file {str(path)!r} for the store lock "
+                             f"{me.name!r}: {exc.strerror or exc}. The folder beside the "
+                             f"database must be writable; fix its permissions.") from None
 
         def try_once() -> bool | None:
             try:
