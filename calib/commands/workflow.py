@@ -149,6 +149,8 @@ def _create(args: argparse.Namespace) -> int:
     _print_table(table[["index", "agent", "conversation_id", "action", "calibration_id"]]
                  .fillna(""), "The plan has no conversations.")
     panel = len(set(plan.panel_ids) | {plan.expert_id})
+    if result.duplicates_note:
+        print(f"\n{result.duplicates_note}")
     if not args.yes:
         todo = int((result.planned["action"] == "would create").sum())
         print(f"\nDry run: nothing was created. {todo} calibration(s) would be created for a "
@@ -157,8 +159,6 @@ def _create(args: argparse.Namespace) -> int:
         return 0
     print(f"\nCreated {result.created}, already there {result.existing}; each evaluator of the "
           f"panel of {panel} now has them to score, due {plan.deadline}.")
-    for line in getattr(result, "messages", ()) or ():
-        print(line)
     if store is not None:
         print(f"The plan and its deadline are recorded in {backend_store_display(args.store)}.")
     return 0
