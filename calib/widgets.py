@@ -22,7 +22,6 @@ headless. Tested without a browser by setting the widgets' values and calling ``
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -30,15 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+from calib.sessions.plan import plan_file_name
+
 __all__ = ["SessionSetupForm", "plan_file_name"]
-
-
-def plan_file_name(session_name: str) -> str:
-    """The plan's file name: ``"demo 2026-11 general"`` → ``"demo-2026-11-general.yaml"``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(session_name).strip()).strip("-.")
-    if not stem:
-        raise ValueError("The session name is empty; give the session a name.")
-    return f"{stem}.yaml"
 
 
 def _as_date(value: date | str | None) -> date | None:
@@ -223,7 +216,7 @@ class SessionSetupForm:
 
     # -- actions --------------------------------------------------------------------------------
     def selection_arguments(self) -> dict[str, Any]:
-        """The keyword arguments the form passes to :func:`calib.workflow.select_plan`."""
+        """The keyword arguments the form passes to :func:`calib.sessions.steps.select_plan`."""
         return dict(team=self.team.value, month=self.month.value, focus=self.focus.value,
                     start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
                     n=int(self.n.value), seed=int(self.seed.value),
@@ -237,7 +230,7 @@ class SessionSetupForm:
 
     def preview(self) -> pd.DataFrame | None:
         """Run selection and show the candidates with their reasons; returns the candidates."""
-        from calib.workflow import select_plan
+        from calib.sessions.steps import select_plan
 
         self.output.value, self.candidates, self.plan = "", None, None
         try:

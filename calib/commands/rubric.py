@@ -133,7 +133,7 @@ def _agenda(args: argparse.Namespace) -> int:
     from calib.cli import CommandError
     from calib.rubric import notes_in_force
     from calib.values import inside
-    from calib.workflow import project_path
+    from calib.context import project_path
 
     with _open_store(args.store) as store:
         scores = store.scores(args.team, args.month)
@@ -208,7 +208,7 @@ def _rubric_export(args: argparse.Namespace) -> int:
 
 
 def _project_dir(path: Path) -> Path:
-    from calib.workflow import project_path
+    from calib.context import project_path
 
     return project_path(path)
 

@@ -1,4 +1,4 @@
-"""The session steps from parameters: select, plan, create, follow. Shared by the ``calib select``,
+"""The session steps from parameters and a backend: select, plan, create, follow. Shared by the ``calib select``,
 ``calib create`` and ``calib status`` verbs, notebooks 01 and 02 and the session-setup widget.
 
 Backends and stores come from :mod:`calib.context`; this module adds what the steps need on top:
@@ -19,7 +19,7 @@ import pandas as pd
 
 from calib.context import Backend, open_backend, project_path
 from calib.selection import Selection, select_candidates
-from calib.sessions import SessionPlan, published_form_id, user_ids_by_email
+from calib.sessions.plan import SessionPlan, plan_file_name, published_form_id, user_ids_by_email
 from calib.values import ParameterError, check_month, check_team, read_yaml
 
 __all__ = ["SELECT_KEYS", "PLANS_DIR", "check_select_params", "read_select_params",
@@ -82,8 +82,6 @@ def plan_path(params_or_name: Mapping[str, Any] | str) -> Path:
         if params_or_name.get("out"):
             return project_path(params_or_name["out"])
         params_or_name = session_name(params_or_name)
-    from calib.widgets import plan_file_name
-
     return project_path(Path(PLANS_DIR) / plan_file_name(params_or_name))
 
 

@@ -32,11 +32,11 @@ from calib.genesys import errors
 from calib.selection import parse_instant
 
 if TYPE_CHECKING:
-    from calib.sessions import SessionPlan
+    from calib.sessions.plan import SessionPlan
 
 __all__ = ["DUPLICATE_COLUMNS", "calibrations_of", "reconcile_duplicates", "describe_duplicates"]
 
-log = logging.getLogger("calib.reconcile")
+log = logging.getLogger("calib.sessions")
 
 DUPLICATE_COLUMNS = ("conversation_id", "calibration_id", "name", "created",
                      "kept_calibration_id", "action", "detail")
