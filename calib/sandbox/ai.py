@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 import numpy as np
 
 from . import simulate
-from .ids import iso, make_id, make_rng
+from .ids import iso, make_id, make_rng, uniforms, unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .org import Calibration, Evaluation, Org
@@ -168,63 +168,86 @@ class AiReading:
     explanation: np.ndarray   # text or None
 
 
+@dataclass(frozen=True)
+class _QuestionArrays:
+    """``Truth.ai_questions`` laid out per question spec (built once per org)."""
+
+    readable: np.ndarray     # the AI can read it (yes/no question with a truth)
+    first: np.ndarray        # index of the question's latent item
+    kill: np.ndarray
+    shift: np.ndarray
+    noise: np.ndarray
+    band: np.ndarray
+    na_answered: np.ndarray
+    na_invented: np.ndarray
+    fail_edges: np.ndarray   # (n, len(QUESTION_FAILURE_ORDER)) cumulative failure rates
+    explanations: np.ndarray  # (n, 3 outcomes no/yes/na, 2 variants) text
+
+
+def _question_arrays(org: "Org") -> _QuestionArrays:
+    if org._ai_arrays is not None:
+        return org._ai_arrays
+    sa, n = org.spec_arrays, org.spec_arrays.n_questions
+    truth = [org.truth.ai_questions.get(make_id(org.seed, "question", s.key)) for s in org.specs]
+    zero = _question_truth("reads well", 0.0, False)
+
+    def col(name: str) -> np.ndarray:
+        return np.array([getattr(t or zero, name) for t in truth], dtype=float)
+
+    rates = np.array([[(t or zero).failure_rates.get(name, 0.0) for name in QUESTION_FAILURE_ORDER]
+                      for t in truth])
+    texts = np.empty((n, len(_OUTCOMES), 2), dtype=object)
+    for j, spec in enumerate(org.specs):
+        for o, outcome in enumerate(_OUTCOMES):
+            for v, template in enumerate(EXPLANATIONS[outcome]):
+                texts[j, o, v] = template.format(text=spec.text)
+    arrays = _QuestionArrays(
+        np.array([t is not None for t in truth]),
+        np.r_[0, np.cumsum(np.bincount(sa.item, minlength=n))[:-1]], sa.kill.copy(),
+        col("shift"), col("noise"), col("confidence_band"), col("na_answered"),
+        col("na_invented"), np.cumsum(rates, axis=1), texts)
+    org._ai_arrays = arrays
+    return arrays
+
+
 def read_call(org: "Org", cal: "Calibration") -> AiReading:
     """How the AI reads ``cal``'s call on ``cal``'s form version (cached on the org)."""
     key = (cal.conversation_id, cal.form_id)
     hit = org._ai_readings.get(key)
     if hit is not None:
         return hit
-    sa, truth = org.spec_arrays, org.truth.ai_questions
-    facts = simulate.call_facts(make_rng(org.seed, "facts", cal.conversation_id), sa)
+    sa, qa = org.spec_arrays, _question_arrays(org)
+    facts = org.call_facts(cal.conversation_id)
     p, u = simulate.latent(sa, facts, org._agent_level.get(cal.agent_id, 0.65))
     rng = make_rng(org.seed, "ai", cal.conversation_id, cal.form_id)
     n = sa.n_questions
     run, eps, na_draw = rng.random(), rng.normal(size=n), rng.random(n)
     fail_draw, pick = rng.random(n), rng.integers(0, 2, n)
-    failure, edge = None, 0.0
-    for name, rate in EVALUATION_FAILURE_RATES.items():
-        edge += rate
-        if failure is None and run < edge:
-            failure = name
-    first = np.r_[0, np.cumsum(np.bincount(sa.item, minlength=n))[:-1]]
-    answer = np.full(n, -1)
-    na = np.zeros(n, bool)
-    failure_type = np.full(n, None, dtype=object)
-    explanation = np.full(n, None, dtype=object)
-    qids = org.qid_by_key[cal.form_id]
-    for j, spec in enumerate(org.specs):
-        t = truth.get(qids.get(spec.key, ""))
-        if t is None:
-            continue
-        i = first[j]
-        position, base = ((facts.passed_draw[i], simulate.KILL_PASS_RATE) if spec.kill
-                          else (u[i], p[i]))
-        threshold = base + t.shift + t.noise * eps[j]
-        if spec.kill:
-            marked_na = False
-        elif facts.not_applicable[j]:
-            marked_na = na_draw[j] >= t.na_answered
-        elif facts.unclear_na[j]:
-            marked_na = na_draw[j] < simulate.UNCLEAR_NA_SHARE
-        else:
-            marked_na = na_draw[j] < t.na_invented
-        # where it clearly does not apply and the AI answers anyway, nothing was breached: Yes
-        yes = bool(position < threshold) or bool(facts.not_applicable[j])
-        edge = 0.0
-        for name in QUESTION_FAILURE_ORDER:
-            edge += t.failure_rates.get(name, 0.0)
-            if fail_draw[j] < edge:
-                failure_type[j] = name
-                break
-        if failure_type[j] is None and not marked_na and not facts.not_applicable[j] and \
-                abs(position - threshold) < t.confidence_band:
-            failure_type[j] = "LowConfidenceError"
-        if failure_type[j] is not None:
-            continue
-        na[j] = marked_na
-        answer[j] = -1 if marked_na else int(yes)
-        outcome = "na" if marked_na else _OUTCOMES[int(yes)]
-        explanation[j] = EXPLANATIONS[outcome][pick[j]].format(text=spec.text)
+    edges = np.cumsum(list(EVALUATION_FAILURE_RATES.values()))
+    failure = (list(EVALUATION_FAILURE_RATES)[int(np.argmax(run < edges))]
+               if (run < edges).any() else None)
+    readable = qa.readable & org.form_arrays[cal.form_id].on_form
+    position = np.where(qa.kill, facts.passed_draw[qa.first], u[qa.first])
+    threshold = np.where(qa.kill, simulate.KILL_PASS_RATE, p[qa.first]) + qa.shift + \
+        qa.noise * eps
+    clear_na = facts.not_applicable
+    marked_na = ~qa.kill & np.where(
+        clear_na, na_draw >= qa.na_answered,
+        np.where(facts.unclear_na, na_draw < simulate.UNCLEAR_NA_SHARE, na_draw < qa.na_invented))
+    # where it clearly does not apply and the AI answers anyway, nothing was breached: Yes
+    yes = (position < threshold) | clear_na
+    fails = fail_draw[:, None] < qa.fail_edges
+    failure_type = np.where(fails.any(1), np.array(QUESTION_FAILURE_ORDER, dtype=object)[
+        fails.argmax(1)], None)
+    unsure = (failure_type == None) & ~marked_na & ~clear_na & \
+        (np.abs(position - threshold) < qa.band)  # noqa: E711 (elementwise on objects)
+    failure_type = np.where(unsure, "LowConfidenceError", failure_type)
+    failure_type = np.where(readable, failure_type, None)
+    answered = readable & (failure_type == None)  # noqa: E711
+    na = answered & marked_na
+    answer = np.where(answered & ~marked_na, yes.astype(int), -1)
+    outcome = np.where(marked_na, 2, yes.astype(int))
+    explanation = np.where(answered, qa.explanations[np.arange(n), outcome, pick], None)
     reading = AiReading(failure, answer, na, failure_type, explanation)
     org._ai_readings[key] = reading
     return reading
@@ -248,42 +271,70 @@ class EvaluationAi:
 
 
 def evaluation_ai(org: "Org", ev: "Evaluation") -> EvaluationAi | None:
-    """AI scoring of ``ev``; None when its form version had no AI-enabled question."""
+    """AI scoring of ``ev``; None when its form version had no AI-enabled question (cached on
+    the org: an evaluation's settings and creation never change)."""
     if not ev.ai_enabled:
         return None
-    cal = org.calibrations[ev.calibration_id]
-    reading = read_call(org, cal)
-    qids = org.qid_by_key[ev.form_id]
-    enabled = np.array([qids.get(s.key) in ev.ai_enabled for s in org.specs])
-    in_quota = any(start <= ev.created < end for start, end in org.truth.ai_quota_exhausted)
-    latency = make_rng(org.seed, "ai-latency", ev.id).uniform(*AI_LATENCY_SECONDS)
-    return EvaluationAi(enabled, reading, "QuotaReached" if in_quota else reading.failure,
-                        ev.created + timedelta(seconds=float(latency)))
+    hit = org._ai_evaluations.get(ev.id)
+    if hit is not None:
+        return hit
+    reading = read_call(org, org.calibrations[ev.calibration_id])
+    low, high = AI_LATENCY_SECONDS
+    latency = low + (high - low) * unit(org.seed, "ai-latency", ev.id)
+    out = EvaluationAi(_enabled_mask(org, ev), reading, _run_failure(org, reading, ev),
+                       ev.created + timedelta(seconds=latency))
+    org._ai_evaluations[ev.id] = out
+    return out
+
+
+def _enabled_mask(org: "Org", ev: "Evaluation") -> np.ndarray:
+    """Per question spec: AI-enabled on ``ev``'s form version at its creation."""
+    key = (ev.form_id, ev.ai_enabled)
+    mask = org._ai_masks.get(key)
+    if mask is None:
+        qids = org.qid_by_key[ev.form_id]
+        mask = org._ai_masks[key] = np.array([qids.get(s.key) in ev.ai_enabled
+                                              for s in org.specs])
+    return mask
+
+
+def _run_failure(org: "Org", reading: AiReading, ev: "Evaluation") -> str | None:
+    for start, end in org.truth.ai_quota_exhausted:
+        if start <= ev.created < end:
+            return "QuotaReached"
+    return reading.failure
 
 
 def anchor(org: "Org", block: "list[Evaluation]", chosen: np.ndarray, na: np.ndarray,
            comment_idx: np.ndarray) -> None:
     """Move each evaluator's answers toward the AI's prefill at their acceptance (in place).
 
-    Each evaluation with AI scoring keeps its evaluator's own answers, before anchoring, in
-    ``independent_chosen`` and ``independent_na`` (ground truth: :func:`calib.sandbox.tidy.
-    anchoring`).
+    ``block`` is evaluations of one calibration, so one AI reading. An evaluation whose answers
+    anchoring changed keeps its evaluator's own answers in ``independent_chosen`` and
+    ``independent_na`` (ground truth: :func:`calib.sandbox.tidy.anchoring`).
     """
-    for k, ev in enumerate(block):
-        ai = evaluation_ai(org, ev)
-        if ai is None:
-            continue
-        ev.independent_chosen, ev.independent_na = chosen[k].copy(), na[k].copy()
-        prefilled = ai.prefilled
-        if not prefilled.any():
-            continue
-        r = ai.reading
-        differs = prefilled & ((r.na != na[k]) | (~r.na & ~na[k] & (r.answer != chosen[k])))
-        draws = make_rng(org.seed, "ai-anchor", ev.id).random(len(prefilled))
-        take = differs & (draws < org.truth.ai_acceptance.get(ev.evaluator_id, 0.0))
-        chosen[k] = np.where(take & ~r.na, r.answer, chosen[k])
-        na[k] = np.where(take, r.na, na[k])
-        comment_idx[k] = np.where(take, -1, comment_idx[k])
+    rows = np.array([k for k, ev in enumerate(block) if ev.ai_enabled], dtype=int)
+    if not len(rows):
+        return
+    r = read_call(org, org.calibrations[block[0].calibration_id])
+    answered = (r.answer >= 0) | r.na
+    prefilled = np.stack([_enabled_mask(org, block[k]) & answered
+                          if _run_failure(org, r, block[k]) is None
+                          else np.zeros_like(answered) for k in rows])
+    if not prefilled.any():
+        return
+    own_chosen, own_na = chosen[rows], na[rows]
+    differs = prefilled & ((r.na != own_na) | (~r.na & ~own_na & (r.answer != own_chosen)))
+    keep = np.array([org.truth.ai_acceptance.get(block[k].evaluator_id, 0.0) for k in rows])
+    # one stream per block, keyed by its evaluations: the same draws whatever the request order
+    draws = uniforms(org.seed, prefilled.size, "ai-anchor", *(block[k].id for k in rows))
+    take = differs & (draws.reshape(prefilled.shape) < keep[:, None])
+    for i in np.flatnonzero(take.any(1)):
+        block[rows[i]].independent_chosen = own_chosen[i]
+        block[rows[i]].independent_na = own_na[i]
+    chosen[rows] = np.where(take & ~r.na, r.answer, own_chosen)
+    na[rows] = np.where(take, r.na, own_na)
+    comment_idx[rows] = np.where(take, -1, comment_idx[rows])
 
 
 def ai_scoring_json(ai: EvaluationAi, now: datetime) -> dict[str, Any]:

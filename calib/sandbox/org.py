@@ -54,8 +54,8 @@ class Evaluation:
     result: ScoringResult | None = None
     answers_json: dict | None = None  # cached Genesys EvaluationScoringSet
     ai_enabled: frozenset = frozenset()  # question ids AI-scored on its form at its creation
-    independent_chosen: np.ndarray | None = None  # the evaluator's own answers before
-    independent_na: np.ndarray | None = None      # anchoring on the AI (AI scoring only)
+    independent_chosen: np.ndarray | None = None  # the evaluator's own answers where
+    independent_na: np.ndarray | None = None      # anchoring on the AI changed some
 
     def status(self, now: datetime) -> str:
         if self.finished_at is not None and self.finished_at <= now:
@@ -122,6 +122,10 @@ class Org(Mutations):
                             for f in self.forms}
         self._reading_cache: dict[str, np.ndarray] = {}
         self._ai_readings: dict[tuple[str, str], ai.AiReading] = {}
+        self._ai_evaluations: dict[str, ai.EvaluationAi] = {}
+        self._ai_masks: dict[tuple[str, frozenset], np.ndarray] = {}
+        self._ai_arrays = None  # calib.sandbox.ai._QuestionArrays, built on first use
+        self._facts_cache: dict[str, simulate.CallFacts] = {}
         # per form version: [(since, AI-scored question ids)], see calib.sandbox.ai_settings
         self.ai_settings = ai_settings.default_settings(self)
         for form in self.forms:
@@ -252,9 +256,17 @@ class Org(Mutations):
             self._reading_cache[evaluator_id] = vec
         return vec
 
+    def call_facts(self, conversation_id: str) -> simulate.CallFacts:
+        """What happened on the call, shared by the simulated evaluators and the AI (cached:
+        an evaluator and the AI read the same facts, whatever the order they are asked in)."""
+        facts = self._facts_cache.get(conversation_id)
+        if facts is None:
+            facts = self._facts_cache[conversation_id] = simulate.call_facts(
+                make_rng(self.seed, "facts", conversation_id), self.spec_arrays)
+        return facts
+
     def _simulate_calibration(self, cal: Calibration, evs: list[Evaluation]) -> None:
-        facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id),
-                                    self.spec_arrays)
+        facts = self.call_facts(cal.conversation_id)
         arr = self.form_arrays[cal.form_id]
         month = month_of(cal.created)
         level = self._agent_level.get(cal.agent_id, 0.65)

@@ -217,8 +217,11 @@ def anchoring(org: "Org") -> pd.DataFrame:
             scoring = ai.evaluation_ai(org, ev)
             if scoring is None or ev.status(now) != "FINISHED":
                 continue
-            own = float(panel.totals(arr, ev.independent_chosen[None, :],
-                                     ev.independent_na[None, :])[0][0])
+            moved = ev.independent_chosen is not None
+            own_chosen = ev.independent_chosen if moved else ev.chosen
+            own_na = ev.independent_na if moved else ev.na
+            own = (float(panel.totals(arr, own_chosen[None, :], own_na[None, :])[0][0])
+                   if moved else ev.total)
             prefilled = scoring.prefilled
             for j, spec in enumerate(org.specs):
                 if not scoring.enabled[j]:
@@ -229,17 +232,16 @@ def anchoring(org: "Org") -> pd.DataFrame:
                 def answer_id(chosen: np.ndarray, na: np.ndarray) -> str | None:
                     return None if na[j] else opts[0 if chosen[j] else 1]["id"]
 
-                before = answer_id(ev.independent_chosen, ev.independent_na)
+                before = answer_id(own_chosen, own_na)
                 after = answer_id(ev.chosen, ev.na)
                 for key, value in (
                         ("team", cal.team), ("month", month), ("calibration_id", cal.id),
                         ("evaluation_id", ev.id), ("evaluator_id", ev.evaluator_id),
                         ("role", ev.role), ("form_id", cal.form_id), ("question_id", qid),
                         ("prefilled", bool(prefilled[j])), ("independent_answer_id", before),
-                        ("independent_marked_na", bool(ev.independent_na[j])),
+                        ("independent_marked_na", bool(own_na[j])),
                         ("answer_id", after), ("marked_na", bool(ev.na[j])),
-                        ("moved_to_ai", (before, bool(ev.independent_na[j]))
-                         != (after, bool(ev.na[j]))),
+                        ("moved_to_ai", (before, bool(own_na[j])) != (after, bool(ev.na[j]))),
                         ("independent_total_score", own), ("total_score", ev.total),
                         ("anchoring_shift", ev.total - own)):
                     rows[key].append(value)
