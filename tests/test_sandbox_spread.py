@@ -108,8 +108,8 @@ def test_drift_is_flagged_for_demo_in_october_and_not_for_north(histories):
     """The generator's drift story, against ``truth.calibrator_drift`` (the expert against a
     panel scoring independently), so on the orgs without AI scoring: from 2026-08 the panel
     anchors on the AI, which is lenient on empathy, and that pulls the panel up by about 0.4
-    points a month (40 seeds: October's measured drift 11.6 instead of 12.0, flagged in 85 %
-    of seeds instead of 90 %). With AI scoring the demo seed still shows the month itself."""
+    points a month (40 seeds: October's measured drift 11.6 instead of 12.0, flagged in 35 of 40
+    instead of 36). With AI scoring the demo seed still shows the month itself."""
     for seed in histories:
         org, scores = _independent(seed)
         demo = calibrator_drift(scores[scores.team == "demo"])
