@@ -118,9 +118,11 @@ def analyze(data: Any) -> dict[str, Any]:
     out["distribution"] = per_question("answer distribution",
                                        lambda: stats.answer_distribution(answers))
     qa = out["question_agreement"]
+    # ties broken by question id: the five must not depend on the order the answers came in
+    # (the API-backed store and an imported file list them differently)
     out["gray_area"] = ([] if qa is None or qa.empty else
-                        list(qa.sort_values("percent_agreement").query("percent_agreement < 1")
-                             ["question_id"].head(5)))
+                        list(qa.sort_values(["percent_agreement", "question_id"])
+                             .query("percent_agreement < 1")["question_id"].head(5)))
     out["drift"] = _attempt(problems, "calibrator drift", lambda: stats.calibrator_drift(
         data.scores, threshold=p["drift_threshold"], confidence=p["confidence"]))
     out["recurring"] = per_question("recurring criteria",
