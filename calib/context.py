@@ -242,9 +242,9 @@ class Backend:
                     f"calibrator of the sandbox team {team!r} (that is "
                     f"{teams[team]['calibrator_email']}); list the team's own calibrator.")
         elif self.client is not None and calibrators:
-            from calib.sync import resolve_users
+            from calib.genesys.month import find_users
 
-            resolve_users(self.client, calibrators)
+            find_users(self.client, calibrators)
 
     def close(self) -> None:
         """Close the client and whatever the backend started."""

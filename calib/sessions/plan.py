@@ -369,18 +369,12 @@ def _text(value: Any) -> str | None:
 
 
 def user_ids_by_email(client: Any, emails: Iterable[str]) -> list[str]:
-    """User ids for ``emails`` (case-insensitive), in order; raises naming every unknown email."""
-    wanted = [str(e).strip().lower() for e in emails]
-    found: dict[str, str] = {}
-    for user in client.iter_users():
-        email = str(user.get("email") or "").lower()
-        if email in wanted:
-            found[email] = str(user["id"])
-    unknown = [e for e in wanted if e not in found]
-    if unknown:
-        raise ValueError(f"No user with the email(s) {', '.join(unknown)} in the org; check the "
-                         f"spelling or the user's state.")
-    return [found[e] for e in wanted]
+    """User ids for ``emails`` (case-insensitive), in order, by calib's one user look-up
+    (:func:`calib.genesys.month.find_users`); raises naming every unknown email. Whether each
+    user is active is :meth:`SessionPlan.validate`'s check, with a sentence of its own."""
+    from calib.genesys.month import find_users
+
+    return [str(u["id"]) for u in find_users(client, list(emails))] if emails else []
 
 
 def published_form_id(client: Any, name: str | None = None) -> str:

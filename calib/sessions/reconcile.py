@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from calib.genesys import errors
+from calib.genesys.month import ref
 from calib.selection import parse_instant
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ def calibrations_of(client: Any, plan: "SessionPlan", conversation_id: str) -> l
     """
     found = []
     for cal in client.iter_calibrations(plan.calibrator_id, conversation_id=conversation_id):
-        conv = (cal.get("conversation") or {}).get("id")
-        calibrator = (cal.get("calibrator") or {}).get("id")
+        conv = ref(cal.get("conversation"))
+        calibrator = ref(cal.get("calibrator"))
         if conv in (None, conversation_id) and calibrator in (None, plan.calibrator_id):
             found.append(cal)
     return sorted(found, key=_age_key)
@@ -148,7 +149,7 @@ def _resolve(client: Any, plan: "SessionPlan", cal_id: str, dry_run: bool
     except errors.GenesysError as exc:
         return "not removed", str(exc)
     log.info("removed duplicate calibration %s of conversation %s", cal_id,
-             (fresh.get("conversation") or {}).get("id"))
+             ref(fresh.get("conversation")))
     return "removed", None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from calib.genesys.month import assigned_states, ref
 from calib.selection import parse_instant
 from calib.sessions.plan import SessionPlan
 from calib.sessions.reconcile import calibrations_of
@@ -58,14 +59,8 @@ def session_status(client: Any, plan: SessionPlan, *, now: datetime | str | None
             rows.append((conv.conversation_id, None, None, None, None, "not created", deadline))
             continue
         cal = found[0]
-        evaluations = cal.get("evaluations") or []
-        assigned = {(e.get("evaluator") or {}).get("id"): str(e.get("status") or "PENDING").upper()
-                    for e in evaluations}
-        # Evaluators assigned on the calibration but without an evaluation object yet are pending.
-        for user in [*(cal.get("evaluators") or []), cal.get("expertEvaluator") or {}]:
-            if user.get("id") and user["id"] not in assigned:
-                assigned[user["id"]] = "PENDING"
-        expert = (cal.get("expertEvaluator") or {}).get("id") or plan.expert_id
+        assigned = assigned_states(cal)
+        expert = ref(cal.get("expertEvaluator")) or plan.expert_id
         for evaluator_id, status in assigned.items():
             if evaluator_id is None:
                 continue
