@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calib.scoring import score_evaluation
 
 from .ai_settings import parse_settings, settings_json
+from .http import ApiError, Request, bad_request, not_found
 from .ids import parse_iso
 from .render import calibration_json, evaluation_json, listing
-from .server import ApiError, Request, SandboxServer, bad_request, not_found
+
+if TYPE_CHECKING:  # pragma: no cover - the server imports the routes
+    from .server import SandboxServer
 
 ID = r"([^/]+)"
 MAX_PAGE = 500
