@@ -230,7 +230,7 @@ def build_agenda(
         ``decided_on``); shown beside the questions they concern.
     aligned_max, discuss_max : float
         Tier thresholds in points (range ≤ aligned_max: aligned; ≤ discuss_max: discuss; above:
-        full session), as in :func:`calib.variance.calibration_variance`.
+        full session), as in :func:`calib.stats.variance.calibration_variance`.
     agent_names : dict, optional
         Display names for agent ids.
     include_aligned : bool
@@ -247,7 +247,8 @@ def build_agenda(
     ValueError
         When a required column is missing, or no evaluation is FINISHED.
     """
-    from calib.variance import answer_categories, calibration_variance
+    from calib.stats.categorical import answer_categories
+    from calib.stats.variance import calibration_variance
 
     require_columns(scores, _SCORE_COLUMNS, what="scores")
     require_columns(answers, _ANSWER_COLUMNS, what="answers")
@@ -260,7 +261,8 @@ def build_agenda(
     finished = scores[scores["status"] == "FINISHED"]
     finished_evals = set(zip(finished["calibration_id"], finished["evaluator_id"]))
     keep = [(c, ev) in finished_evals for c, ev in zip(answers["calibration_id"], answers["evaluator_id"])]
-    answers = answers[keep].assign(_category=lambda f: answer_categories(f)[0])
+    answers = answers[keep].assign(
+        _category=lambda f: answer_categories(f, weights="identity", na="category"))
 
     notes_by_q: dict[str, list[str]] = {}
     if rubric_notes is not None and len(rubric_notes):

@@ -33,8 +33,8 @@ import pandas as pd
 from scipy import stats as _st
 
 from calib.stats._agreement import (
-    WEIGHTS, AgreementResult, Interval, Weights, _check_interval, _fleiss_null_se,
-    _interval, _multi_rater, _prepare, _prepare_codes, _require_estimate, _result)
+    WEIGHTS, AgreementResult, Interval, Weights, agreement_interval, agreement_result,
+    check_interval, fleiss_null_se, multi_rater, prepare_codes, prepare_counts, require_estimate)
 from calib.stats._common import check_confidence
 from calib.tables import NA_CATEGORY, require_columns
 
@@ -83,12 +83,12 @@ def percent_agreement(data: pd.DataFrame, *, unit: str = "calibration_id",
                       evaluator: str = "evaluator_id", category: str = "category",
                       weights: Weights = "identity", categories: Sequence[object] | None = None,
                       confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
-    _check_interval(interval)
-    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+    check_interval(interval)
+    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
                                                    categories, weights, confidence)
-    core = _multi_rater(counts, w, "pa")
-    _require_estimate(core, "Percent agreement", raters)
-    return _result("percent_agreement", core, confidence, seen, missing, weights, interval)
+    core = multi_rater(counts, w, "pa")
+    require_estimate(core, "Percent agreement", raters)
+    return agreement_result("percent_agreement", core, confidence, seen, missing, weights, interval)
 
 
 percent_agreement.__doc__ = f"""Percent agreement among any number of evaluators, with missing ratings.
@@ -120,13 +120,13 @@ def gwet_ac(data: pd.DataFrame, *, unit: str = "calibration_id",
             evaluator: str = "evaluator_id", category: str = "category",
             weights: Weights = "identity", categories: Sequence[object] | None = None,
             confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
-    _check_interval(interval)
-    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+    check_interval(interval)
+    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
                                                    categories, weights, confidence)
     name = "AC1" if weights == "identity" else "AC2"
-    core = _multi_rater(counts, w, "gwet")
-    _require_estimate(core, f"Gwet's {name}", raters)
-    return _result(name, core, confidence, seen, missing, weights, interval)
+    core = multi_rater(counts, w, "gwet")
+    require_estimate(core, f"Gwet's {name}", raters)
+    return agreement_result(name, core, confidence, seen, missing, weights, interval)
 
 
 gwet_ac.__doc__ = f"""Gwet's AC1 (identity weights) or AC2 (linear/quadratic) agreement coefficient.
@@ -162,15 +162,15 @@ def fleiss_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
                  evaluator: str = "evaluator_id", category: str = "category",
                  weights: Weights = "identity", categories: Sequence[object] | None = None,
                  confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
-    _check_interval(interval)
-    counts, _, w, seen, missing, raters = _prepare(data, unit, evaluator, category,
+    check_interval(interval)
+    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
                                                    categories, weights, confidence)
-    core = _multi_rater(counts, w, "fleiss")
-    _require_estimate(core, "Fleiss' kappa", raters)
-    se0 = _fleiss_null_se(counts) if weights == "identity" else float("nan")
+    core = multi_rater(counts, w, "fleiss")
+    require_estimate(core, "Fleiss' kappa", raters)
+    se0 = fleiss_null_se(counts) if weights == "identity" else float("nan")
     z = core.estimate / se0 if se0 > 0 else float("nan")
     pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
-    return _result("fleiss_kappa", core, confidence, seen, missing, weights, interval,
+    return agreement_result("fleiss_kappa", core, confidence, seen, missing, weights, interval,
                    se0=se0, z=z, pval=pval)
 
 
@@ -215,11 +215,11 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
                 weights: Weights = "identity", categories: Sequence[object] | None = None,
                 raters: tuple[object, object] | None = None,
                 confidence: float = 0.95, interval: Interval = "z") -> AgreementResult:
-    _check_interval(interval)
+    check_interval(interval)
     if raters is not None:
         require_columns(data, [evaluator], what="data")
         data = data[data[evaluator].isin(list(raters))]
-    codes, labels, w, seen, missing, pair = _prepare_codes(
+    codes, labels, w, seen, missing, pair = prepare_codes(
         data, unit, evaluator, category, categories, weights, confidence)
     if len(pair) != 2:
         raise ValueError(f"Cohen's kappa compares exactly two evaluators, but the data has "
@@ -247,7 +247,7 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
     se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
     if se < 1e-12 * max(1.0, abs(kappa)):  # rounding residue of an exact 0
         se = 0.0
-    ci = _interval(float(kappa), se, pe, n, confidence, distribution=interval)
+    ci = agreement_interval(float(kappa), se, pe, n, confidence, distribution=interval)
     z = kappa / se0 if se0 > 0 else float("nan")
     pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
     return AgreementResult("cohen_kappa", float(kappa), se, ci.low, ci.high, po, pe, n, 2 * n,
@@ -425,19 +425,19 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
 def _one_question(key: object, sub: pd.DataFrame, weights: str, confidence: float,
                   full: Sequence[object] | None) -> dict:
     nan = float("nan")
-    counts, labels, w, _, missing, _ = _prepare(sub, "unit", "evaluator", "category", full,
+    counts, labels, w, _, missing, _ = prepare_counts(sub, "unit", "evaluator", "category", full,
                                                 weights, confidence)
     used = counts.sum(axis=1) >= 1
     texts = sub["text"].dropna()
     row = {"question_id": key, "question_text": texts.iloc[0] if len(texts) else None,
            "n_units": int(used.sum()), "n_ratings": int(counts.sum()), "n_missing": missing}
-    pa = _multi_rater(counts, w, "pa")
+    pa = multi_rater(counts, w, "pa")
     row["percent_agreement"] = pa.estimate if pa.n2 else nan
     notes = []
     for prefix, kind in (("ac1", "gwet"), ("fleiss", "fleiss")):
-        core = _multi_rater(counts, w, kind)
+        core = multi_rater(counts, w, kind)
         ok = core.n2 > 0 and np.isfinite(core.estimate)
-        ci = _interval(core.estimate, core.se, core.pe, core.n, confidence) if ok else None
+        ci = agreement_interval(core.estimate, core.se, core.pe, core.n, confidence) if ok else None
         row[prefix if prefix == "ac1" else "fleiss_kappa"] = core.estimate if ok else nan
         row[f"{prefix}_se"] = core.se if ok else nan
         row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = (ci.low, ci.high) if ci else (nan,

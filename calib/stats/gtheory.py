@@ -54,8 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from calib.stats._common import check_confidence
-from calib.stats.bias import prepare_scores
+from calib.stats._common import check_confidence, prepare_scores
 from calib.stats.henderson import ANOVA_COLUMNS, Effect, crossed_effects, henderson1
 from calib.tables import require_columns
 
@@ -201,7 +200,7 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     ----------
     scores : pandas.DataFrame or None
         A ``scores`` table. Only finished evaluations with a score count (see
-        :func:`calib.stats.bias.prepare_scores`). For the three-facet design it filters the
+        :func:`calib.stats._common.prepare_scores`). For the three-facet design it filters the
         answers to those evaluations; pass None to use every answer.
     design : {"calls x evaluators", "calls x questions x evaluators", "evaluators:calls", \
 "calls x (evaluators:questions)"}

@@ -3,7 +3,7 @@
 Decisions (documented here because the report reads them):
 
 * **Who counts.** Only ``FINISHED`` evaluations with a total score count (see
-  :func:`calib.stats.bias.prepare_scores`); everything else is returned in ``excluded`` with a
+  :func:`calib.stats._common.prepare_scores`); everything else is returned in ``excluded`` with a
   reason. The expert's evaluation **counts** in ``n_evaluators``, mean, SD, min, max and range,
   as in the seed article, which takes every finished evaluation: the expert is one more reading
   of the call, and a range that hid the expert would hide an expert who is the outlier.
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calib.stats.bias import prepare_scores
+from calib.stats._common import prepare_scores
+from calib.stats.categorical import answer_categories
 from calib.tables import NA_CATEGORY, require_columns
 
 VARIANCE_COLUMNS = ("calibration_id", "conversation_id", "agent_id", "n_evaluators", "mean", "sd",
@@ -180,19 +181,6 @@ def calibration_variance(scores: pd.DataFrame, *, aligned_max: float = 5.0,
 # --------------------------------------------------------------------------- questions
 
 
-def answer_categories(answers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Category of each answer row and a mask of missing rows (docs/architecture.md).
-
-    The category is ``"N/A"`` when ``marked_na``, else ``answer_id``; a row with neither is
-    missing (a blank answer), never a category. The rule itself lives in
-    :func:`calib.stats.categorical.answer_categories`.
-    """
-    from calib.stats.categorical import answer_categories as categories_of
-
-    category = categories_of(answers, weights="identity", na="category")
-    return category, category.isna()
-
-
 _ANSWER_COLUMNS = ("calibration_id", "evaluator_id", "question_id", "answer_id", "answer_text",
                    "marked_na", "role", "question_text", "session_id", "month", "evaluation_id")
 
@@ -257,8 +245,9 @@ def disagreement_table(answers: pd.DataFrame, *, disputed_below: float = 0.75,
     # Plain arrays, not a copied frame: a year of answers is ~650,000 rows.
     col = {c: (answers[c].to_numpy() if c in answers.columns
                else np.full(len(answers), None, dtype=object)) for c in _ANSWER_COLUMNS}
-    category, missing = answer_categories(answers)
-    missing = missing.to_numpy()
+    # The category rule of docs/architecture.md (N/A is a category, a blank is missing).
+    category = answer_categories(answers, weights="identity", na="category")
+    missing = category.isna().to_numpy()
     dropped = pd.DataFrame({c: col[c][missing] for c in
                             ("evaluation_id", "calibration_id", "evaluator_id", "question_id")})
     if missing.all():
