@@ -58,10 +58,11 @@ ANSWER_DISTRIBUTION_COLUMNS = ("question_id", "category", "answer_text", "count"
 
 _DOC_PARAMS = """
     data : pandas.DataFrame
-        Tidy long table, one row per rating, with the unit, evaluator and category columns
+        Tidy long table, one row per rating, with the interaction, evaluator and category columns
         (build the category from an ``answers`` table with :func:`answer_categories`).
-    unit, evaluator, category : str
-        Column names. A None/NaN category is a missing rating (dropped and counted).
+    interaction, evaluator, category : str
+        Column names of the rated interaction, the evaluator and the category. A None/NaN
+        category is a missing rating (dropped and counted).
     weights : {"identity", "linear", "quadratic", "ordinal"}
         Agreement weights. Linear and quadratic weights are ``1 - |x_k - x_l| / (max - min)``
         and ``1 - (x_k - x_l)^2 / (max - min)^2`` on the categories' numeric values; Gwet's
@@ -79,12 +80,12 @@ _DOC_PARAMS = """
         result's ``interval``."""
 
 
-def percent_agreement(data: pd.DataFrame, *, unit: str = "calibration_id",
+def percent_agreement(data: pd.DataFrame, *, interaction: str = "calibration_id",
                       evaluator: str = "evaluator_id", category: str = "category",
                       weights: Weights = "identity", categories: Sequence[object] | None = None,
                       confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
     check_interval(interval)
-    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
+    counts, _, w, seen, missing, raters = prepare_counts(data, interaction, evaluator, category,
                                                    categories, weights, confidence)
     core = multi_rater(counts, w, "pa")
     require_estimate(core, "Percent agreement", raters)
@@ -116,12 +117,12 @@ percent_agreement.__doc__ = f"""Percent agreement among any number of evaluators
     """
 
 
-def gwet_ac(data: pd.DataFrame, *, unit: str = "calibration_id",
+def gwet_ac(data: pd.DataFrame, *, interaction: str = "calibration_id",
             evaluator: str = "evaluator_id", category: str = "category",
             weights: Weights = "identity", categories: Sequence[object] | None = None,
             confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
     check_interval(interval)
-    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
+    counts, _, w, seen, missing, raters = prepare_counts(data, interaction, evaluator, category,
                                                    categories, weights, confidence)
     name = "AC1" if weights == "identity" else "AC2"
     core = multi_rater(counts, w, "gwet")
@@ -158,12 +159,12 @@ gwet_ac.__doc__ = f"""Gwet's AC1 (identity weights) or AC2 (linear/quadratic) ag
     """
 
 
-def fleiss_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
+def fleiss_kappa(data: pd.DataFrame, *, interaction: str = "calibration_id",
                  evaluator: str = "evaluator_id", category: str = "category",
                  weights: Weights = "identity", categories: Sequence[object] | None = None,
                  confidence: float = 0.95, interval: Interval = "t") -> AgreementResult:
     check_interval(interval)
-    counts, _, w, seen, missing, raters = prepare_counts(data, unit, evaluator, category,
+    counts, _, w, seen, missing, raters = prepare_counts(data, interaction, evaluator, category,
                                                    categories, weights, confidence)
     core = multi_rater(counts, w, "fleiss")
     require_estimate(core, "Fleiss' kappa", raters)
@@ -210,7 +211,7 @@ fleiss_kappa.__doc__ = f"""Fleiss' kappa for any number of evaluators (Gwet's ge
     """
 
 
-def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
+def cohen_kappa(data: pd.DataFrame, *, interaction: str = "calibration_id",
                 evaluator: str = "evaluator_id", category: str = "category",
                 weights: Weights = "identity", categories: Sequence[object] | None = None,
                 raters: tuple[object, object] | None = None,
@@ -220,7 +221,7 @@ def cohen_kappa(data: pd.DataFrame, *, unit: str = "calibration_id",
         require_columns(data, [evaluator], what="data")
         data = data[data[evaluator].isin(list(raters))]
     codes, labels, w, seen, missing, pair = prepare_codes(
-        data, unit, evaluator, category, categories, weights, confidence)
+        data, interaction, evaluator, category, categories, weights, confidence)
     if len(pair) != 2:
         raise ValueError(f"Cohen's kappa compares exactly two evaluators, but the data has "
                          f"{len(pair)}; pass raters=(first, second) to pick two, or "
@@ -344,7 +345,7 @@ def answer_categories(answers: pd.DataFrame, *, weights: Weights = "identity",
 
 
 def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
-                       confidence: float = 0.95, unit: str = "calibration_id",
+                       confidence: float = 0.95, interaction: str = "calibration_id",
                        evaluator: str = "evaluator_id", question: str = "question_id",
                        na: NaPolicy = "category",
                        categories: Mapping[object, Sequence[object]] | None = None
@@ -360,7 +361,7 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
         (see :func:`answer_categories`). ``alpha_nominal`` is always unweighted.
     confidence : float
         Two-sided coverage of the intervals.
-    unit, evaluator, question : str
+    interaction, evaluator, question : str
         Column names of the calibration, the evaluator and the question.
     na : {"category", "missing"}
         N/A policy, see :func:`answer_categories`.
@@ -400,9 +401,9 @@ def question_agreement(answers: pd.DataFrame, *, weights: Weights = "identity",
     Krippendorff K (2011). Computing Krippendorff's alpha-reliability.
     """
     check_confidence(confidence)
-    require_columns(answers, [unit, evaluator, question], what="answers")
+    require_columns(answers, [interaction, evaluator, question], what="answers")
     frame = pd.DataFrame({
-        "unit": answers[unit].to_numpy(), "evaluator": answers[evaluator].to_numpy(),
+        "unit": answers[interaction].to_numpy(), "evaluator": answers[evaluator].to_numpy(),
         "question": answers[question].to_numpy(),
         "category": answer_categories(answers, weights=weights, na=na).to_numpy(),
         "role": answers["role"].to_numpy() if "role" in answers.columns else None,
