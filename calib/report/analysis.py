@@ -139,7 +139,7 @@ def analyze(data: Any) -> dict[str, Any]:
     notes = data.rubric_notes if not data.rubric_notes.empty else None
     out["agenda"] = per_question("agenda", lambda: build_agenda(
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
-        discuss_max=p["discuss_max"], agent_names=agents,
+        discuss_max=p["discuss_max"], agent_names=agents, variance=out["variance"],
         title=f"{data.team} {data.month}: discussion agenda"))
     out["warnings"] = _warnings(out)
     return out

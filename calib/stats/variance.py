@@ -58,11 +58,15 @@ class VarianceResult:
     excluded : pandas.DataFrame
         One row per dropped evaluation: ``evaluation_id, calibration_id, evaluator_id, role,
         status, reason``.
+    aligned_max, discuss_max : float
+        The tier thresholds the ``tier`` column was cut with.
     """
 
     table: pd.DataFrame
     deviations: pd.DataFrame
     excluded: pd.DataFrame
+    aligned_max: float = 5.0
+    discuss_max: float = 15.0
 
 
 def whole_points(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -175,7 +179,7 @@ def calibration_variance(scores: pd.DataFrame, *, aligned_max: float = 5.0,
     deviations = kept[list(DEVIATION_COLUMNS)].sort_values(
         ["calibration_id", "role", "evaluator_id"], kind="stable").reset_index(drop=True)
     return VarianceResult(table=table[list(VARIANCE_COLUMNS)], deviations=deviations,
-                          excluded=excluded)
+                          excluded=excluded, aligned_max=aligned_max, discuss_max=discuss_max)
 
 
 # --------------------------------------------------------------------------- questions
