@@ -79,7 +79,19 @@ def agreement_from_table(table: pd.DataFrame | np.ndarray, *,
     Gwet (2014). On R irrCAC's ``cont3x3abstractors`` table [[13, 0, 0], [0, 20, 7],
     [0, 4, 56]] it reports Cohen 0.7964094 (SE 0.05891072), Scott 0.7962397 (SE 0.05905473),
     AC1 0.8493305 (SE 0.04321747, 95% CI 0.764-0.935) and percent agreement 0.89
-    (SE 0.03128898); the tests reproduce them.
+    (SE 0.03128898).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame([[13, 0, 0], [0, 20, 7], [0, 4, 56]],
+    ...                      index=["Ectopic", "AIU", "NIU"], columns=["Ectopic", "AIU", "NIU"])
+    >>> kappa = agreement_from_table(table, coefficient="cohen_kappa")
+    >>> round(kappa.estimate, 7), round(kappa.se, 8)
+    (0.7964094, 0.05891072)
+    >>> ac1 = agreement_from_table(table)
+    >>> round(ac1.estimate, 7), round(ac1.ci_low, 3), round(ac1.ci_high, 3)
+    (0.8493305, 0.764, 0.935)
     """
     if coefficient not in TABLE_COEFFICIENTS:
         raise ValueError(f"coefficient must be one of {', '.join(TABLE_COEFFICIENTS)}, not "

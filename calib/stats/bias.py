@@ -102,8 +102,25 @@ def evaluator_bias(scores: pd.DataFrame, *, threshold: float = 3.0,
 
     References
     ----------
-    Bland & Altman (1986), Lancet i:307-310. On Shrout & Fleiss (1979) Table 2, judge 1 is +3.17
-    points above the leave-one-out mean of the other judges, 95% CI [2.04, 4.29].
+    Bland & Altman (1986), Lancet i:307-310.
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2 without an expert: each judge against the mean of the other
+    three on the same target. Judge 1 scores 3.17 points above the others (his total 46
+    against (127 - 46) / 3 = 27 for the others' mean, over 6 targets: (46 - 27) / 6).
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> bias = evaluator_bias(scores.assign(role="evaluator"))
+    >>> bias[["evaluator_id", "reference", "bias", "flagged"]].round(2).values.tolist()[0]
+    ['judge-0', 'consensus', 3.17, True]
+    >>> [round(float(bias.loc[0, limit]), 2) for limit in ("ci_low", "ci_high")]
+    [2.04, 4.29]
     """
     confidence = check_confidence(confidence)
     if not isinstance(threshold, (int, float)) or not threshold >= 0:
@@ -207,6 +224,22 @@ def evaluator_severity(scores: pd.DataFrame, *, confidence: float = 0.95) -> pd.
     References
     ----------
     Searle SR (1971). Linear Models. Wiley, ch. 7. Linacre JM, Facets manual (rater severity).
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2: the judges' totals over 6 targets are 46, 15, 26 and 40
+    (means 7.67, 2.50, 4.33, 6.67; grand mean 127 / 24 = 5.29), and the residual mean square
+    is 1.02 on 15 df, so the SE is sqrt(1.02 x 3 / 24) = 0.36.
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> table = evaluator_severity(scores)
+    >>> table["severity"].round(2).tolist(), table["se"].round(2).tolist()
+    ([2.38, -2.79, -0.96, 1.38], [0.36, 0.36, 0.36, 0.36])
     """
     confidence = check_confidence(confidence)
     kept, excluded = prepare_scores(scores)

@@ -133,6 +133,29 @@ def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
     References
     ----------
     Bland & Altman (1986); Draper & Smith (1998). See the module docstring.
+
+    Examples
+    --------
+    The calibrator's expert scores sit 0, 7 and then 14 points above a panel scoring 69 and 71
+    on average; within a month the three calls differ by a point either side of that, so the
+    SD is 1 and the 95% half width t(2) / sqrt(3) = 4.303 / 1.732 = 2.48:
+
+    >>> import pandas as pd
+    >>> gaps = {"2026-08": [-1, 1, 0], "2026-09": [6, 8, 7], "2026-10": [13, 15, 14]}
+    >>> scores = pd.DataFrame(
+    ...     [(month, f"{month}-{call}", "kim", evaluator, role, score, "FINISHED")
+    ...      for month, month_gaps in gaps.items() for call, gap in enumerate(month_gaps)
+    ...      for evaluator, role, score in (("kim", "expert", 70.0 + gap),
+    ...                                     ("ann", "evaluator", 69.0),
+    ...                                     ("bob", "evaluator", 71.0))],
+    ...     columns=["month", "calibration_id", "calibrator_id", "evaluator_id", "role",
+    ...              "total_score", "status"])
+    >>> result = calibrator_drift(scores)
+    >>> table = result.table.round(2)
+    >>> table["drift"].tolist(), table["ci_low"].tolist(), table["flagged"].tolist()
+    ([0.0, 7.0, 14.0], [-2.48, 4.52, 11.52], [False, False, True])
+    >>> result.flagged, round(result.slope_per_month, 2)
+    (True, 7.0)
     """
     confidence = check_confidence(confidence)
     if not isinstance(threshold, (int, float)) or not threshold > 0:

@@ -90,6 +90,11 @@ def discussion_tier(score_range: pd.Series | np.ndarray, *, aligned_max: float =
     Returns
     -------
     numpy.ndarray of str
+
+    Examples
+    --------
+    >>> discussion_tier([5.4, 5.5, 15.4, 15.5]).tolist()  # 5.5 shows as 6, 15.5 as 16
+    ['aligned', 'discuss', 'discuss', 'full_session']
     """
     _check_thresholds(aligned_max, discuss_max)
     rounded = whole_points(score_range)
@@ -141,6 +146,24 @@ def calibration_variance(scores: pd.DataFrame, *, aligned_max: float = 5.0,
     References
     ----------
     Module docstring: the expert counts in the spread, and tiers use the whole-point range.
+
+    Examples
+    --------
+    Call c1 spans 78-82 (aligned), c2 spans 70-90 (a full session); on c3 only the expert has
+    finished, so there is no spread to measure and both of its evaluations are listed:
+
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({
+    ...     "calibration_id": ["c1"] * 3 + ["c2"] * 3 + ["c3"] * 2,
+    ...     "evaluator_id": ["x", "ann", "bob"] * 2 + ["x", "ann"],
+    ...     "role": ["expert", "evaluator", "evaluator"] * 2 + ["expert", "evaluator"],
+    ...     "status": ["FINISHED"] * 7 + ["INPROGRESS"],
+    ...     "total_score": [80.0, 82.0, 78.0, 70.0, 90.0, 80.5, 60.0, None]})
+    >>> result = calibration_variance(scores)
+    >>> result.table[["calibration_id", "range", "tier", "within_5_share"]].values.tolist()
+    [['c2', 20.0, 'full_session', 0.0], ['c1', 4.0, 'aligned', 1.0]]
+    >>> result.excluded[["calibration_id", "evaluator_id"]].values.tolist()
+    [['c3', 'ann'], ['c3', 'x']]
     """
     _check_thresholds(aligned_max, discuss_max)
     if not isinstance(within, (int, float)) or not within >= 0:
@@ -234,6 +257,25 @@ def question_disagreement(answers: pd.DataFrame, *,
     ----------
     Fleiss JL (1971), Psychol Bull 76:378-382 (per-subject agreement P_i); Gwet KL (2014),
     Handbook of Inter-Rater Reliability, 4th ed.
+
+    Examples
+    --------
+    Four answers to one question: Yes, Yes, No and N/A. Of the 4 x 3 ordered pairs only the
+    two Yes-Yes pairs agree (2 / 12 = 1/6), and one of the three others chose the expert's Yes:
+
+    >>> import pandas as pd
+    >>> answers = pd.DataFrame({
+    ...     "calibration_id": ["c1"] * 4, "evaluator_id": ["x", "ann", "bob", "cy"],
+    ...     "role": ["expert", "evaluator", "evaluator", "evaluator"],
+    ...     "question_id": ["q1"] * 4, "answer_id": ["yes", "yes", "no", None],
+    ...     "answer_text": ["Yes", "Yes", "No", None], "marked_na": [False, False, False, True]})
+    >>> row = question_disagreement(answers).iloc[0]
+    >>> [round(float(row[column]), 4) for column in ("agreement", "expert_agreement")]
+    [0.1667, 0.3333]
+    >>> bool(row["disputed"])
+    True
+    >>> row["categories"]
+    'Yes: 2, No: 1, N/A: 1'
     """
     return disagreement_table(answers, disputed_below=disputed_below, summaries=True)
 
