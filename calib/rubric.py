@@ -232,7 +232,7 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         Rubric notes (``note_id, question_id, decided_on, decision``); for a question with several
         notes, each note is compared with the calls between it and the next one.
     disputed_below : float
-        As in :func:`calib.variance.question_disagreement`.
+        As in :func:`calib.stats.variance.question_disagreement`.
 
     Returns
     -------
@@ -242,7 +242,7 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         disputed, ``n_*`` the number of calls; ``change`` is after − before and ``fell`` is
         True/False, or None while there is no call on one side.
     """
-    from calib.variance import question_disagreement
+    from calib.stats.variance import question_disagreement
 
     require_columns(answers, ("month", "calibration_id", "question_id"), what="answers")
     require_columns(notes, ("question_id", "decided_on", "decision"), what="rubric notes")

@@ -12,7 +12,7 @@ from calib.rubric import decision_log
 from calib.sandbox import generate_org
 from calib.sessions import load_yaml
 from calib.store import Store
-from calib.variance import calibration_variance
+from calib.stats.variance import calibration_variance
 
 MONTH = "2026-10"
 HOSTILE = "<img src=x onerror=alert(1)> & 'quoted' \"text\""

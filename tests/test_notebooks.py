@@ -56,7 +56,7 @@ def summary(result) -> dict:
 
 def test_complete_month_summary_matches_the_statistics(rendered):
     from calib import stats
-    from calib.variance import calibration_variance
+    from calib.stats.variance import calibration_variance
 
     s = summary(rendered["complete"])
     assert s["gate"] == "open" and s["team"] == "demo" and s["month"] == "2026-10"

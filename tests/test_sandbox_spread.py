@@ -16,7 +16,7 @@ import pytest
 
 from calib.sandbox import generate_org
 from calib.stats import calibrator_drift
-from calib.variance import calibration_variance
+from calib.stats.variance import calibration_variance
 
 SEEDS = (7, 8, 9)
 PRODUCT = "Demonstrates strong product knowledge"

@@ -1,4 +1,4 @@
-"""The report's numbers: one call per statistic from ``calib.stats`` / ``calib.variance``.
+"""The report's numbers: one call per statistic from ``calib.stats``.
 
 Each statistic is computed on its own; when one cannot be computed (one calibration, no expert,
 no history) the reason is recorded in ``analysis["problems"]`` and the report says so instead of
@@ -71,7 +71,7 @@ def analyze(data: Any) -> dict[str, Any]:
         With the gate closed only ``problems`` and ``warnings`` are set.
     """
     from calib import stats
-    from calib.variance import calibration_variance, question_disagreement
+    from calib.stats.variance import calibration_variance, question_disagreement
 
     p = {"confidence": 0.95, "n_boot": 1000, "seed": 0, "aligned_max": 5, "discuss_max": 15,
          "bias_threshold": 3.0, "drift_threshold": 10.0, **data.params}
@@ -139,7 +139,7 @@ def analyze(data: Any) -> dict[str, Any]:
     notes = data.rubric_notes if not data.rubric_notes.empty else None
     out["agenda"] = per_question("agenda", lambda: build_agenda(
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
-        discuss_max=p["discuss_max"], agent_names=agents,
+        discuss_max=p["discuss_max"], agent_names=agents, variance=out["variance"],
         title=f"{data.team} {data.month}: discussion agenda"))
     out["warnings"] = _warnings(out)
     return out

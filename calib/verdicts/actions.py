@@ -218,7 +218,7 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
 def _unjudged(window: pd.DataFrame, threshold: float, confidence: float,
               months: tuple[str, ...]) -> tuple[EvaluatorVerdict, ...]:
     """Every panel evaluator as *not enough shared calls* when no severity could be fitted."""
-    from calib.stats.bias import prepare_scores
+    from calib.stats import prepare_scores
 
     try:
         rows, _ = prepare_scores(window)
