@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from calib.scoring import score_evaluation
 from calib.tables import NA_CATEGORY, require_columns
 from calib.values import pick
 
@@ -207,7 +208,6 @@ def agreed_scores(scores: pd.DataFrame, answers: pd.DataFrame, consensus: pd.Dat
                               "answer_id", "marked_na"), what="answers")
     require_columns(consensus, ("calibration_id", "question_id", "answer_id", "marked_na"),
                     what="consensus")
-    from calib.scoring import score_evaluation
 
     finished = scores[(scores["status"] == "FINISHED") & scores["total_score"].notna()]
     agreed_calls = set(consensus["calibration_id"].astype(str))

@@ -32,7 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from calib import context
+from calib.stats import calibrator_drift, evaluator_bias
+from calib.sync import sync_months
 from calib.tables import require_columns
+from calib.values import ParameterError, check_month, check_team
 
 __all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "load_scores",
            "check_parameters",
@@ -94,7 +98,6 @@ class CalibratorReview:
 
 def check_parameters(params: dict, source: str = "the parameters") -> None:
     """The rules of ``05_calibration_of_calibrators.ipynb``'s parameters (before any kernel)."""
-    from calib.values import ParameterError, check_month, check_team
 
     if params.get("backend") not in ("sandbox", "store"):
         raise ParameterError(f"{source}: 'backend' must be sandbox or store, not "
@@ -124,8 +127,6 @@ def load_scores(backend: str, *, months: Iterable[str], sandbox_seed: int = 7,
     months : iterable of str
         The quarter, ``YYYY-MM``.
     """
-    from calib import context
-    from calib.sync import sync_months
 
     months = sorted(months)
     if backend not in ("sandbox", "store"):
@@ -142,8 +143,6 @@ def load_scores(backend: str, *, months: Iterable[str], sandbox_seed: int = 7,
 
 
 def _consensus_bias(scores: pd.DataFrame, threshold: float, confidence: float) -> pd.DataFrame:
-    from calib.stats import evaluator_bias
-
     table = evaluator_bias(scores, threshold=threshold, confidence=confidence)
     rows = table[table["reference"] == "consensus"].copy()
     excludes_zero = (rows["ci_low"] > 0) | (rows["ci_high"] < 0)
@@ -166,7 +165,6 @@ def _team_of(history: pd.DataFrame, calibrator_id: str) -> str | None:
 
 def _drift_row(history: pd.DataFrame, calibrator_id: str, *, months: int, threshold: float,
                confidence: float) -> dict:
-    from calib.stats import calibrator_drift
 
     own = history[history["calibrator_id"] == calibrator_id]
     last = sorted(own["month"].dropna().astype(str).unique())[-months:]

@@ -23,8 +23,9 @@ import pandas as pd
 import yaml
 
 from calib.markup import markdown_text as md
+from calib.stats.variance import question_disagreement
 from calib.tables import require_columns
-from calib.values import inside
+from calib.values import inside, pick
 
 BEFORE_AFTER_COLUMNS = (
     "question_id", "question_text", "note_id", "decided_on", "decision",
@@ -123,7 +124,6 @@ def resolve_question(store, question: str) -> tuple[str, str | None, str]:
     The form context is the one form the question belongs to, or None when several forms hold
     a question with that id (then name the form explicitly).
     """
-    from calib.values import pick
 
     questions = store.form_questions()
     if questions.empty:
@@ -242,7 +242,6 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         disputed, ``n_*`` the number of calls; ``change`` is after − before and ``fell`` is
         True/False, or None while there is no call on one side.
     """
-    from calib.stats.variance import question_disagreement
 
     require_columns(answers, ("month", "calibration_id", "question_id"), what="answers")
     require_columns(notes, ("question_id", "decided_on", "decision"), what="rubric notes")

@@ -29,7 +29,12 @@ from typing import Any
 
 import pandas as pd
 
+from calib.context import project_path
+from calib.genesys.errors import GenesysError
+from calib.selection import load_profiles
+from calib.sessions import create_session
 from calib.sessions.plan import plan_file_name
+from calib.sessions.steps import select_plan
 
 __all__ = ["SessionSetupForm", "plan_file_name"]
 
@@ -92,8 +97,6 @@ class SessionSetupForm:
                  sandbox_seed: int = 7) -> None:
         import ipywidgets as w
 
-        from calib.context import project_path
-        from calib.selection import load_profiles
 
         self.client, self.history, self.store, self.profiles = client, history, store, profiles
         self.backend_name, self.sandbox_seed = backend_name, int(sandbox_seed)
@@ -230,7 +233,6 @@ class SessionSetupForm:
 
     def preview(self) -> pd.DataFrame | None:
         """Run selection and show the candidates with their reasons; returns the candidates."""
-        from calib.sessions.steps import select_plan
 
         self.output.value, self.candidates, self.plan = "", None, None
         try:
@@ -255,7 +257,6 @@ class SessionSetupForm:
         Returns the :class:`calib.sessions.CreationResult`, or None when something failed (the
         message is shown in the form and kept in :attr:`error`).
         """
-        from calib.sessions import create_session
 
         if self.plan is None:
             self._show_error(ValueError("There is no plan yet; press Preview first."))
@@ -273,7 +274,6 @@ class SessionSetupForm:
                 progress=False, validate=False, now=self._present(),
                 on_item=lambda i, _c, _a: setattr(self.progress, "value", i))
         except Exception as exc:  # the library's errors are shown as they are
-            from calib.genesys.errors import GenesysError
 
             if not isinstance(exc, (ValueError, GenesysError)):
                 raise

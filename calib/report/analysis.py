@@ -12,6 +12,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from calib import stats
+from calib.agenda import build_agenda
+from calib.stats.variance import calibration_variance, question_disagreement
+
 #: A CI wider than this (on a 0–1 coefficient) is too wide to act on.
 WIDE_COEFFICIENT_CI = 0.5
 #: A bias CI wider than this many points is too wide to act on.
@@ -31,8 +35,6 @@ def _finished(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _coefficients(scores: pd.DataFrame, p: dict, problems: dict, key: str) -> dict:
-    from calib import stats
-
     out: dict[str, Any] = {}
     icc = _attempt(problems, f"icc {key}", lambda: stats.icc(
         scores, confidence=p["confidence"], missing="drop_interactions"))
@@ -70,8 +72,6 @@ def analyze(data: Any) -> dict[str, Any]:
         ``problems`` (statistic → why it is missing), ``warnings`` (sample-size warnings).
         With the gate closed only ``problems`` and ``warnings`` are set.
     """
-    from calib import stats
-    from calib.stats.variance import calibration_variance, question_disagreement
 
     p = {"confidence": 0.95, "n_boot": 1000, "seed": 0, "aligned_max": 5, "discuss_max": 15,
          "bias_threshold": 3.0, "drift_threshold": 10.0, **data.params}
@@ -132,7 +132,6 @@ def analyze(data: Any) -> dict[str, Any]:
         out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(out["g"]))
         out["evaluators_needed"] = _attempt(problems, "D-study",
                                             lambda: stats.evaluators_needed(out["g"]))
-    from calib.agenda import build_agenda
 
     agents = {**dict(zip(data.users.get("user_id", []), data.users.get("name", []))),
               **data.agent_names}

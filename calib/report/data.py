@@ -20,9 +20,12 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
-from calib.values import ParameterError
-from calib.values import check_month as month_check
-from calib.values import check_team
+from calib.consensus import initial_vs_agreed
+from calib.interchange import import_into_store
+from calib.report.analysis import analyze as run_analysis
+from calib.store import Store
+from calib.sync import sync_months
+from calib.values import ParameterError, check_month as month_check, check_team
 
 
 @dataclass
@@ -208,7 +211,6 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     ParameterError
         For an unknown backend, team or month, or a month without calibrations.
     """
-    from calib.store import Store
 
     params = dict(params)
     team, month = check_team(str(params["team"])), month_check(params["month"])
@@ -228,8 +230,6 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
                      f"month(s): {', '.join(missing)}.")
     if analyze:
-        from calib.report.analysis import analyze as run_analysis
-
         data.analysis = run_analysis(data)
     return data
 
@@ -250,7 +250,6 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
 
 def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:
     """Initial against agreed scores of the window, read in the report's one store session."""
-    from calib.consensus import initial_vs_agreed
 
     return initial_vs_agreed(store, team, list(months))
 
@@ -267,7 +266,6 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
     The import is idempotent, so rendering again changes nothing; with no files listed the
     report reads what ``calib import`` stored earlier.
     """
-    from calib.interchange import import_into_store
 
     patterns = [str(p) for p in params.get("files") or ()]
     if not patterns:
@@ -293,7 +291,6 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
           notes: list[str]) -> pd.DataFrame:
     """Sync every history month into the store with :func:`calib.sync.sync_months`."""
-    from calib.sync import sync_months
 
     result = sync_months(client, store, team=team, months=months,
                          calibrators=list(params["calibrators"]))

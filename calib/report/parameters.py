@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 from calib.context import BACKENDS, ReportSettings
+from calib.interchange.presets import PRESETS
+from calib.report.data import prepare_month
 from calib.values import ParameterError, check_month, check_team
 
 __all__ = ["check", "prepare", "BACKENDS"]
@@ -32,8 +34,6 @@ def check(params: dict[str, Any], source: str = "the parameters") -> None:
     if "backend" in params and params["backend"] not in BACKENDS:
         fail(f"'backend' must be one of {', '.join(BACKENDS)}, not {params['backend']!r}.")
     if params.get("files_preset"):
-        from calib.interchange.presets import PRESETS
-
         if params["files_preset"] not in PRESETS:
             fail(f"'files_preset' must be one of {', '.join(PRESETS)} (or empty for the tidy "
                  f"interchange format), not {params['files_preset']!r}.")
@@ -59,7 +59,6 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
     clock at the sync."""
     if params.get("backend") == "store":
         return params
-    from calib.report.data import prepare_month
 
     prepared = prepare_month(params)
     return {**params, "backend": "store", "store_url": prepared.store_url,

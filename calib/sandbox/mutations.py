@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, TYPE_CHECKING
 
+from .ai_settings import check_enabled, settings_json
 from .ids import iso, make_id
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -195,7 +196,6 @@ class Mutations:
             A question is not on the form, cannot be AI-scored (more than three answer options
             or not multiple choice), or more than 15 are given.
         """
-        from .ai_settings import check_enabled, settings_json
 
         with self.changing():
             form = self.forms_by_id.get(form_id)

@@ -9,7 +9,6 @@ which gives the same ids and the same API responses byte for byte as a process t
 change itself. Derived data (simulated answers, generated conversations) is never saved.
 
 Layout of the state folder (``outputs/sandbox/`` by default, chosen by the caller)::
-
     org.json     {"format", "version", "seed", "org" (fingerprint), "epoch", "saved_at",
                   "entries": [...]}; replaced atomically (temp file, fsync, rename)
     org.lock     empty; ``fcntl.flock`` on it serialises changes between processes
@@ -33,10 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, TYPE_CHECKING
 
 from .mutations import JournalError, apply_entry
 from .org import Org, generate_org
+from .sandbox import Sandbox
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sandbox import Sandbox
@@ -398,7 +398,6 @@ def open_persistent(state_dir: str | Path, seed: int | None = None,
     ...     with sandbox.client() as client:
     ...         client.request("POST", "/api/v2/quality/calibrations", json=body)
     """
-    from .sandbox import Sandbox
 
     org = load_org(state_dir, seed)
     options = {"rate_limit_per_minute": None, **sandbox_options}

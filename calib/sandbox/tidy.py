@@ -12,6 +12,7 @@ import pandas as pd
 
 from calib.tables import ANSWERS_COLUMNS, answers_frame, scores_frame
 
+from . import ai, panel
 from .simulate import NEGATIVE_COMMENTS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -149,7 +150,6 @@ def ai_answers(org: "Org") -> pd.DataFrame:
     ``ai_evaluation_failure_type`` (``aiScoring.failureType``: then the AI answered nothing)
     and ``ai_explanation``. Join with :func:`answers` on ``evaluation_id`` and ``question_id``.
     """
-    from . import ai
 
     now = org.now()
     rows: dict[str, list] = {k: [] for k in AI_ANSWERS_COLUMNS}
@@ -203,7 +203,6 @@ def anchoring(org: "Org") -> pd.DataFrame:
     (their difference, in points: what anchoring did to this evaluation's total) repeat on each
     of its rows.
     """
-    from . import ai, panel
 
     now = org.now()
     rows: dict[str, list] = {k: [] for k in ANCHORING_COLUMNS}

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from calib.genesys import errors
+from calib.genesys.month import find_users
 from calib.selection import parse_instant, recording_available
 from calib.values import ParameterError, check_month, check_team, parse_yaml, read_yaml
 
@@ -372,7 +373,6 @@ def user_ids_by_email(client: Any, emails: Iterable[str]) -> list[str]:
     """User ids for ``emails`` (case-insensitive), in order, by calib's one user look-up
     (:func:`calib.genesys.month.find_users`); raises naming every unknown email. Whether each
     user is active is :meth:`SessionPlan.validate`'s check, with a sentence of its own."""
-    from calib.genesys.month import find_users
 
     return [str(u["id"]) for u in find_users(client, list(emails))] if emails else []
 

@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
+from calib.store.errors import StoreError
 
 GATE_COLUMNS = ("calibration_id", "conversation_id", "n_assigned", "n_finished", "deadline",
                 "open", "reason")
@@ -170,7 +171,6 @@ def reveal_rows(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month
         When a selected sealed calibration's deadline has not passed at ``now``, or a
         ``calibration_ids`` entry is not a calibration of this team and month.
     """
-    from calib.store.errors import StoreError
 
     gate = gate_table(conn, t, team, [month])
     if calibration_ids is not None:
