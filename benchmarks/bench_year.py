@@ -116,7 +116,7 @@ def make_year(*, n_evaluators: int = 50, months: int = 12, calls_per_month: int 
 def _stages(scores: pd.DataFrame, answers: pd.DataFrame, n_boot: int, trend_boot: int
             ) -> list[tuple[str, Callable[[], object]]]:
     from calib import stats
-    from calib.variance import calibration_variance, question_disagreement
+    from calib.stats.variance import calibration_variance, question_disagreement
 
     last = scores["month"].max()
     month_scores = scores[scores["month"] == last]

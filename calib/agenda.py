@@ -17,6 +17,8 @@ from typing import Sequence
 import pandas as pd
 
 from calib.markup import markdown_text
+from calib.stats.categorical import answer_categories
+from calib.stats.variance import VarianceResult, calibration_variance
 from calib.tables import NA_CATEGORY, require_columns
 
 TIER_ORDER = {"full_session": 0, "discuss": 1, "aligned": 2}
@@ -207,6 +209,23 @@ def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> t
     return tuple(points)
 
 
+def _check_variance(variance: VarianceResult, scores: pd.DataFrame, aligned_max: float,
+                    discuss_max: float) -> None:
+    """A variance passed in must be the one this agenda would compute: same tiers, same calls."""
+    if (variance.aligned_max, variance.discuss_max) != (aligned_max, discuss_max):
+        raise ValueError(
+            f"The variance was cut with aligned_max={variance.aligned_max:g} and "
+            f"discuss_max={variance.discuss_max:g}, but the agenda was asked for "
+            f"{aligned_max:g} and {discuss_max:g}; pass the same thresholds to both, or leave "
+            f"variance out and let the agenda compute it.")
+    unknown = set(variance.table["calibration_id"]) - set(scores["calibration_id"])
+    if unknown:
+        raise ValueError(
+            f"The variance covers {len(unknown)} calibration(s) that are not in these scores "
+            f"(for example {sorted(map(str, unknown))[0]!r}); compute it from the same scores "
+            f"table, or leave variance out.")
+
+
 def build_agenda(
     scores: pd.DataFrame,
     answers: pd.DataFrame,
@@ -217,6 +236,7 @@ def build_agenda(
     discuss_max: float = 15.0,
     agent_names: dict[str, str] | None = None,
     include_aligned: bool = True,
+    variance: VarianceResult | None = None,
 ) -> Agenda:
     """Build the discussion agenda for the finished calibrations in ``scores``/``answers``.
 
@@ -230,11 +250,15 @@ def build_agenda(
         ``decided_on``); shown beside the questions they concern.
     aligned_max, discuss_max : float
         Tier thresholds in points (range ≤ aligned_max: aligned; ≤ discuss_max: discuss; above:
-        full session), as in :func:`calib.variance.calibration_variance`.
+        full session), as in :func:`calib.stats.variance.calibration_variance`.
     agent_names : dict, optional
         Display names for agent ids.
     include_aligned : bool
         Keep aligned calls on the agenda (at the end) for a brief confirmation.
+    variance : VarianceResult, optional
+        ``calibration_variance(scores, aligned_max=..., discuss_max=...)`` when the caller has
+        it already (the monthly report does); computed here when not given. It must have been
+        cut with the same thresholds, and on these scores.
 
     Returns
     -------
@@ -245,22 +269,25 @@ def build_agenda(
     Raises
     ------
     ValueError
-        When a required column is missing, or no evaluation is FINISHED.
+        When a required column is missing, no evaluation is FINISHED, or ``variance`` was
+        computed with other thresholds or on other scores.
     """
-    from calib.variance import answer_categories, calibration_variance
-
     require_columns(scores, _SCORE_COLUMNS, what="scores")
     require_columns(answers, _ANSWER_COLUMNS, what="answers")
     if aligned_max >= discuss_max:
         raise ValueError(f"aligned_max ({aligned_max}) must be below discuss_max ({discuss_max}).")
-    variance = calibration_variance(scores, aligned_max=aligned_max, discuss_max=discuss_max)
+    if variance is None:
+        variance = calibration_variance(scores, aligned_max=aligned_max, discuss_max=discuss_max)
+    else:
+        _check_variance(variance, scores, aligned_max, discuss_max)
     table = variance.table
     names = (scores.drop_duplicates("evaluator_id").set_index("evaluator_id")["evaluator_name"]
              .to_dict() if "evaluator_name" in scores else {})
     finished = scores[scores["status"] == "FINISHED"]
     finished_evals = set(zip(finished["calibration_id"], finished["evaluator_id"]))
     keep = [(c, ev) in finished_evals for c, ev in zip(answers["calibration_id"], answers["evaluator_id"])]
-    answers = answers[keep].assign(_category=lambda f: answer_categories(f)[0])
+    answers = answers[keep].assign(
+        _category=lambda f: answer_categories(f, weights="identity", na="category"))
 
     notes_by_q: dict[str, list[str]] = {}
     if rubric_notes is not None and len(rubric_notes):

@@ -80,7 +80,7 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
     scores : pandas.DataFrame
         A ``scores`` table; rows without a ``total_score`` are not drawn.
     tiers : pandas.DataFrame, optional
-        ``calibration_id, tier`` (e.g. ``calib.variance.calibration_variance(...).table``);
+        ``calibration_id, tier`` (e.g. ``calib.stats.variance.calibration_variance(...).table``);
         the ±``band`` region around the expert takes the tier's colour.
     band : float
         Half-width of the band around the expert's score, in points.
@@ -200,7 +200,7 @@ def disagreement_heatmap(disagreement: pd.DataFrame, distribution: pd.DataFrame 
     Parameters
     ----------
     disagreement : pandas.DataFrame
-        ``calib.variance.question_disagreement`` output (``calibration_id, question_id,
+        ``calib.stats.variance.question_disagreement`` output (``calibration_id, question_id,
         question_text, agreement``).
     distribution : pandas.DataFrame, optional
         ``calib.stats.answer_distribution`` output (``question_id, category, answer_text,

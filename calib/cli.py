@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 # Modules under calib.commands that define register(subparsers). Imported lazily by main().
-COMMAND_MODULES = ("sandbox", "report", "workflow", "stats", "data", "rubric")
+COMMAND_MODULES = ("sandbox", "sessions", "month", "report", "data", "rubric")
 
 
 class CommandError(Exception):
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"calib.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"calib.commands.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"calib.commands.{name}").register(subparsers)
     return parser
 
 
@@ -55,9 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"calib: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # calib's own error hierarchies end up here with a sentence
+        from calib.context import BackendError
         from calib.genesys.errors import GenesysError
+        from calib.render.runner import RenderError
 
-        if isinstance(exc, GenesysError):
+        if isinstance(exc, (GenesysError, BackendError, RenderError)):
             print(f"calib: error: {exc}", file=sys.stderr)
             return 2
         raise

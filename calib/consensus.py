@@ -16,13 +16,17 @@ import html
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
+from calib.scoring import score_evaluation
 from calib.tables import NA_CATEGORY, require_columns
+from calib.values import pick
 
-__all__ = ["AGREED_COLUMNS", "OVER_TIME_COLUMNS", "form_from_store", "agreed_scores",
+__all__ = ["AGREED_COLUMNS", "OVER_TIME_COLUMNS", "form_from_store", "resolve_agreed_answer",
+           "AgreedAnswer", "agreed_scores",
            "initial_vs_agreed", "agreement_over_time", "over_time_html", "section_html"]
 
 AGREED_COLUMNS = ("team", "month", "session_id", "calibration_id", "conversation_id",
@@ -77,6 +81,69 @@ def form_from_store(store: Any, form_id: str) -> dict[str, Any]:
                               for o in opts.itertuples(index=False) if pd.notna(o.value)]})
     return {"id": form_id, "weightMode": (mode.iloc[0] if len(mode) and mode.iloc[0] else "SCALED"),
             "questionGroups": list(groups.values())}
+
+
+@dataclass(frozen=True)
+class AgreedAnswer:
+    """An agreed answer resolved from what a facilitator types: ids and the words behind them."""
+
+    calibration_id: str
+    question_id: str
+    answer_id: str  # an option id, or "N/A"
+    call: str
+    question: str
+    answer: str
+
+
+def resolve_agreed_answer(store: Any, *, call: str, question: str, answer: str
+                          ) -> AgreedAnswer:
+    """Resolve the call, question and answer a facilitator types to the stored ids.
+
+    Parameters
+    ----------
+    store : calib.store.Store
+    call : str
+        A calibration id or a conversation id, whole or its first characters (at least 3), as
+        the agenda shows them.
+    question : str
+        A question id, or the question's text (or its beginning), on the call's form.
+    answer : str
+        An answer option's text (``Yes``, ``No``, ``3`` …) or id, or ``N/A``.
+
+    Raises
+    ------
+    ValueError
+        Naming what did not match and listing what would.
+    """
+    calls = store.calibrations()
+    # a call is named by its calibration id or its conversation id (the agenda shows the latter)
+    names = {**{r.calibration_id: r.calibration_id for r in calls.itertuples(index=False)},
+             **{r.conversation_id: r.calibration_id for r in calls.itertuples(index=False)
+                if r.conversation_id}}
+    key = pick("call", call, {k: f"{k[:8]}…" for k in names},
+                "give a calibration or conversation id (or its first characters); stored calls "
+                "begin")
+    calibration_id = names[key]
+    row = calls[calls["calibration_id"] == calibration_id].iloc[0]
+    questions = store.form_questions(row["form_id"])
+    if questions.empty:
+        raise ValueError(f"The store has no questions of the form of call {call!r}; sync its "
+                         f"month first (calib sync).")
+    qid = pick("question", question, dict(zip(questions["question_id"],
+                                               questions["question_text"])),
+                "the form's questions are")
+    if answer.strip().upper() in (NA_CATEGORY, "NA", "N.A."):
+        answer_id, answer_words = NA_CATEGORY, NA_CATEGORY
+    else:
+        options = store.answer_options(row["form_id"])
+        options = options[options["question_id"] == qid]
+        answer_id = pick("answer", answer, dict(zip(options["answer_id"],
+                                                     options["answer_text"])),
+                          "the question's answers are N/A or")
+        answer_words = str(options.set_index("answer_id").loc[answer_id, "answer_text"])
+    text = str(questions.set_index("question_id").loc[qid, "question_text"])
+    return AgreedAnswer(str(calibration_id), str(qid), str(answer_id),
+                        str(row["conversation_id"] or calibration_id), text, answer_words)
 
 
 def _category(row: Any) -> str | None:
@@ -141,7 +208,6 @@ def agreed_scores(scores: pd.DataFrame, answers: pd.DataFrame, consensus: pd.Dat
                               "answer_id", "marked_na"), what="answers")
     require_columns(consensus, ("calibration_id", "question_id", "answer_id", "marked_na"),
                     what="consensus")
-    from calib.scoring import score_evaluation
 
     finished = scores[(scores["status"] == "FINISHED") & scores["total_score"].notna()]
     agreed_calls = set(consensus["calibration_id"].astype(str))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 __all__ = ["markdown_text"]
 
-# Backslash-escapable in CommonMark; these are the ones that open emphasis, code, links,
-# images, headings, tables, block quotes and lists.
-_ESCAPED = "\\`*_[]()#|!{}~"
+# The characters that open emphasis, code, links and images (a link needs "[" and "]", which are
+# escaped, so "(" ")" and "!" stay readable), headings and table cells. "<" and ">" (raw HTML,
+# block quotes) and "&" become entities.
+_ESCAPED = "\\`*_[]#|"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -24,7 +25,7 @@ def markdown_text(text: object) -> str:
     Examples
     --------
     >>> markdown_text('<img src=x onerror=alert(1)> *bold* [a](javascript:x)')
-    '&lt;img src=x onerror=alert\\\\(1\\\\)&gt; \\\\*bold\\\\* \\\\[a\\\\]\\\\(javascript:x\\\\)'
+    '&lt;img src=x onerror=alert(1)&gt; \\\\*bold\\\\* \\\\[a\\\\](javascript:x)'
     >>> markdown_text("line one\\n# not a heading")
     'line one \\\\# not a heading'
     """

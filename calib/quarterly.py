@@ -32,9 +32,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from calib import context
+from calib.stats import calibrator_drift, evaluator_bias
+from calib.sync import sync_months
 from calib.tables import require_columns
+from calib.values import ParameterError, check_month, check_team
 
-__all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "PANEL_COLUMNS",
+__all__ = ["CalibratorReview", "calibrator_review", "quarter_review", "section_html", "load_scores",
+           "check_parameters",
+           "PANEL_COLUMNS",
            "MONTHLY_COLUMNS", "DRIFT_COLUMNS", "FLAG_COLUMNS"]
 
 PANEL_COLUMNS = ("evaluator_id", "evaluator_name", "is_calibrator", "team", "n", "bias", "sd",
@@ -90,9 +96,53 @@ class CalibratorReview:
         return tuple(self.flags.loc[self.flags["flagged"], "calibrator_id"])
 
 
-def _consensus_bias(scores: pd.DataFrame, threshold: float, confidence: float) -> pd.DataFrame:
-    from calib.stats import evaluator_bias
+def check_parameters(params: dict, source: str = "the parameters") -> None:
+    """The rules of ``05_calibration_of_calibrators.ipynb``'s parameters (before any kernel)."""
 
+    if params.get("backend") not in ("sandbox", "store"):
+        raise ParameterError(f"{source}: 'backend' must be sandbox or store, not "
+                             f"{params.get('backend')!r}.")
+    for month in params.get("months") or ():
+        check_month(month, source=source)
+    if not params.get("months"):
+        raise ParameterError(f"{source}: 'months' is empty; list the quarter's months.")
+    check_team(params.get("leadership_team"), source=source)
+    if not 0 < float(params.get("threshold", 10.0)) <= 100:
+        raise ParameterError(f"{source}: 'threshold' must be a positive number of points, at "
+                             f"most 100.")
+    if not 0.5 <= float(params.get("confidence", 0.95)) < 1:
+        raise ParameterError(f"{source}: 'confidence' must be between 0.5 and 1 (e.g. 0.95).")
+
+
+def load_scores(backend: str, *, months: Iterable[str], sandbox_seed: int = 7,
+                store_url: str | None = None) -> pd.DataFrame:
+    """Every team's open scores of ``months`` (and the three before, for the drift in each
+    team), read from the store; on the sandbox each of its teams is synced into the store first
+    with the same code as ``calib sync``.
+
+    Parameters
+    ----------
+    backend : {"sandbox", "store"}
+        ``store`` reads what the store holds (synced or imported earlier).
+    months : iterable of str
+        The quarter, ``YYYY-MM``.
+    """
+
+    months = sorted(months)
+    if backend not in ("sandbox", "store"):
+        raise ValueError(f"backend must be 'sandbox' or 'store' for the calibration of "
+                         f"calibrators, not {backend!r}.")
+    window = [str(pd.Period(months[0], freq="M") - k) for k in range(3, 0, -1)] + months
+    with context.open_backend(backend, sandbox_seed=sandbox_seed) as org, \
+            org.open_store(store_url) as store:
+        if org.sandbox is not None:
+            for team, info in org.sandbox.teams().items():
+                sync_months(org.client, store, team=team, months=window,
+                            calibrators=[info["calibrator_email"]])
+        return store.scores()
+
+
+def _consensus_bias(scores: pd.DataFrame, threshold: float, confidence: float) -> pd.DataFrame:
     table = evaluator_bias(scores, threshold=threshold, confidence=confidence)
     rows = table[table["reference"] == "consensus"].copy()
     excludes_zero = (rows["ci_low"] > 0) | (rows["ci_high"] < 0)
@@ -115,7 +165,6 @@ def _team_of(history: pd.DataFrame, calibrator_id: str) -> str | None:
 
 def _drift_row(history: pd.DataFrame, calibrator_id: str, *, months: int, threshold: float,
                confidence: float) -> dict:
-    from calib.stats import calibrator_drift
 
     own = history[history["calibrator_id"] == calibrator_id]
     last = sorted(own["month"].dropna().astype(str).unique())[-months:]

@@ -23,8 +23,9 @@ import pandas as pd
 import yaml
 
 from calib.markup import markdown_text as md
+from calib.stats.variance import question_disagreement
 from calib.tables import require_columns
-from calib.values import inside
+from calib.values import inside, pick
 
 BEFORE_AFTER_COLUMNS = (
     "question_id", "question_text", "note_id", "decided_on", "decision",
@@ -114,6 +115,27 @@ def record_decision(
     if export_dir is not None:
         export_decision_log(store, export_dir)
     return int(note_id)
+
+
+def resolve_question(store, question: str) -> tuple[str, str | None, str]:
+    """The stored question a person names: ``(question_id, form_context_id, question_text)``.
+
+    ``question`` is a question id, or its text as the agenda shows it (its beginning is enough).
+    The form context is the one form the question belongs to, or None when several forms hold
+    a question with that id (then name the form explicitly).
+    """
+
+    questions = store.form_questions()
+    if questions.empty:
+        raise ValueError("The store holds no form questions yet; sync a month first "
+                         "(calib sync) so questions can be named by their text.")
+    texts = dict(zip(questions["question_id"], questions["question_text"]))
+    qid = pick("question", question, texts, "stored questions are")
+    forms = store.forms()
+    context = dict(zip(forms["form_id"], forms["form_context_id"]))
+    contexts = {context.get(f) for f in questions.loc[questions["question_id"] == qid, "form_id"]}
+    contexts.discard(None)
+    return qid, (contexts.pop() if len(contexts) == 1 else None), str(texts[qid])
 
 
 def decision_log(store) -> pd.DataFrame:
@@ -210,7 +232,7 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         Rubric notes (``note_id, question_id, decided_on, decision``); for a question with several
         notes, each note is compared with the calls between it and the next one.
     disputed_below : float
-        As in :func:`calib.variance.question_disagreement`.
+        As in :func:`calib.stats.variance.question_disagreement`.
 
     Returns
     -------
@@ -220,7 +242,6 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         disputed, ``n_*`` the number of calls; ``change`` is after − before and ``fell`` is
         True/False, or None while there is no call on one side.
     """
-    from calib.variance import question_disagreement
 
     require_columns(answers, ("month", "calibration_id", "question_id"), what="answers")
     require_columns(notes, ("question_id", "decided_on", "decision"), what="rubric notes")

@@ -9,6 +9,8 @@ report and the command line can all use the same rule without an upward import. 
   the start) is a team name;
 * a **month** is ``"YYYY-MM"`` between 2000-01 and 2099-12 (a calibration outside that span is a
   typo, and years before 1 or after 9999 break date arithmetic);
+* an **instant** is an aware datetime, a date (its midnight) or an ISO-8601 string; calib works
+  in UTC, and a time written without an offset is UTC, as in Genesys Cloud's API;
 * a **parameter file** is UTF-8 YAML whose top level is a mapping, read with dates and times kept
   as strings, duplicate keys refused (YAML keeps the last one silently) and aliases refused (a
   1 KB "billion laughs" file would otherwise expand to gigabytes);
@@ -18,17 +20,18 @@ report and the command line can all use the same rule without an upward import. 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["ParameterError", "TEAM_PATTERN", "check_team", "check_month", "month_end",
+__all__ = ["pick", "parse_instant", "MONTH_PATTERN", "ParameterError", "TEAM_PATTERN", "check_team", "check_month", "month_end",
            "read_yaml", "parse_yaml", "inside", "MAX_PARAMETER_FILE_BYTES"]
 
 TEAM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = MONTH_PATTERN
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 #: Parameter files and session plans are a few KB; a file past this is not one.
 MAX_PARAMETER_FILE_BYTES = 1 << 20
@@ -93,6 +96,39 @@ def check_month(month: object, *, source: str | None = None) -> str:
         raise ParameterError(_say(source, f"month {month!r} is outside {FIRST_YEAR}-01 to "
                                           f"{LAST_YEAR}-12; check the year."))
     return month
+
+
+def parse_instant(value: datetime | date | str, *, what: str = "time") -> datetime:
+    """An aware UTC datetime from a datetime, a date (its midnight) or an ISO-8601 string.
+
+    The one rule for instants in calib: a value without an offset is UTC.
+
+    Examples
+    --------
+    >>> parse_instant("2026-11-20T17:00:00Z").isoformat()
+    '2026-11-20T17:00:00+00:00'
+    >>> parse_instant("2026-11-20").isoformat()
+    '2026-11-20T00:00:00+00:00'
+    >>> parse_instant("2026-11-20T18:00:00+01:00").isoformat()
+    '2026-11-20T17:00:00+00:00'
+    """
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, date):
+        stamp = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            stamp = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" and text
+                                           else text)
+        except ValueError:
+            raise ParameterError(f"The {what} {value!r} is not a date or an ISO-8601 date-time; "
+                                 f"write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.") from None
+    else:
+        raise ParameterError(f"The {what} must be a date, a date-time or an ISO-8601 string, "
+                             f"not {type(value).__name__}.")
+    return stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None or \
+        stamp.utcoffset() is None else stamp.astimezone(timezone.utc)
 
 
 def month_end(month: str) -> datetime:
@@ -211,6 +247,38 @@ def read_yaml(path: str | Path, *, what: str = "Parameter file") -> dict[str, An
         raise ParameterError(f"{what} {name!r} must be a mapping of 'name: value' lines, not "
                              f"a {type(data).__name__}.")
     return {str(k): v for k, v in data.items()}
+
+
+def pick(kind: str, typed: str, choices: dict[str, str], hint: str) -> str:
+    """The one key of ``choices`` (key → the words a person knows it by) that ``typed`` names.
+
+    ``typed`` may be the key, the words (case-insensitive), or the unique beginning (at least 3
+    characters) of either, so people can type what the agenda shows instead of an id.
+
+    Raises
+    ------
+    ParameterError
+        When nothing or several choices match; the message lists some of the choices.
+
+    Examples
+    --------
+    >>> pick("answer", "yes", {"a1": "Yes", "a2": "No"}, "the answers are")
+    'a1'
+    """
+    wanted = str(typed).strip().lower()
+    exact = [k for k, words in choices.items() if wanted in (k.lower(), str(words).lower())]
+    if len(exact) == 1:
+        return exact[0]
+    found = exact or [k for k, words in choices.items()
+                      if len(wanted) >= 3 and (k.lower().startswith(wanted)
+                                               or str(words).lower().startswith(wanted))]
+    if len(found) == 1:
+        return found[0]
+    shown = "; ".join(f"{words!r}" for words in list(dict.fromkeys(choices.values()))[:12])
+    if not found:
+        raise ParameterError(f"No {kind} matches {typed!r}; {hint}: {shown}.")
+    raise ParameterError(f"{typed!r} matches {len(found)} {kind}s; type more of it. {hint}: "
+                         f"{shown}.")
 
 
 def inside(folder: str | Path, *parts: str) -> Path:

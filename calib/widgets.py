@@ -4,39 +4,39 @@ A QM analyst picks the evaluation form (published versions, by name), the calibr
 expert evaluator, the panel (a searchable multi-select of active users), the focus profile, the
 number of interactions, the conversation date range, the deadline and the seed. **Preview** runs
 :func:`calib.selection.select_candidates` and shows the candidates with the reason each was
-picked; **Create** validates the plan (:meth:`calib.sessions.SessionPlan.validate`), writes it to
-``parameters/sessions/<name>.yaml`` and runs :func:`calib.sessions.create_session` (a dry run
-while the toggle is on) with a progress bar, then shows what was created or already existed.
+picked; **Create** validates the plan (:meth:`calib.sessions.SessionPlan.validate`) and runs
+:func:`calib.sessions.create_session` with a progress bar. While the "Dry run" toggle is on (the
+default) it only shows what would be created and writes nothing; with it off it writes the plan
+to ``parameters/sessions/<name>.yaml`` (a file holding a different plan is replaced only when
+"Replace the plan file" is ticked) and creates the calibrations.
 
 The form holds no logic of its own: every check and every message is the library's, shown as it
 is, so that ``calib create --plan parameters/sessions/<name>.yaml`` repeats the same creation
 headless. Tested without a browser by setting the widgets' values and calling ``.click()``.
 
->>> conn = open_connection("sandbox", 7)                     # doctest: +SKIP
->>> form = SessionSetupForm.for_connection(conn, team="demo")  # doctest: +SKIP
+>>> backend = calib.context.open_backend("sandbox")          # doctest: +SKIP
+>>> form = SessionSetupForm.for_backend(backend, team="demo")  # doctest: +SKIP
 >>> form                                                     # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from calib.context import project_path
+from calib.genesys.errors import GenesysError
+from calib.selection import load_profiles
+from calib.sessions import create_session
+from calib.sessions.plan import plan_file_name
+from calib.sessions.steps import select_plan
+
 __all__ = ["SessionSetupForm", "plan_file_name"]
-
-
-def plan_file_name(session_name: str) -> str:
-    """The plan's file name: ``"demo 2026-11 general"`` → ``"demo-2026-11-general.yaml"``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(session_name).strip()).strip("-.")
-    if not stem:
-        raise ValueError("The session name is empty; give the session a name.")
-    return f"{stem}.yaml"
 
 
 def _as_date(value: date | str | None) -> date | None:
@@ -93,13 +93,13 @@ class SessionSetupForm:
     def __init__(self, client: Any, *, team: str, month: str,
                  defaults: Mapping[str, Any] | None = None, history: pd.DataFrame | None = None,
                  now: datetime | Any = None, plans_dir: str | Path = "parameters/sessions",
-                 store: Any = None, profiles: Any = None) -> None:
+                 store: Any = None, profiles: Any = None, backend_name: str = "genesys",
+                 sandbox_seed: int = 7) -> None:
         import ipywidgets as w
 
-        from calib.selection import load_profiles
-        from calib.workflow import project_path
 
         self.client, self.history, self.store, self.profiles = client, history, store, profiles
+        self.backend_name, self.sandbox_seed = backend_name, int(sandbox_seed)
         self._now = now
         self.plans_dir = project_path(plans_dir)
         self.candidates: pd.DataFrame | None = None
@@ -144,7 +144,10 @@ class SessionSetupForm:
         self.deadline = field(w.Text, "Deadline", value=d.get("deadline", ""),
                               placeholder="2026-11-20T17:00:00Z")
         self.seed = field(w.IntText, "Seed", value=int(d.get("seed", 0)))
-        self.dry_run = w.Checkbox(description="Dry run (create nothing)", value=True, indent=False)
+        self.dry_run = w.Checkbox(description="Dry run (create nothing, write nothing)",
+                                  value=True, indent=False)
+        self.replace_plan = w.Checkbox(description="Replace the plan file if it holds another "
+                                                   "plan", value=False, indent=False)
         self.preview_button = w.Button(description="Preview", button_style="info", icon="search")
         self.create_button = w.Button(description="Create", button_style="primary", icon="check")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
@@ -157,25 +160,33 @@ class SessionSetupForm:
         self.widget = w.VBox([
             self.team, self.month, self.session_name, self.form, self.calibrator, self.expert,
             self.panel_search, self.panel, self.focus, self.n, self.start, self.end,
-            self.deadline, self.seed, self.dry_run,
+            self.deadline, self.seed, self.dry_run, self.replace_plan,
             w.HBox([self.preview_button, self.create_button]), self.progress, self.messages,
             self.output])
 
     @classmethod
-    def for_connection(cls, conn: Any, *, team: str, month: str = "2026-11",
-                       **kwargs: Any) -> "SessionSetupForm":
-        """A form for a :class:`calib.workflow.Connection`; on the sandbox the team's calibrator,
-        expert and panel are preset from its ground truth, its history steers the selection and
-        its clock is the present."""
+    def for_backend(cls, backend: Any, *, team: str, month: str = "2026-11",
+                    **kwargs: Any) -> "SessionSetupForm":
+        """A form for a :class:`calib.context.Backend`; on the sandbox the team's calibrator,
+        expert and panel are preset from the org, its history steers the selection and its
+        clock is the present."""
         defaults = dict(kwargs.pop("defaults", None) or {})
-        sandbox = getattr(conn, "sandbox", None)
-        if sandbox is not None and team in sandbox.truth.teams:
-            info = sandbox.truth.teams[team]
-            defaults = {"calibrator_id": info["calibrator_id"], "expert_id": info["expert_id"],
-                        "panel_ids": tuple(info["panel_ids"]), **defaults}
-            kwargs.setdefault("history", sandbox.org.tidy_scores())
-        kwargs.setdefault("now", conn.now)
-        return cls(conn.client, team=team, month=month, defaults=defaults, **kwargs)
+        sandbox = getattr(backend, "sandbox", None)
+        if sandbox is not None:
+            teams = sandbox.teams()
+            if team in teams:
+                info = teams[team]
+                defaults = {"calibrator_id": info["calibrator_id"],
+                            "expert_id": info["expert_id"],
+                            "panel_ids": tuple(info["panel_ids"]), **defaults}
+            org = getattr(sandbox, "org", None)
+            if org is not None:
+                kwargs.setdefault("history", org.tidy_scores())
+        kwargs.setdefault("now", backend.now)
+        if sandbox is not None:
+            kwargs.setdefault("backend_name", "sandbox")
+            kwargs.setdefault("sandbox_seed", int(getattr(sandbox, "seed", 7)))
+        return cls(backend.client, team=team, month=month, defaults=defaults, **kwargs)
 
     # -- display ------------------------------------------------------------------------------
     def _ipython_display_(self) -> None:
@@ -208,28 +219,24 @@ class SessionSetupForm:
 
     # -- actions --------------------------------------------------------------------------------
     def selection_arguments(self) -> dict[str, Any]:
-        """The keyword arguments the form passes to :func:`calib.selection.select_candidates`."""
-        return dict(start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
-                    n=int(self.n.value), focus=self.focus.value,
-                    panel_ids=[*self.panel.value, *([self.expert.value] if self.expert.value else [])],
-                    calibrator_id=self.calibrator.value, history=self.history,
-                    seed=int(self.seed.value), profiles=self.profiles)
+        """The keyword arguments the form passes to :func:`calib.sessions.steps.select_plan`."""
+        return dict(team=self.team.value, month=self.month.value, focus=self.focus.value,
+                    start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
+                    n=int(self.n.value), seed=int(self.seed.value),
+                    calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
+                    panel_ids=list(self.panel.value), form_id=self.form.value or "",
+                    deadline=self.deadline.value.strip(),
+                    name=self.session_name.value.strip()
+                    or f"{self.team.value} {self.month.value} {self.focus.value}",
+                    history=self.history, profiles=self.profiles, backend=self.backend_name,
+                    sandbox_seed=self.sandbox_seed)
 
     def preview(self) -> pd.DataFrame | None:
         """Run selection and show the candidates with their reasons; returns the candidates."""
-        from calib.selection import select_candidates
-        from calib.sessions import SessionPlan
 
         self.output.value, self.candidates, self.plan = "", None, None
         try:
-            selection = select_candidates(self.client, **self.selection_arguments())
-            name = self.session_name.value.strip() or \
-                f"{self.team.value} {self.month.value} {self.focus.value}"
-            self.plan = SessionPlan.from_selection(
-                selection.candidates, name=name, team=self.team.value, month=self.month.value,
-                focus=self.focus.value, form_id=self.form.value or "",
-                calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
-                panel_ids=self.panel.value, deadline=self.deadline.value.strip())
+            selection, self.plan = select_plan(self.client, **self.selection_arguments())
         except ValueError as exc:
             self._show_error(exc)
             return None
@@ -250,22 +257,23 @@ class SessionSetupForm:
         Returns the :class:`calib.sessions.CreationResult`, or None when something failed (the
         message is shown in the form and kept in :attr:`error`).
         """
-        from calib.sessions import create_session
 
         if self.plan is None:
             self._show_error(ValueError("There is no plan yet; press Preview first."))
             return None
         self.result = None
+        dry_run = bool(self.dry_run.value)
         try:
             self.plan.validate(self.client, now=self._present())
-            self.plan_path = self.plan.to_yaml(self.plans_dir / plan_file_name(self.plan.name))
+            path = self.plans_dir / plan_file_name(self.plan.name)
+            if not dry_run:  # a dry run writes nothing, not even the plan
+                self.plan_path = self.plan.to_yaml(path, overwrite=bool(self.replace_plan.value))
             self.progress.max, self.progress.value = max(len(self.plan.conversations), 1), 0
             result = create_session(
-                self.client, self.plan, dry_run=bool(self.dry_run.value), store=self.store,
+                self.client, self.plan, dry_run=dry_run, store=self.store,
                 progress=False, validate=False, now=self._present(),
                 on_item=lambda i, _c, _a: setattr(self.progress, "value", i))
         except Exception as exc:  # the library's errors are shown as they are
-            from calib.genesys.errors import GenesysError
 
             if not isinstance(exc, (ValueError, GenesysError)):
                 raise
@@ -273,11 +281,13 @@ class SessionSetupForm:
             return None
         self.result = result
         self.output.value = result.planned.to_html(index=False, escape=True, na_rep="")
-        if self.dry_run.value:
+        if dry_run:
             todo = int((result.planned["action"] == "would create").sum())
-            text = f"Dry run: would create {todo}, already there {result.existing}."
+            self._show_note(f"Dry run: would create {todo}, already there {result.existing}. "
+                            f"Nothing was created or written; untick 'Dry run' and press "
+                            f"Create to write the plan to {path} and create them.")
         else:
-            text = f"Created {result.created}, already there {result.existing}."
-        self._show_note(f"{text} Plan written to {self.plan_path}; repeat headless with: "
-                        f"calib create --plan {self.plan_path}")
+            self._show_note(f"Created {result.created}, already there {result.existing}. Plan "
+                            f"written to {self.plan_path}; repeat headless with: calib create "
+                            f"--plan {self.plan_path} --yes")
         return result

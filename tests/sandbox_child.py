@@ -4,6 +4,7 @@ Run as ``python -m tests.sandbox_child STATE_DIR ACTION [ARGS…]`` from the rep
 last line on stdout is a JSON answer. Actions:
 
 ``steps FIRST LAST``    run STEPS[FIRST:LAST] on the org (open_persistent), answer their results
+                        (STEPS include an AI scoring settings change)
 ``responses OUT``       write the raw bytes of RESPONSE_REQUESTS to OUT (one org, read only)
 ``post N ADVANCE GO``   wait for file GO, then N times: POST a calibration, advance the clock
                         ADVANCE days; answer the calibration ids
@@ -30,9 +31,11 @@ API_MADE_FROM = "2026-11-09T00:00:00.000Z"  # the sandbox clock starts 2026-11-0
 
 # (verb, argument): "post" k posts a demo calibration of the k-th candidate conversation;
 # "clock" d advances d days; "put" adds a north evaluator and sets the scoring index of the
-# newest API-made calibration; "delete" deletes the oldest API-made one.
-STEPS = [("post", 0), ("post", 1), ("clock", 1.5), ("post", 2), ("put", None),
+# newest API-made calibration; "ai" changes which questions the published form AI-scores;
+# "delete" deletes the oldest API-made one.
+STEPS = [("post", 0), ("post", 1), ("clock", 1.5), ("post", 2), ("put", None), ("ai", None),
          ("clock", 2.25), ("delete", None), ("post", 3), ("clock", 6.0)]
+AI_QUESTIONS = ("Uses the customer's name", "Avoids jargon", "Uses hold appropriately")
 
 
 class Api:
@@ -76,6 +79,23 @@ class Api:
             "calibratorId": self.team["calibrator_id"], "startTime": API_MADE_FROM,
             "pageSize": 100}).json()["entities"]
 
+    def published_form(self) -> dict:
+        listing = self.call("GET", "/api/v2/quality/publishedforms/evaluations").json()
+        form_id = listing["entities"][-1]["id"]
+        return self.call("GET", f"/api/v2/quality/forms/evaluations/{form_id}").json()
+
+    def ai_scoring(self, texts) -> list[str]:
+        """AI-score the questions of ``texts`` (and no other) on the latest published form."""
+        form = self.published_form()
+        body = {"questionGroupSettings": [
+            {"questionGroupContextId": g["contextId"], "questionSettings": [
+                {"questionContextId": q["contextId"], "settings": {"enabled": q["text"] in texts}}
+                for q in g["questions"]]} for g in form["questionGroups"]]}
+        echo = self.call("PUT", f"/api/v2/quality/forms/evaluations/{form['id']}/aiscoring/"
+                                f"settings", json=body).json()
+        return sorted(q["questionContextId"] for g in echo["questionGroupSettings"]
+                      for q in g["questionSettings"] if q["settings"]["enabled"])
+
     def clock(self, days: float) -> str:
         return self.call("POST", "/api/v2/sandbox/clock", json={"advanceDays": days}).json()["now"]
 
@@ -96,6 +116,8 @@ def run_steps(sandbox, first: int, last: int) -> list:
                     "scoringIndex": {"id": cal["evaluations"][0]["id"]}}
             out.append(api.call("PUT", f"/api/v2/quality/calibrations/{cal['id']}",
                                 json=body).json()["id"])
+        elif verb == "ai":
+            out.append(api.ai_scoring(AI_QUESTIONS))
         elif verb == "delete":
             cal = api.api_made()[0]
             api.call("DELETE", f"/api/v2/quality/calibrations/{cal['id']}",
@@ -118,6 +140,7 @@ def responses(sandbox) -> list[bytes]:
     for conv_id in api.candidates()[:4]:
         bodies.append(api.call("GET", f"/api/v2/analytics/conversations/{conv_id}/details").content)
     bodies.append(api.call("GET", "/api/v2/sandbox/clock").content)
+    bodies.append(json.dumps(api.published_form()).encode())
     return bodies
 
 

@@ -119,3 +119,41 @@ def test_sandbox_month_agenda_is_in_tier_then_range_order(sandbox_month):
             expected = answers[(answers.calibration_id == item.calibration_id)
                                & (answers.question_id == q.question_id)].evaluator_id.nunique()
             assert len(q.answers) == expected
+
+
+def test_a_variance_passed_in_gives_the_same_agenda_and_is_not_recomputed(sandbox_month,
+                                                                           monkeypatch):
+    """The report has the variance already; the agenda takes it instead of computing it again."""
+    import calib.agenda
+    from calib.stats.variance import calibration_variance
+
+    scores, answers, _ = sandbox_month
+    own = build_agenda(scores, answers, aligned_max=4, discuss_max=12)
+    variance = calibration_variance(scores, aligned_max=4, discuss_max=12)
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("build_agenda recomputed the variance it was given")
+
+    monkeypatch.setattr(calib.agenda, "calibration_variance", recomputed)
+    given = build_agenda(scores, answers, aligned_max=4, discuss_max=12, variance=variance)
+    assert given.items == own.items
+    pd.testing.assert_frame_equal(given.excluded, own.excluded)
+
+
+def test_a_variance_cut_with_other_thresholds_is_refused():
+    from calib.stats.variance import calibration_variance
+
+    scores, answers = _toy()
+    variance = calibration_variance(scores, aligned_max=3, discuss_max=10)
+    with pytest.raises(ValueError, match="aligned_max=3 and discuss_max=10.*5 and 15"):
+        build_agenda(scores, answers, variance=variance)
+    assert build_agenda(scores, answers, aligned_max=3, discuss_max=10, variance=variance).items
+
+
+def test_a_variance_of_other_scores_is_refused():
+    from calib.stats.variance import calibration_variance
+
+    scores, answers = _toy()
+    variance = calibration_variance(scores.assign(calibration_id=scores.calibration_id + "-x"))
+    with pytest.raises(ValueError, match="not in these scores.*'A-x'"):
+        build_agenda(scores, answers, variance=variance)

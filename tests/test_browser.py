@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from calib.report.runner import render
+from calib.render.runner import render
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT_NAME = "<script>alert(1)</script>"
+REPORT = ROOT / "notebooks" / "04_monthly_report.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     params = tmp / "demo.yaml"
     text = (ROOT / "parameters" / "demo.yaml").read_text()
     params.write_text(text.replace("n_boot: 1000", "n_boot: 200"))
-    return render(params, outputs_root=tmp / "outputs").html
+    return render(params, notebook=REPORT, outputs_root=tmp / "outputs").html
 
 
 def test_report_opens_offline_with_every_chart_loaded(demo_report, offline_page, tmp_path):
@@ -46,7 +47,7 @@ def test_report_opens_offline_with_every_chart_loaded(demo_report, offline_page,
 def test_a_script_tag_as_an_agent_name_renders_as_text(tmp_path, offline_page):
     """The sandbox org has an agent named <script>alert(1)</script>: show it, never run it."""
     from calib.report.display import table_html
-    from calib.report.html import export_html
+    from calib.render.html import export_html
     import nbformat
 
     from calib.sandbox import generate_org

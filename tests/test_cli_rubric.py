@@ -12,7 +12,7 @@ from calib.rubric import decision_log
 from calib.sandbox import generate_org
 from calib.sessions import load_yaml
 from calib.store import Store
-from calib.variance import calibration_variance
+from calib.stats.variance import calibration_variance
 
 MONTH = "2026-10"
 HOSTILE = "<img src=x onerror=alert(1)> & 'quoted' \"text\""
@@ -111,7 +111,7 @@ def test_rubric_record_and_export_survive_a_store_round_trip(store_url, org, mon
                  "--anchor", "Yes: restates the problem", "--anchor", "No: generic apology",
                  "--agreed-by", "Quinn Calder", "--agreed-by", "Dana Chen",
                  "--store", store_url, "--dir", str(out)]) == 0
-    assert "recorded decision #" in capsys.readouterr().out
+    assert "Recorded decision #" in capsys.readouterr().out
     with Store(store_url) as again:
         log = decision_log(again)
     assert list(log.question_id) == [question]
@@ -151,7 +151,25 @@ def test_consensus_record_then_show(url, month, capsys):
 def test_consensus_for_an_unknown_calibration_is_refused(url, capsys):
     assert main(["consensus", "record", "--calibration", "nope", "--question", "q", "--answer",
                  "a", "--by", "panel", "--at", "2026-10-30T15:00:00Z", "--store", url]) == 2
-    assert "is not in the store" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "No call matches 'nope'" in err and "stored calls begin" in err
+
+
+def test_consensus_is_recorded_by_the_words_the_agenda_shows(url, month, capsys):
+    """Issue 11: consensus record took three UUIDs (calibration, question, answer option) that
+    the agenda does not show; it now takes the conversation's first characters, the question's
+    text and the answer's words."""
+    scores, answers = month
+    row = answers[(answers.role == "expert") & ~answers.marked_na].iloc[0]
+    assert main(["consensus", "record", "--call", row.conversation_id[:8], "--question",
+                 row.question_text[:15], "--answer", str(row.answer_text).upper(), "--by", "panel",
+                 "--store", url]) == 0
+    assert f"Recorded the agreed answer {row.answer_text!r} to {row.question_text!r}" in \
+        capsys.readouterr().out
+    with Store(url) as store:
+        agreed = store.consensus(calibration_id=row.calibration_id)
+    assert agreed[["question_id", "answer_id"]].values.tolist() == [[row.question_id,
+                                                                     row.answer_id]]
 
 
 # -- issue 10: names never choose a path; user text never becomes markup -----------------------
@@ -197,9 +215,10 @@ def test_rubric_text_is_markdown_escaped(url, tmp_path):
                  "--date", "2026-10-30", "--form-context", "ctx", "--store", url,
                  "--dir", str(out)]) == 0
     md = next(out.glob("*.md")).read_text()
-    for tag in ("<script", "<iframe", "](", "!["):
+    for tag in ("<script", "<iframe", "!["):
         assert tag not in md, f"{tag!r} reached the Markdown unescaped"
-    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md
+    assert not re.search(r"(?<!\\)\]\(", md), "a link target reached the Markdown unescaped"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     exported = load_yaml(next(out.glob("*.yaml")).read_text())
     assert exported["decisions"][0]["decision"] == payloads[0], "YAML keeps the text as typed"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -30,26 +31,57 @@ def test_select_writes_a_plan_that_loads(plan_file):
     assert plan.deadline == "2026-11-20T17:00:00Z" and plan.name == "demo 2026-11 general"
 
 
-def test_create_dry_run_then_create_then_rerun_then_status(plan_file, fresh_sandbox, monkeypatch, capsys):
-    sb = fresh_sandbox()
-    # The sandbox generates a day's conversations on first use; an id it has not generated yet
-    # makes it generate every day. Touch the plan's day first to keep the test fast.
+def _point_at(sb, monkeypatch):
+    """The environment of a real org, pointing at the sandbox server."""
     list(sb.client().iter_conversation_details("2026-11-06", "2026-11-07"))
     monkeypatch.setenv("GENESYSCLOUD_API_REGION", sb.base_url)
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
-    now = ["--now", sb.now().isoformat()]
+
+
+def _count(sb, plan_file) -> int:
+    plan = SessionPlan.from_yaml(plan_file)
+    return sum(1 for c in sb.client().iter_calibrations(plan.calibrator_id)
+               if c["conversation"]["id"] in plan.conversation_ids)
+
+
+def test_create_without_yes_creates_nothing_even_against_a_real_org(plan_file, fresh_sandbox,
+                                                                     monkeypatch, capsys):
+    """Issue 11: the README said create is a dry run by default, the CLI created for real
+    unless --dry-run was given, assigning live calibrations to a whole panel."""
+    sb = fresh_sandbox()
+    _point_at(sb, monkeypatch)
     capsys.readouterr()
-    assert main(["create", "--plan", str(plan_file), "--dry-run", *now]) == 0
-    assert "would create 4, already there 0" in capsys.readouterr().out
-    assert main(["create", "--plan", str(plan_file), *now]) == 0
-    assert "created 4, already there 0" in capsys.readouterr().out
-    assert main(["create", "--plan", str(plan_file), *now]) == 0
-    assert "created 0, already there 4" in capsys.readouterr().out
-    assert main(["status", "--plan", str(plan_file), *now]) == 0
+    assert main(["create", "--plan", str(plan_file), "--backend", "genesys"]) == 0
     out = capsys.readouterr().out
-    assert "pending" in out and "score" not in out.lower()
+    assert "Dry run: nothing was created. 4 calibration(s) would be created" in out
+    assert "--yes" in out and _count(sb, plan_file) == 0
+
+
+def test_create_yes_then_rerun_then_status_by_name(plan_file, fresh_sandbox, monkeypatch, capsys,
+                                                    tmp_path):
+    sb = fresh_sandbox()
+    _point_at(sb, monkeypatch)
+    store = ["--store", f"sqlite:///{tmp_path / 'calib.sqlite'}"]
+    capsys.readouterr()
+    assert main(["create", "--plan", str(plan_file), "--backend", "genesys", "--yes", *store]) == 0
+    assert "Created 4, already there 0" in capsys.readouterr().out
+    assert main(["create", "--plan", str(plan_file), "--backend", "genesys", "--yes", *store]) == 0
+    assert "Created 0, already there 4" in capsys.readouterr().out
+    assert _count(sb, plan_file) == 4
+    assert main(["status", "--plan", str(plan_file), "--backend", "genesys"]) == 0
+    out = capsys.readouterr().out
+    names = {p.id: p for p in sb.org.people.values()}
+    plan = SessionPlan.from_yaml(plan_file)
+    for uid in plan.evaluator_ids:
+        assert names[uid].name in out and names[uid].email in out, f"{names[uid].name} missing"
+    assert "pending" in out and "score" not in out.lower() and "Empty DataFrame" not in out
     assert sb.client_secret not in out
+    # the plan and its deadline are in the store, so the gate knows the real deadline
+    from calib.store import Store
+
+    with Store(store[1]) as st:
+        assert st.sessions()["deadline"].tolist() == [pd.Timestamp("2026-11-20T17:00:00Z")]
 
 
 def test_bad_parameters_fail_with_a_sentence(tmp_path, capsys):
@@ -64,5 +96,5 @@ def test_status_without_credentials_names_the_variables(plan_file, monkeypatch, 
     for name in ("GENESYSCLOUD_API_REGION", "GENESYSCLOUD_REGION", "GENESYSCLOUD_OAUTHCLIENT_ID",
                  "GENESYSCLOUD_OAUTHCLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["status", "--plan", str(plan_file)]) == 2
+    assert main(["status", "--plan", str(plan_file), "--backend", "genesys"]) == 2
     assert "GENESYSCLOUD_OAUTHCLIENT_ID" in capsys.readouterr().err

@@ -41,9 +41,13 @@ def test_instants_accept_dates_offsets_and_z() -> None:
     assert parse_instant("2026-08-01T00:00:00.000Z", "d") == midnight
 
 
-def test_a_naive_time_is_refused_naming_the_parameter() -> None:
-    with pytest.raises(ValueError, match="start_time=.*no time zone"):
-        parse_instant("2026-08-01T00:00:00", "start_time")
+def test_a_time_without_offset_is_utc_as_everywhere_in_calib() -> None:
+    """Issue 11: two instant parsers disagreed on naive times (this one refused them, the
+    store's took them as UTC); calib.values holds the one rule: UTC."""
+    assert parse_instant("2026-08-01T00:00:00", "start_time") == \
+        datetime(2026, 8, 1, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="The start_time 'soon' is not a date"):
+        parse_instant("soon", "start_time")
 
 
 def test_params_are_encoded_like_the_sdks() -> None:

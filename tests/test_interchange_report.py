@@ -47,7 +47,7 @@ def test_sandbox_month_export_import_gives_the_same_summary(tmp_path, fmt):
 
 
 def test_files_backend_names_a_path_that_matches_nothing(tmp_path):
-    from calib.report.params import ParameterError
+    from calib.render.contract import ParameterError
 
     params = yaml.safe_load((ROOT / "parameters" / "demo.yaml").read_text())
     params.update(backend="files", store_url=f"sqlite:///{tmp_path / 's.sqlite'}",
@@ -56,3 +56,23 @@ def test_files_backend_names_a_path_that_matches_nothing(tmp_path):
         load_month(params)
     with Store(params["store_url"]) as store:
         assert store.months("demo") == [], "nothing is imported when a path is wrong"
+
+
+@pytest.mark.slow
+def test_a_scores_only_spreadsheet_renders_calls_by_their_ids_and_says_once_what_it_lacks(tmp_path):
+    """Issue 11: the minimal spreadsheet showed `None` for agent and conversation, and told the
+    analyst "answers lacks the column(s) 'answer_id'; it has ."."""
+    from calib.render.runner import render
+
+    params = yaml.safe_load((ROOT / "parameters" / "examples" / "report_from_files.yaml")
+                            .read_text())
+    params.update(team="spreadsheet", files=["parameters/examples/minimal_2026-10.csv"],
+                  store_url=f"sqlite:///{tmp_path / 's.sqlite'}", n_boot=200)
+    path = tmp_path / "minimal.yaml"
+    path.write_text(yaml.safe_dump(params))
+    page = render(path, notebook=ROOT / "notebooks" / "04_monthly_report.ipynb",
+                  outputs_root=tmp_path / "out").html.read_text()
+    calls = page[page.index(">Calibrations<"):page.index(">Charts<")]
+    assert "None" not in calls and all(f"call-0{i}" in calls for i in range(1, 7))
+    assert "it has ." not in page and "answers lacks" not in page
+    assert page.count("no answer per question") == 1

@@ -15,12 +15,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from calib.report.html import offline_problems
-from calib.report.runner import render_many
+from calib.render.html import offline_problems
+from calib.render.runner import render_many
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+REPORT = ROOT / "notebooks" / "04_monthly_report.ipynb"
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +37,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     saved = os.environ["CALIB_STORE_URL"]
     os.environ["CALIB_STORE_URL"] = f"sqlite:///{outputs / 'calib.sqlite'}"
     try:
-        results = render_many([PARAMS / f"{n}.yaml" for n in names], jobs=2,
+        results = render_many([PARAMS / f"{n}.yaml" for n in names], jobs=2, notebook=REPORT,
                               outputs_root=outputs)
     finally:
         os.environ["CALIB_STORE_URL"] = saved
@@ -54,7 +56,7 @@ def summary(result) -> dict:
 
 def test_complete_month_summary_matches_the_statistics(rendered):
     from calib import stats
-    from calib.variance import calibration_variance
+    from calib.stats.variance import calibration_variance
 
     s = summary(rendered["complete"])
     assert s["gate"] == "open" and s["team"] == "demo" and s["month"] == "2026-10"
@@ -119,7 +121,7 @@ def test_missing_history_is_reported_not_fatal(rendered):
 
 def test_complete_fixture_is_the_report_notebooks_defaults():
     """So the 'complete' render above is also the report notebook's run with its defaults."""
-    from calib.report.params import load, notebook_parameters
+    from calib.render.contract import load, notebook_parameters
 
     report = ROOT / "notebooks" / "04_monthly_report.ipynb"
     defaults = {k: p.default for k, p in notebook_parameters(report).items()}

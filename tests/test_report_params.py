@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from calib.report.params import (ParameterError, load, notebook_parameters, read_yaml,
+from calib.render.contract import (ParameterError, load, notebook_parameters, read_yaml,
                                  validate)
 
 CELL = '''team: str = "demo"  # team name
@@ -34,10 +34,13 @@ confidence: 0.95
 '''
 
 
-def make_notebook(path: Path, cell: str = CELL, *, n_param_cells: int = 1) -> Path:
+def make_notebook(path: Path, cell: str = CELL, *, n_param_cells: int = 1,
+                  rules: str | None = "calib.report.parameters:check") -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    if rules:  # the notebook declares its own parameter rules (issue 12)
+        nb.metadata["calib"] = {"rules": rules}
     for _ in range(n_param_cells):
         code = nbformat.v4.new_code_cell(cell)
         code.metadata["tags"] = ["parameters"]
@@ -172,14 +175,17 @@ def test_parameters_cell_must_be_literal_and_unique(tmp_path):
         notebook_parameters(make_notebook(tmp_path / "d.ipynb", n_param_cells=0))
 
 
-def test_validate_checks_thresholds_order():
+def test_the_report_rules_check_thresholds_order():
+    from calib.report.parameters import check
+
     declared = {"aligned_max": _p("aligned_max", 5), "discuss_max": _p("discuss_max", 15)}
+    params = validate({"aligned_max": 15, "discuss_max": 5}, declared)
     with pytest.raises(ParameterError, match="'aligned_max' must be smaller than 'discuss_max'"):
-        validate({"aligned_max": 15, "discuss_max": 5}, declared)
+        check(params)
 
 
 def _p(name, default):
-    from calib.report.params import NotebookParameter
+    from calib.render.contract import NotebookParameter
 
     return NotebookParameter(name, default, "")
 
@@ -239,3 +245,29 @@ def test_the_demo_parameters_still_validate():
     params = load(Path(__file__).resolve().parents[1] / "parameters" / "demo.yaml",
                   REPORT_NOTEBOOK)
     assert params["team"] == "demo" and params["n_boot"] == 1000
+
+
+# -- issue 12: the contract is generic, each notebook declares its own rules --------------------
+
+def test_a_notebook_without_rules_takes_any_value_of_the_right_type(tmp_path):
+    """params._check_known hard-coded every notebook's domain rules, so notebook 05's own
+    `backend: store` was refused by `calib run`."""
+    nb = make_notebook(tmp_path / "free.ipynb", rules=None)
+    params = load(write(tmp_path, GOOD.replace("backend: sandbox", "backend: anything")), nb)
+    assert params["backend"] == "anything"
+
+
+def test_notebook_05_runs_on_the_store_backend_it_declares(tmp_path):
+    nb = Path(__file__).resolve().parents[1] / "notebooks" / "05_calibration_of_calibrators.ipynb"
+    text = 'backend: store\nsandbox_seed: 7\nstore_url: ""\nmonths: ["2026-08", "2026-09"]\n' \
+           'leadership_team: leadership\nthreshold: 10.0\nconfidence: 0.95\n'
+    assert load(write(tmp_path, text), nb)["backend"] == "store"
+    with pytest.raises(ParameterError, match="'backend' must be sandbox or store"):
+        load(write(tmp_path, text.replace("backend: store", "backend: files")), nb)
+
+
+def test_a_notebook_declaring_rules_calib_lacks_is_named(tmp_path):
+    nb = make_notebook(tmp_path / "bad.ipynb", rules="calib.nowhere:check")
+    with pytest.raises(ParameterError, match=r"declares its rules as 'calib.nowhere:check', which "
+                                             r"calib does not have"):
+        load(write(tmp_path, GOOD), nb)

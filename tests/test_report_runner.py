@@ -12,9 +12,9 @@ import nbformat
 import pytest
 
 from calib.cli import main
-from calib.report.html import export_html, offline_problems
-from calib.report.params import ParameterError
-from calib.report.runner import RenderError, render, render_many
+from calib.render.html import export_html, offline_problems
+from calib.render.contract import ParameterError
+from calib.render.runner import RenderError, render, render_many
 
 PARAMS = '''team: str = "demo"  # team name
 month: str = "2026-10"  # YYYY-MM
@@ -33,10 +33,12 @@ BODY = [
 ]
 
 
-def make_notebook(path: Path, body=BODY, params=PARAMS) -> Path:
+def make_notebook(path: Path, body=BODY, params=PARAMS, writes=("summary.json",)) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    # the report's rules for its values, and the files every run must write
+    nb.metadata["calib"] = {"rules": "calib.report.parameters:check", "writes": list(writes)}
     cell = nbformat.v4.new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# Report"), cell]

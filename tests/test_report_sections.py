@@ -13,8 +13,8 @@ import pytest
 from calib.report import sections
 from calib.report.analysis import headline_sentence
 from calib.report.data import history_months, load_month
-from calib.report.html import offline_problems
-from calib.report.params import ParameterError
+from calib.render.html import offline_problems
+from calib.render.contract import ParameterError
 from calib.report.summary import build_summary, jsonable
 
 SCRIPT_NAME = "<script>alert(1)</script>"

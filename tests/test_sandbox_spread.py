@@ -16,7 +16,7 @@ import pytest
 
 from calib.sandbox import generate_org
 from calib.stats import calibrator_drift
-from calib.variance import calibration_variance
+from calib.stats.variance import calibration_variance
 
 SEEDS = (7, 8, 9)
 PRODUCT = "Demonstrates strong product knowledge"
@@ -96,8 +96,22 @@ def test_na_is_used_and_disputed_on_applicability_questions(histories):
     assert na_share[["Uses the approved greeting", "Reads the recording disclosure"]].eq(0).all()
 
 
+def _independent(seed: int) -> tuple:
+    """The seed's demo and north history as the panel scores it without AI scoring."""
+    org = generate_org(seed, ai_scoring=False)
+    s = org.tidy_scores()
+    return org, s[s.team.isin(["demo", "north"]) & (s.month <= "2026-10") &
+                  (s.status == "FINISHED")]
+
+
 def test_drift_is_flagged_for_demo_in_october_and_not_for_north(histories):
-    for seed, (org, scores, _) in histories.items():
+    """The generator's drift story, against ``truth.calibrator_drift`` (the expert against a
+    panel scoring independently), so on the orgs without AI scoring: from 2026-08 the panel
+    anchors on the AI, which is lenient on empathy, and that pulls the panel up by about 0.4
+    points a month (40 seeds: October's measured drift 11.6 instead of 12.0, flagged in 35 of 40
+    instead of 36). With AI scoring the demo seed still shows the month itself."""
+    for seed in histories:
+        org, scores = _independent(seed)
         demo = calibrator_drift(scores[scores.team == "demo"])
         north = calibrator_drift(scores[scores.team == "north"])
         assert demo.flagged and not north.flagged, (seed, demo.table, north.table)
@@ -105,10 +119,13 @@ def test_drift_is_flagged_for_demo_in_october_and_not_for_north(histories):
         truth = org.truth.calibrator_drift[(org.truth.teams["demo"]["calibrator_id"], "2026-10")]
         assert oct_["ci_low"] <= truth <= oct_["ci_high"]
         assert oct_["drift"] == demo.table["drift"].max() or demo.slope_ci_low > 0
-    # the demo seed shows the month itself, not only the trend
-    table = calibrator_drift(histories[7][1].query("team == 'demo'")).table.set_index("month")
-    assert bool(table.loc["2026-10", "flagged"])
-    assert not table.loc[:"2026-07", "flagged"].any()
+    # the demo seed shows the month itself, not only the trend, with AI scoring as without
+    for scores in (histories[7][1], _independent(7)[1]):
+        demo = calibrator_drift(scores.query("team == 'demo'"))
+        assert demo.flagged and not calibrator_drift(scores.query("team == 'north'")).flagged
+        table = demo.table.set_index("month")
+        assert bool(table.loc["2026-10", "flagged"])
+        assert not table.loc[:"2026-07", "flagged"].any()
 
 
 def test_severities_span_about_plus_minus_four_points(histories):

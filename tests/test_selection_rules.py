@@ -14,7 +14,7 @@ import pytest
 from calib.selection import (chunk_interval, conversation_filters, details_query, load_profiles,
                              parse_instant, profile_rules, recording_available, segment_filters,
                              stratified_pick)
-from calib.selection_stream import CandidateReducer, GrayPriors, Rules, band_of, tiebreak
+from calib.selection.reducer import CandidateReducer, GrayPriors, Rules, band_of, tiebreak
 
 UTC = timezone.utc
 

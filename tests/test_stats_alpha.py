@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calib.stats.alpha import AlphaResult, _Units, krippendorff_alpha
+from calib.stats.intraclass import icc
 
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", section C (nominal data,
 # any number of observers, missing values): 4 observers (rows) x 12 units (columns).
@@ -21,12 +24,12 @@ KRIPPENDORFF_2011 = np.array([
 ]).T  # units x observers
 
 
-def long_values(matrix: np.ndarray, value: str = "total_score") -> pd.DataFrame:
+def long_values(matrix: np.ndarray, score: str = "total_score") -> pd.DataFrame:
     n, k = matrix.shape
     return pd.DataFrame({
         "calibration_id": [f"call-{i}" for i in np.repeat(np.arange(n), k)],
         "evaluator_id": [f"eval-{j}" for j in np.tile(np.arange(k), n)],
-        value: matrix.ravel(),
+        score: matrix.ravel(),
     })
 
 
@@ -114,12 +117,12 @@ def test_interval_alpha_property_against_krippendorff(rows):
 def test_text_categories_give_the_same_nominal_alpha_as_codes():
     matrix = KRIPPENDORFF_2011
     labels = np.array(["", "yes", "no", "N/A", "partly", "other"], dtype=object)
-    text = long_values(matrix, value="category")
+    text = long_values(matrix, score="category")
     text["category"] = [None if np.isnan(v) else labels[int(v)] for v in matrix.ravel()]
-    result = krippendorff_alpha(text, level="nominal", value="category")
+    result = krippendorff_alpha(text, level="nominal", score="category")
     assert result.alpha == pytest.approx(0.743421052631579, abs=1e-12)
     with pytest.raises(ValueError, match="must hold numbers"):
-        krippendorff_alpha(text, level="ordinal", value="category")
+        krippendorff_alpha(text, level="ordinal", score="category")
 
 
 @pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
@@ -157,7 +160,7 @@ def test_wider_confidence_gives_a_wider_bootstrap_interval():
 def test_interval_alpha_is_invariant_to_linear_rescaling():
     matrix = random_matrix(np.random.default_rng(5))
     base = krippendorff_alpha(long_values(matrix)).alpha
-    rescaled = krippendorff_alpha(long_values(matrix * 12.5 + 3), value_range=None).alpha
+    rescaled = krippendorff_alpha(long_values(matrix * 12.5 + 3), score_range=None).alpha
     assert rescaled == pytest.approx(base, abs=1e-12)
 
 
@@ -202,7 +205,20 @@ def test_out_of_range_and_negative_values_are_rejected():
         krippendorff_alpha(long_values(matrix))
     matrix[0, 0] = -1
     with pytest.raises(ValueError, match="non-negative"):
-        krippendorff_alpha(long_values(matrix), level="ratio", value_range=None)
+        krippendorff_alpha(long_values(matrix), level="ratio", score_range=None)
+
+
+@pytest.mark.parametrize("statistic", [krippendorff_alpha, icc])
+def test_the_out_of_range_message_names_a_fix_that_works(statistic):
+    """The message says which keyword switches the range check off; that keyword must exist
+    (alpha's message once named score_range= while alpha only took value_range=)."""
+    matrix = KRIPPENDORFF_2011.copy()
+    matrix[~np.isnan(matrix).any(axis=1)] *= 30  # a 1-150 scale on the complete calls
+    data = long_values(matrix[~np.isnan(matrix).any(axis=1)])
+    with pytest.raises(ValueError, match="outside the 0-100") as raised:
+        statistic(data)
+    keyword = re.search(r"pass (\w+)=None", str(raised.value)).group(1)
+    statistic(data, **{keyword: None})
 
 
 def test_duplicate_rating_is_rejected():

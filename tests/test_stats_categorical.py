@@ -285,7 +285,7 @@ def test_question_agreement_equals_the_long_data_functions():
     assert row["fleiss_kappa"] == pytest.approx(kappa.estimate)
     assert row["fleiss_se"] == pytest.approx(kappa.se)
     assert row["percent_agreement"] == pytest.approx(percent_agreement(q1).estimate)
-    alpha = krippendorff_alpha(q1, level="nominal", value="category").alpha
+    alpha = krippendorff_alpha(q1, level="nominal", score="category").alpha
     assert row["alpha_nominal"] == pytest.approx(alpha)
 
 

@@ -44,3 +44,27 @@ def test_the_section_documents_every_public_function():
 def test_documented_keywords_are_real_parameters(name, keywords):
     parameters = set(inspect.signature(getattr(stats, name)).parameters)
     assert keywords <= parameters, f"{name}: not parameters {sorted(keywords - parameters)}"
+
+
+#: The column each vocabulary word names by default (docs/architecture.md, Statistics API).
+VOCABULARY = {"calibration_id": "interaction", "evaluator_id": "evaluator",
+              "total_score": "score", "category": "category", "question_id": "question"}
+
+
+def public_functions() -> list[str]:
+    return [name for name in stats.__all__ if callable(getattr(stats, name))
+            and not isinstance(getattr(stats, name), type)]
+
+
+@pytest.mark.parametrize("name", public_functions())
+def test_column_arguments_share_one_vocabulary(name):
+    """A column argument is named after what the column holds, the same in every function
+    (alpha once took unit=/value=/value_range= where icc took interaction=/score=/score_range=)."""
+    parameters = inspect.signature(getattr(stats, name)).parameters
+    for parameter in parameters.values():
+        column = parameter.annotation in ("str", str)  # not a Literal policy such as na=
+        if column and parameter.default in VOCABULARY:
+            assert parameter.name == VOCABULARY[parameter.default], (
+                f"{name}({parameter.name}={parameter.default!r}) should be "
+                f"{VOCABULARY[parameter.default]}=")
+    assert not set(parameters) & {"unit", "value", "value_range", "rater"}, name

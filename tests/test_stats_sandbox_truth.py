@@ -8,7 +8,9 @@ that month) plus the weighted effect of the evaluator's own reading of each ques
 (``truth.evaluator_reading``). The readings are centred per evaluator with equal weights, but the
 total score weights questions by group weight and points, so a residue of about 2 points (SD)
 remains; :func:`reading_residue` computes it from the form. Without it the 95% CIs cover
-``evaluator_severity`` alone only about 80% of the time.
+``evaluator_severity`` alone only about 80% of the time. From 2026-08 form v2 has AI scoring and
+panel evaluators keep some of the AI's answers: :func:`anchoring_shift` adds, per evaluation, the
+points that anchoring changed (``Org.anchoring_truth``).
 """
 
 from __future__ import annotations
@@ -58,7 +60,13 @@ def true_shift(org, team: str, frame: pd.DataFrame) -> pd.Series:
     pairs = frame[["evaluator_id", "form_id"]].drop_duplicates()
     cache = {(e, f): reading_residue(org, e, f) for e, f in zip(pairs.evaluator_id, pairs.form_id)}
     residue = [cache[pair] for pair in zip(frame["evaluator_id"], frame["form_id"])]
-    return pd.Series(base + np.array(residue), index=frame.index)
+    return pd.Series(base + np.array(residue) + anchoring_shift(org, frame), index=frame.index)
+
+
+def anchoring_shift(org, frame: pd.DataFrame) -> np.ndarray:
+    """Points anchoring on the AI's suggestions moved each evaluation (0 without AI scoring)."""
+    moved = org.anchoring_truth().groupby("evaluation_id")["anchoring_shift"].first()
+    return frame["evaluation_id"].map(moved).fillna(0.0).to_numpy()
 
 
 def true_bias(frame: pd.DataFrame, shift: pd.Series) -> pd.DataFrame:

@@ -60,3 +60,41 @@ def test_two_processes_write_the_same_sqlite_file_at_once(tmp_path):
         assert len(store.runs()) == 4
         journal = store._engine.connect().exec_driver_sql("PRAGMA journal_mode").scalar()
         assert journal == "wal"
+
+
+def test_connections_switching_new_sqlite_files_to_wal_at_once_all_succeed(tmp_path):
+    """Two runs opening a new store at the same moment: SQLite refused one of two simultaneous
+    ``PRAGMA journal_mode=WAL`` at once with "database is locked", without consulting the busy
+    timeout (each holds a shared lock and wants an exclusive one), in about 1 of 200 attempts.
+    Many fresh files, each opened by three engines (three runs) whose connections line up right
+    before calib's connection set-up, make that race certain to show."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from calib.store.engine import create_store_engine, parse_url
+
+    failures: list[str] = []
+    for trial in range(400):
+        url = parse_url(f"sqlite:///{tmp_path / f'{trial}.sqlite'}")
+        start = threading.Barrier(3, timeout=60)
+
+        def connect() -> None:
+            engine = create_store_engine(url)
+            # Runs before calib's own "connect" hook, so the three set their journal mode
+            # together.
+            sa.event.listen(engine, "connect", lambda *_: start.wait(), insert=True)
+            try:
+                with engine.connect() as conn:
+                    assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                failures.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                engine.dispose()
+
+        threads = [threading.Thread(target=connect) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert not failures, f"{len(failures)} of 1200 first connections failed: {failures[:3]}"

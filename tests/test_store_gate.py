@@ -76,6 +76,8 @@ def test_no_public_function_leaks_a_sealed_score(store):
         "answer_options": lambda: [store.answer_options()], "users": lambda: [store.users()],
         "months": lambda: [store.months(TEAM)], "teams": lambda: [store.teams()],
         "deadline_changes": lambda: [store.deadline_changes()], "now": lambda: [store.now()],
+        "calibrations": lambda: [store.calibrations(), store.calibrations(TEAM, MONTH)],
+        "lock": lambda: [_holder_record(store)],
     }
     writes = {"upsert_month", "import_months", "reveal", "save_session", "add_rubric_note",
               "record_consensus",
@@ -89,6 +91,11 @@ def test_no_public_function_leaks_a_sealed_score(store):
             attrs = repr(getattr(result, "attrs", ""))
             assert str(SECRET) not in text + attrs, f"Store.{name} leaked a sealed score"
             assert "61.98" not in text + attrs, f"Store.{name} leaked a sealed score"
+
+
+def _holder_record(store):
+    with store.lock("leak check", purpose="reading what a lock exposes") as holder:
+        return holder
 
 
 def test_status_per_evaluator_pending_in_progress_finished_overdue(store, clock):

@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from calib.store import Store
-from calib.sync import _fill_missing_answers, resolve_users, sync_month, sync_months
+from calib.genesys.month import _fill_missing_answers
+from calib.genesys.month import find_users as resolve_users
+from calib.sync import sync_month, sync_months
 
 FINISHED_MONTH, DEMO_OPEN_MONTH = "2026-10", "2026-11"
 

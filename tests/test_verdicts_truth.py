@@ -12,7 +12,7 @@ months of calibrators judged by QM leads), report month 2026-10, history from 20
 "Found" counts among the evaluators the report judges. An evaluator it declines to judge ("not
 enough shared calls yet — about N more would settle it") is counted apart and printed: pilot's
 single calibration can never support a verdict, and that is what issue 13 asks the report to say.
-With those counted as missed, the default history finds 189 of 265 (71%) over 30 seeds; the
+With those counted as missed, the default history finds 183 of 256 (71%) over 30 seeds; the
 criterion is therefore also asserted with nothing set apart on demo and north, the two teams with a
 real history.
 
@@ -20,7 +20,9 @@ True severity of an evaluator = the mean, over the calls they scored in the wind
 expected shift minus the mean expected shift of the *other* panel evaluators on the call (the
 leave-one-out consensus, expert left out), where the expected shift is the truth's severity (or,
 for a calibrator, that month's drift) plus the reading residue of the form version
-(``reading_residue``, see tests/test_stats_sandbox_truth.py). True drift in a month = the mean
+(``reading_residue``, see tests/test_stats_sandbox_truth.py) plus what anchoring on the AI's
+suggestions changed in the evaluation (``anchoring_shift``, 0 before AI scoring from 2026-08).
+True drift in a month = the mean
 over that month's calls of the expert's expected shift minus the panel's mean expected shift.
 """
 
@@ -35,7 +37,7 @@ import pytest
 from calib.sandbox import generate_org
 from calib.stats.expert_drift import expert_drift
 from calib.verdicts import build_verdicts, drift_verdicts
-from tests.test_stats_sandbox_truth import reading_residue
+from tests.test_stats_sandbox_truth import anchoring_shift, reading_residue
 
 SEEDS = range(30)
 TEAMS = ("demo", "north", "pilot", "leadership")
@@ -54,8 +56,8 @@ def expected_shift(org, frame: pd.DataFrame) -> pd.Series:
     residue = {(e, f): reading_residue(org, e, f)
                for e, f in zip(pairs["evaluator_id"], pairs["form_id"])}
     return pd.Series(np.array(base) + [residue[p] for p in zip(frame["evaluator_id"],
-                                                                frame["form_id"])],
-                     index=frame.index)
+                                                                frame["form_id"])]
+                     + anchoring_shift(org, frame), index=frame.index)
 
 
 def true_severity(frame: pd.DataFrame, shift: pd.Series) -> pd.Series:

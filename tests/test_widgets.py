@@ -11,13 +11,13 @@ import pytest
 from calib.cli import main
 from calib.sessions import SessionPlan
 from calib.widgets import SessionSetupForm, plan_file_name
-from calib.workflow import Connection
+from calib.context import Backend
 
 
 def make_form(sb, tmp_path, **kwargs):
-    conn = Connection(sb.client(), sb)
-    form = SessionSetupForm.for_connection(conn, team="demo", month="2026-11",
-                                           plans_dir=tmp_path / "sessions", **kwargs)
+    backend = Backend("sandbox", sb.client(), sandbox=sb, clock=sb.now)
+    form = SessionSetupForm.for_backend(backend, team="demo", month="2026-11",
+                                        plans_dir=tmp_path / "sessions", **kwargs)
     form.start.value, form.end.value = date(2026, 11, 6), date(2026, 11, 7)
     form.n.value, form.seed.value = 4, 1
     form.deadline.value = "2026-11-20T17:00:00Z"
@@ -50,6 +50,7 @@ def test_preview_then_create_writes_the_plan_and_a_headless_rerun_creates_nothin
     assert form.error is None, form.messages.value
     assert form.result.created == 0 and "would create 4" in form.messages.value
     assert calibrations_of(sb, form.plan) == Counter()
+    assert not (tmp_path / "sessions").exists(), "a dry run writes nothing, not even the plan"
 
     form.dry_run.value = False
     form.create_button.click()
@@ -66,8 +67,9 @@ def test_preview_then_create_writes_the_plan_and_a_headless_rerun_creates_nothin
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
     capsys.readouterr()
-    assert main(["create", "--plan", str(form.plan_path), "--now", sb.now().isoformat()]) == 0
-    assert "created 0, already there 4" in capsys.readouterr().out
+    assert main(["create", "--plan", str(form.plan_path), "--backend", "genesys", "--yes",
+                 "--no-store"]) == 0
+    assert "Created 0, already there 4" in capsys.readouterr().out
     assert calibrations_of(sb, form.plan) == Counter({c: 1 for c in form.plan.conversation_ids})
     assert sb.client_secret not in form.messages.value + form.output.value
 
@@ -95,6 +97,24 @@ def test_validation_messages_are_the_librarys_and_nothing_is_created(fresh_sandb
     assert form.messages.value.count("<li>") == 2, "each problem is one line of the form"
     assert calibrations_of(sb, form.plan) == Counter()
     assert not (tmp_path / "sessions").exists(), "an invalid plan is not written"
+
+
+def test_a_plan_file_holding_another_plan_is_replaced_only_when_asked(fresh_sandbox, tmp_path):
+    """The widget's Create used to rewrite the committed plan of the same name silently."""
+    sb = fresh_sandbox()
+    form = make_form(sb, tmp_path)
+    target = tmp_path / "sessions" / "demo-2026-11-general.yaml"
+    target.parent.mkdir()
+    target.write_text("# a plan someone reviewed\n")
+    form.preview_button.click()
+    form.dry_run.value = False
+    form.create_button.click()
+    assert form.result is None and "already holds a different plan" in form.error
+    assert target.read_text() == "# a plan someone reviewed\n"
+    assert calibrations_of(sb, form.plan) == Counter(), "nothing created when the plan is kept"
+    form.replace_plan.value = True
+    form.create_button.click()
+    assert form.error is None and SessionPlan.from_yaml(target) == form.plan
 
 
 def test_create_before_preview_says_what_to_do(sandbox, tmp_path):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+#: The monthly report notebook ``calib report`` runs unless --notebook says otherwise.
+REPORT_NOTEBOOK = "04_monthly_report.ipynb"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` and ``run`` verbs to the ``calib`` command."""
@@ -14,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "parallel; each writes outputs/<team>/<YYYY-MM>/.")
     report.add_argument("--params", nargs="+", required=True, metavar="FILE",
                         help="YAML parameter file(s), one per team")
+    report.add_argument("--month", default=None, metavar="YYYY-MM",
+                        help="render this month instead of the files' own 'month'")
     report.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="parallel runs (default: number of CPUs)")
     report.add_argument("--outputs", default=None, metavar="DIR",
@@ -34,11 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from calib.report.runner import RenderError, render_many
+    from calib.render.runner import RenderError, find_notebook, render_many
 
     try:
-        results = render_many(args.params, jobs=args.jobs, notebook=args.notebook,
-                              outputs_root=args.outputs)
+        results = render_many(args.params, jobs=args.jobs,
+                              notebook=args.notebook or find_notebook(REPORT_NOTEBOOK),
+                              outputs_root=args.outputs,
+                              overrides={"month": args.month} if args.month else None)
     except RenderError as exc:
         print(f"calib: error: {exc}", file=sys.stderr)
         return 1
@@ -48,7 +55,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from calib.report.runner import RenderError, render
+    from calib.render.runner import RenderError, render
 
     try:
         result = render(args.params, notebook=args.notebook, outputs_root=args.outputs)

@@ -47,11 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Record one decision: the question, the decision in words, the meeting "
                     "date, the form (all versions or one version), behavioural anchors and who "
                     "agreed.")
-    record.add_argument("--question", required=True, help="question id")
+    record.add_argument("--question", required=True,
+                        help="the question's text as the agenda shows it (its beginning is "
+                             "enough), or its id")
     record.add_argument("--decision", required=True, help="the agreed interpretation, in words")
     record.add_argument("--date", required=True, help="meeting date, YYYY-MM-DD")
-    form = record.add_mutually_exclusive_group(required=True)
-    form.add_argument("--form-context", default=None, help="form context id (every version)")
+    form = record.add_mutually_exclusive_group(required=False)
+    form.add_argument("--form-context", default=None,
+                      help="form context id, every version (default: the question's own form)")
     form.add_argument("--form-version", default=None, help="one form version id")
     record.add_argument("--session", default=None, help="session where it was agreed")
     record.add_argument("--anchor", action="append", default=[], metavar="TEXT",
@@ -79,12 +82,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     crecord = cverbs.add_parser(
         "record", help="store the agreed answer to one question of a calibration",
         description="The agreed option id, or N/A. Refused while the calibration is sealed.")
-    crecord.add_argument("--calibration", required=True, help="calibration id")
-    crecord.add_argument("--question", required=True, help="question id")
-    crecord.add_argument("--answer", required=True, help="the agreed answer option id, or N/A")
+    crecord.add_argument("--calibration", "--call", dest="calibration", required=True,
+                         help="the call: its conversation id as the agenda shows it (the first "
+                              "characters are enough), or its calibration id")
+    crecord.add_argument("--question", required=True,
+                         help="the question's text as the agenda shows it (its beginning is "
+                              "enough), or its id")
+    crecord.add_argument("--answer", required=True,
+                         help="the agreed answer as the form words it (Yes, No, 3 …), or N/A")
     crecord.add_argument("--by", action="append", required=True, metavar="NAME",
                          help="who agreed (repeat for several)")
-    crecord.add_argument("--at", required=True, help="when it was agreed (ISO-8601, UTC)")
+    crecord.add_argument("--at", default=None,
+                         help="when it was agreed (ISO-8601, UTC; default: now)")
     _store_arg(crecord)
     crecord.set_defaults(func=_consensus_record)
     show = cverbs.add_parser(
@@ -124,7 +133,7 @@ def _agenda(args: argparse.Namespace) -> int:
     from calib.cli import CommandError
     from calib.rubric import notes_in_force
     from calib.values import inside
-    from calib.workflow import project_path
+    from calib.context import project_path
 
     with _open_store(args.store) as store:
         scores = store.scores(args.team, args.month)
@@ -165,16 +174,24 @@ def _agenda(args: argparse.Namespace) -> int:
 
 
 def _rubric_record(args: argparse.Namespace) -> int:
-    from calib.rubric import record_decision
+    from calib.cli import CommandError
+    from calib.rubric import record_decision, resolve_question
 
     with _open_store(args.store) as store:
+        question, text = args.question, args.question
+        context, version = args.form_context, args.form_version
+        if not (context or version):
+            question, context, text = resolve_question(store, args.question)
+            if context is None:
+                raise CommandError(f"The question {text!r} is on several forms; name the form "
+                                   f"with --form-context or --form-version.")
         note_id = record_decision(
-            store, question_id=args.question, decision=args.decision, decided_on=args.date,
-            form_context_id=args.form_context, form_version_id=args.form_version,
+            store, question_id=question, decision=args.decision, decided_on=args.date,
+            form_context_id=context, form_version_id=version,
             session_id=args.session, anchors=args.anchor, agreed_by=args.agreed_by,
             export_dir=None if args.no_export else _project_dir(args.dir))
-    print(f"recorded decision #{note_id} for question {args.question}"
-          + ("" if args.no_export else f"; exported the log to {_project_dir(args.dir)}"))
+    print(f"Recorded decision #{note_id} for {text!r}"
+          + ("" if args.no_export else f"; the readable log is in {_project_dir(args.dir)}"))
     return 0
 
 
@@ -191,17 +208,21 @@ def _rubric_export(args: argparse.Namespace) -> int:
 
 
 def _project_dir(path: Path) -> Path:
-    from calib.workflow import project_path
+    from calib.context import project_path
 
     return project_path(path)
 
 
 def _consensus_record(args: argparse.Namespace) -> int:
+    from calib.consensus import resolve_agreed_answer
+
     with _open_store(args.store) as store:
-        store.record_consensus(args.calibration, args.question, args.answer, by=args.by,
-                               at=args.at)
-    print(f"recorded the agreed answer {args.answer} to question {args.question} of "
-          f"calibration {args.calibration}")
+        agreed = resolve_agreed_answer(store, call=args.calibration, question=args.question,
+                                       answer=args.answer)
+        store.record_consensus(agreed.calibration_id, agreed.question_id, agreed.answer_id,
+                               by=args.by, at=args.at or store.now())
+    print(f"Recorded the agreed answer {agreed.answer!r} to {agreed.question!r} for the call "
+          f"{agreed.call}.")
     return 0
 
 
@@ -215,7 +236,8 @@ def _consensus_show(args: argparse.Namespace) -> int:
         print(f"No consensus answers recorded for team {args.team!r}; record them with "
               f"calib consensus record.")
         return 0
-    print(over.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    shown = over.drop(columns=[c for c in ("evaluator_id",) if c in over.columns])
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     skipped = len(agreed.attrs.get("excluded", []))
     if skipped:
         print(f"\n{skipped} calibration(s) without consensus answers were left out.")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
 from calib.genesys import errors
+from calib.values import parse_instant as _parse_instant
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def segment(value: str, name: str) -> str:
@@ -21,32 +20,9 @@ def segment(value: str, name: str) -> str:
 
 
 def parse_instant(value: datetime | date | str, name: str) -> datetime:
-    """Return an aware UTC datetime from an aware datetime, a date, or an ISO-8601 string.
-
-    A date or ``YYYY-MM-DD`` string means midnight UTC. A naive datetime (or an ISO string without
-    an offset and with a time) is refused, because guessing its zone would shift the interval.
-    """
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"{name}={value!r} has no time zone; pass an aware datetime such as "
-                "datetime(2026, 8, 1, tzinfo=timezone.utc) or an ISO string ending in 'Z'."
-            )
-        return value.astimezone(timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if isinstance(value, str):
-        text = value.strip()
-        if _DATE_ONLY.match(text):
-            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise ValueError(
-                f"{name}={value!r} is not an ISO-8601 date-time; use e.g. '2026-08-01T00:00:00Z'."
-            ) from None
-        return parse_instant(parsed, name)
-    raise ValueError(f"{name} must be a datetime, a date or an ISO-8601 string; got {type(value).__name__}.")
+    """An aware UTC datetime by calib's one rule for instants (:func:`calib.values.parse_instant`:
+    a date is its midnight, a value without an offset is UTC, as in the API itself)."""
+    return _parse_instant(value, what=name)
 
 
 def iso(value: datetime) -> str:

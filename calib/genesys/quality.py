@@ -1,4 +1,5 @@
-"""Quality Management endpoints: calibrations, evaluations and evaluation forms (``genesys-api.md`` §3–5)."""
+"""Quality Management endpoints: calibrations, evaluations and evaluation forms (``genesys-api.md`` §3–5),
+and the forms' AI scoring settings (``docs/genesys-ai-scoring.md``)."""
 
 from __future__ import annotations
 
@@ -208,6 +209,33 @@ class QualityMixin:
         """Iterate over published form versions (``onlyLatestPerContext`` keeps one per form)."""
         params = {"name": name, "onlyLatestPerContext": bool(only_latest_per_context), "pageSize": MAX_PAGE_SIZE}
         return _items(self.paginate(PUBLISHED_FORMS, params=params), f"GET {PUBLISHED_FORMS}")
+
+    def put_ai_scoring_settings(self, form_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Set which questions of a form version are AI-scored (``PUT
+        /api/v2/quality/forms/evaluations/{formId}/aiscoring/settings``; permission
+        ``quality:evaluationForm:aiScoringEdit``).
+
+        This changes the org: callers decide (dry run by default) before calling it.
+
+        Parameters
+        ----------
+        form_id : str
+            The form version's id.
+        body : Mapping
+            An ``AiScoringSettings``; build it with :func:`calib.genesys.ai_scoring.settings_body`,
+            which lists every question so the result does not depend on how the API merges.
+
+        Returns
+        -------
+        dict
+            The ``AiScoringSettings`` the API answers with.
+        """
+        if not isinstance(body, Mapping):
+            raise ValueError("The AI scoring settings body must be a mapping such as "
+                             "calib.genesys.ai_scoring.settings_body(form, enabled) returns.")
+        path = f"{FORMS}/{segment(form_id, 'form_id')}/aiscoring/settings"
+        return expect_dict(self.request("PUT", path, json=dict(body)),
+                           f"PUT {FORMS}/{{formId}}/aiscoring/settings")
 
     def get_published_evaluation_form(self, form_id: str) -> dict[str, Any]:
         """Return the most recent published version of a form."""

@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from calib.interchange.exporter import export_month
+from calib.sandbox import generate_org
 
 MONTH = "2026-10"
 TEAM = "demo"
@@ -96,7 +97,6 @@ def write_examples(out_dir: str | Path = DEFAULT_OUT, *, seed: int = 7) -> list[
     -------
     list of pathlib.Path
     """
-    from calib.sandbox import generate_org
 
     org = generate_org(seed)
     scores, answers = org.tidy_scores(), org.tidy_answers()

@@ -6,7 +6,6 @@ rows and the fix; nothing stops at the first problem.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import numpy as np
@@ -20,8 +19,9 @@ from calib.interchange.formats import (BOOL_FIELDS, FIRST_YEAR, FLOAT_FIELDS, ID
                                        parse_text, parse_time)
 from calib.interchange.presets import EXPERT_COLUMN, Preset, melt_wide, plan_columns
 from calib.interchange.reading import RawTable, map_categories
+from calib.values import MONTH_PATTERN
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = MONTH_PATTERN  # one month rule: calib.values
 
 
 def _rows(frame: pd.DataFrame, mask) -> np.ndarray:

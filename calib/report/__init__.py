@@ -1,7 +1,8 @@
-"""The monthly report: parameter validation, papermill runs, offline HTML, and report sections.
+"""The monthly report's content: its parameter rules, the month's data, the analysis, the
+sections of the page and the summary. Running a notebook and exporting HTML are
+:mod:`calib.render`'s job.
 
-Names are imported lazily (``calib.report.render`` loads papermill only when called), so
-``import calib.report`` stays cheap inside a notebook kernel.
+Names are imported lazily, so ``import calib.report`` stays cheap inside a notebook kernel.
 """
 
 from __future__ import annotations
@@ -10,19 +11,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ParameterError": "params",
-    "NotebookParameter": "params",
-    "read_yaml": "params",
-    "notebook_parameters": "params",
-    "validate": "params",
-    "load_params": ("params", "load"),
-    "RenderError": "runner",
-    "RenderResult": "runner",
-    "render": "runner",
-    "render_many": "runner",
-    "project_root": "runner",
-    "export_html": "html",
-    "offline_problems": "html",
     "MonthData": "data",
     "load_month": "data",
     "write_summary": "summary",

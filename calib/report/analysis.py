@@ -1,4 +1,4 @@
-"""The report's numbers: one call per statistic from ``calib.stats`` / ``calib.variance``.
+"""The report's numbers: one call per statistic from ``calib.stats``.
 
 Each statistic is computed on its own; when one cannot be computed (one calibration, no expert,
 no history) the reason is recorded in ``analysis["problems"]`` and the report says so instead of
@@ -11,6 +11,10 @@ import math
 from typing import Any, Callable
 
 import pandas as pd
+
+from calib import stats
+from calib.agenda import build_agenda
+from calib.stats.variance import calibration_variance, question_disagreement
 
 #: A CI wider than this (on a 0–1 coefficient) is too wide to act on.
 WIDE_COEFFICIENT_CI = 0.5
@@ -31,8 +35,6 @@ def _finished(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _coefficients(scores: pd.DataFrame, p: dict, problems: dict, key: str) -> dict:
-    from calib import stats
-
     out: dict[str, Any] = {}
     icc = _attempt(problems, f"icc {key}", lambda: stats.icc(
         scores, confidence=p["confidence"], missing="drop_interactions"))
@@ -70,8 +72,6 @@ def analyze(data: Any) -> dict[str, Any]:
         ``problems`` (statistic → why it is missing), ``warnings`` (sample-size warnings).
         With the gate closed only ``problems`` and ``warnings`` are set.
     """
-    from calib import stats
-    from calib.variance import calibration_variance, question_disagreement
 
     p = {"confidence": 0.95, "n_boot": 1000, "seed": 0, "aligned_max": 5, "discuss_max": 15,
          "bias_threshold": 3.0, "drift_threshold": 10.0, **data.params}
@@ -99,34 +99,46 @@ def analyze(data: Any) -> dict[str, Any]:
                                                 "n"])
     out["bias"] = _attempt(problems, "bias", lambda: stats.evaluator_bias(
         data.month_scores, threshold=p["bias_threshold"], confidence=p["confidence"]))
-    out["disagreement"] = _attempt(problems, "question disagreement",
-                                   lambda: question_disagreement(answers))
-    out["question_agreement"] = _attempt(problems, "question agreement", lambda:
-                                         stats.question_agreement(answers,
-                                                                  confidence=p["confidence"]))
-    out["distribution"] = _attempt(problems, "answer distribution",
-                                   lambda: stats.answer_distribution(answers))
+    if data.answers.empty and not data.month_scores.empty:
+        # A scores-only spreadsheet: say once what needs per-question answers, then skip it.
+        problems["questions"] = (
+            "The data carry total scores only, no answer per question, so question agreement, "
+            "the gray-area questions, recurring criteria and the discussion agenda are not "
+            "computed. Import the answers file beside the scores to get them.")
+    has_answers = not data.answers.empty
+
+    def per_question(name: str, fn: Callable[[], Any]) -> Any:
+        return _attempt(problems, name, fn) if has_answers else None
+
+    out["disagreement"] = per_question("question disagreement",
+                                       lambda: question_disagreement(answers))
+    out["question_agreement"] = per_question("question agreement", lambda:
+                                             stats.question_agreement(answers,
+                                                                      confidence=p["confidence"]))
+    out["distribution"] = per_question("answer distribution",
+                                       lambda: stats.answer_distribution(answers))
     qa = out["question_agreement"]
+    # ties broken by question id: the five must not depend on the order the answers came in
+    # (the API-backed store and an imported file list them differently)
     out["gray_area"] = ([] if qa is None or qa.empty else
-                        list(qa.sort_values("percent_agreement").query("percent_agreement < 1")
-                             ["question_id"].head(5)))
+                        list(qa.sort_values(["percent_agreement", "question_id"])
+                             .query("percent_agreement < 1")["question_id"].head(5)))
     out["drift"] = _attempt(problems, "calibrator drift", lambda: stats.calibrator_drift(
         data.scores, threshold=p["drift_threshold"], confidence=p["confidence"]))
-    out["recurring"] = _attempt(problems, "recurring criteria",
-                                lambda: stats.recurring_criteria(data.answers))
+    out["recurring"] = per_question("recurring criteria",
+                                    lambda: stats.recurring_criteria(data.answers))
     out["g"] = _attempt(problems, "G-study", lambda: stats.g_study(scores))
     if out["g"] is not None:
         out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(out["g"]))
         out["evaluators_needed"] = _attempt(problems, "D-study",
                                             lambda: stats.evaluators_needed(out["g"]))
-    from calib.agenda import build_agenda
 
     agents = {**dict(zip(data.users.get("user_id", []), data.users.get("name", []))),
               **data.agent_names}
     notes = data.rubric_notes if not data.rubric_notes.empty else None
-    out["agenda"] = _attempt(problems, "agenda", lambda: build_agenda(
+    out["agenda"] = per_question("agenda", lambda: build_agenda(
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
-        discuss_max=p["discuss_max"], agent_names=agents,
+        discuss_max=p["discuss_max"], agent_names=agents, variance=out["variance"],
         title=f"{data.team} {data.month}: discussion agenda"))
     out["warnings"] = _warnings(out)
     return out

@@ -20,8 +20,12 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
-from calib.report.params import ParameterError, month_check
-from calib.values import check_team
+from calib.consensus import initial_vs_agreed
+from calib.interchange import import_into_store
+from calib.report.analysis import analyze as run_analysis
+from calib.store import Store
+from calib.sync import sync_months
+from calib.values import ParameterError, check_month as month_check, check_team
 
 
 @dataclass
@@ -69,6 +73,8 @@ class MonthData:
     agent_names: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     analysis: dict = field(default_factory=dict)
+    reveal_reasons: dict = field(default_factory=dict)
+    agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -96,6 +102,16 @@ class MonthData:
                  **self.agent_names}
         return str(names.get(user_id) or str(user_id)[:8])
 
+    def call_label(self, calibration_id: Any) -> str:
+        """The one name of a call in every table, chart and agenda of the report: the agent's
+        name and the first 8 characters of the conversation id, or the call's own id when the
+        data (a spreadsheet) name neither agent nor conversation."""
+        rows = self.scores[self.scores["calibration_id"] == calibration_id]
+        agent = rows["agent_id"].dropna()
+        conversation = rows["conversation_id"].dropna()
+        short = str(conversation.iloc[0])[:8] if len(conversation) else str(calibration_id)
+        return f"{self.name_of(agent.iloc[0])} · {short}" if len(agent) else short
+
     def __repr__(self) -> str:
         return (f"MonthData(team={self.team!r}, month={self.month!r}, months={len(self.months)}, "
                 f"evaluations={len(self.scores)}, gate={'closed' if self.gate_closed else 'open'})")
@@ -121,6 +137,7 @@ class Prepared:
     store_url: str
     as_of: datetime
     notes: tuple[str, ...]
+    synced: pd.DataFrame | None = None
 
 
 def prepare_month(params: Mapping[str, Any]) -> Prepared:
@@ -151,13 +168,14 @@ def prepare_month(params: Mapping[str, Any]) -> Prepared:
     name = str(params.get("backend", "sandbox"))
     with context.open_backend(name, sandbox_seed=int(params.get("sandbox_seed", 7))) as backend, \
             backend.open_store(url) as store:
+        synced = None
         if backend.client is not None:
             backend.check_team(team, list(params.get("calibrators") or ()))
-            _sync(backend.client, store, team, months, params, notes)
+            synced = _sync(backend.client, store, team, months, params, notes)
         elif name == "files":
             _import_files(store, team, params, notes)
         _check_month_has_data(store, team, month)
-        return Prepared(url, backend.now(), tuple(notes))
+        return Prepared(url, backend.now(), tuple(notes), synced)
 
 
 def _check_month_has_data(store: Any, team: str, month: str) -> None:
@@ -193,7 +211,6 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     ParameterError
         For an unknown backend, team or month, or a month without calibrations.
     """
-    from calib.store import Store
 
     params = dict(params)
     team, month = check_team(str(params["team"])), month_check(params["month"])
@@ -213,8 +230,6 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
                      f"month(s): {', '.join(missing)}.")
     if analyze:
-        from calib.report.analysis import analyze as run_analysis
-
         data.analysis = run_analysis(data)
     return data
 
@@ -229,7 +244,20 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         status=store.status(team, month), gate=store.gate(team, month), users=users,
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
         store_display=store.url_for_display, forms=store.forms(),
-        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes)
+        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes,
+        reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months))
+
+
+def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:
+    """Initial against agreed scores of the window, read in the report's one store session."""
+
+    return initial_vs_agreed(store, team, list(months))
+
+
+def _reveal_reasons(store: Any, team: str, month: str) -> dict[str, str]:
+    """Why each revealed calibration of the month was opened early, in the analyst's words."""
+    log = store.reveals(team, month)
+    return {c: r for c, r in zip(log["calibration_id"], log["reason"])}
 
 
 def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[str]) -> None:
@@ -238,7 +266,6 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
     The import is idempotent, so rendering again changes nothing; with no files listed the
     report reads what ``calib import`` stored earlier.
     """
-    from calib.interchange import import_into_store
 
     patterns = [str(p) for p in params.get("files") or ()]
     if not patterns:
@@ -262,9 +289,8 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
 
 
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
-          notes: list[str]) -> None:
+          notes: list[str]) -> pd.DataFrame:
     """Sync every history month into the store with :func:`calib.sync.sync_months`."""
-    from calib.sync import sync_months
 
     result = sync_months(client, store, team=team, months=months,
                          calibrators=list(params["calibrators"]))
@@ -273,3 +299,4 @@ def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping
         if removed:
             notes.append(f"{removed} calibration(s) no longer listed by Genesys were removed "
                          f"from the store.")
+    return result

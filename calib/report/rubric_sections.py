@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from calib.consensus import agreement_over_time, initial_vs_agreed, over_time_html
+from calib.report.display import Section, table_html
+from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force, rubric_defects
 from calib.tables import require_columns
 
 __all__ = ["before_after_table", "before_after_html", "defects_html", "show_rubric",
@@ -49,7 +52,6 @@ def before_after_table(answers: pd.DataFrame, notes: pd.DataFrame, *, as_of: str
     pandas.DataFrame
         :data:`calib.rubric.BEFORE_AFTER_COLUMNS`, one row per note in force.
     """
-    from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 
     if notes is None or notes.empty:
         return pd.DataFrame(columns=BEFORE_AFTER_COLUMNS)
@@ -59,8 +61,6 @@ def before_after_table(answers: pd.DataFrame, notes: pd.DataFrame, *, as_of: str
 
 def before_after_html(table: pd.DataFrame) -> str:
     """The before/after table as escaped HTML, with the n behind every figure."""
-    from calib.report.display import table_html
-    from calib.rubric import BEFORE_AFTER_COLUMNS
 
     require_columns(table, BEFORE_AFTER_COLUMNS, what="before/after table")
     if table.empty:
@@ -79,7 +79,6 @@ def before_after_html(table: pd.DataFrame) -> str:
 
 def defects_html(defects: pd.DataFrame) -> str:
     """Rubric defects (:func:`calib.rubric.rubric_defects`) as escaped HTML with the suggestion."""
-    from calib.report.display import table_html
 
     require_columns(defects, ("question_text", "sessions_high", "sessions_considered",
                               "latest_decision", "suggestion"), what="rubric defects")
@@ -105,8 +104,6 @@ def show_rubric(data: Any) -> Any:
     -------
     calib.report.display.Section
     """
-    from calib.report.display import Section
-    from calib.rubric import rubric_defects
 
     if data.gate_closed:
         return Section("", "")
@@ -128,29 +125,19 @@ def show_consensus(data: Any, store: Any = None) -> Any:
     Parameters
     ----------
     data : calib.report.MonthData
-        Uses ``team``, ``months``, ``params`` and ``gate_closed``.
+        Uses ``agreed`` (read with the rest of the month, in the report's one store session),
+        ``team``, ``months`` and ``gate_closed``.
     store : calib.store.Store, optional
-        Defaults to the report's store (:func:`calib.report.data.store_url`).
+        Read the agreed answers from this store instead (for a look at another store).
 
     Returns
     -------
     calib.report.display.Section
     """
-    from calib.consensus import agreement_over_time, initial_vs_agreed, over_time_html
-    from calib.report.display import Section
 
     if data.gate_closed:
         return Section("", "")
-    own = store is None
-    if own:
-        from calib.report.data import store_url
-        from calib.store import Store
-
-        store = Store(store_url(data.params))
-    try:
-        agreed = initial_vs_agreed(store, data.team, list(data.months))
-    finally:
-        if own:
-            store.close()
+    agreed = initial_vs_agreed(store, data.team, list(data.months)) if store is not None \
+        else data.agreed
     return Section("Initial scores against the agreed score",
                    over_time_html(agreement_over_time(agreed)))

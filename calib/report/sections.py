@@ -54,7 +54,7 @@ def show_header(data: Any) -> Section:
         ("Completion", f"{finished} of {len(status)} evaluations finished"
          + (f"; <strong>{len(overdue)} overdue</strong>" if len(overdue) else "")),
         ("Blind gate", "closed: scores stay hidden until every evaluation is finished"
-         if data.gate_closed else "open"),
+         if data.gate_closed else _gate_open_text(data)),
     ]
     body = '<dl class="calib-kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) \
         + "</dl>"
@@ -67,6 +67,19 @@ def show_header(data: Any) -> Section:
             table[["name", "role", *cols]].itertuples(index=False), ["evaluator", "role", *cols],
             numeric=range(2, 2 + len(cols)))
     return Section(f"Calibration report — {data.team}, {data.month}", body, level=1)
+
+
+def _gate_open_text(data: Any) -> str:
+    """"open", and who opened calibrations early (after their deadline) and why."""
+    revealed = data.gate[data.gate["reason"].str.startswith("revealed by")] \
+        if not data.gate.empty else data.gate
+    if revealed.empty:
+        return "open: every evaluation is finished"
+    reasons = getattr(data, "reveal_reasons", {}) or {}
+    lines = sorted({f"{r} ({reasons.get(c, '')})".replace(" ()", "")
+                    for c, r in zip(revealed["calibration_id"], revealed["reason"])})
+    return (f"open; {len(revealed)} calibration(s) opened after their deadline with "
+            f"evaluations missing: " + "; ".join(esc(x) for x in lines))
 
 
 def show_headline(data: Any) -> Section:
@@ -94,13 +107,13 @@ def show_calibrations(data: Any) -> Section:
     if data.gate_closed or variance is None:
         return Section("", "")
     table = variance.table
-    rows = [(_tier(r.tier), esc(data.name_of(r.agent_id)), esc(str(r.conversation_id)[:8]),
+    rows = [(_tier(r.tier), esc(data.call_label(r.calibration_id)),
              r.n_evaluators, fmt(r.mean, 1), fmt(r.sd, 1), fmt(r.range, 1), fmt(r.expert_score, 1),
              f"{r.within_5_share:.0%}" if pd.notna(r.within_5_share) else "–")
             for r in table.itertuples(index=False)]
-    body = table_html(rows, ["tier", "agent", "conversation", "evaluators", "mean", "sd",
+    body = table_html(rows, ["tier", "call", "evaluators", "mean", "sd",
                              "range", "expert", "within ±5 of expert"],
-                      numeric=range(3, 9), raw=(0, 1, 2))
+                      numeric=range(2, 8), raw=(0, 1))
     counts = table["tier"].value_counts()
     body += (f"<p>{counts.get('aligned', 0)} aligned, {counts.get('discuss', 0)} to discuss, "
              f"{counts.get('full_session', 0)} for a full session.</p>")
@@ -117,7 +130,7 @@ def show_charts(data: Any) -> Section:
     parts = []
     variance = a.get("variance")
     if variance is not None:
-        names = {r.calibration_id: f"{data.name_of(r.agent_id)} · {str(r.conversation_id)[:8]}"
+        names = {r.calibration_id: data.call_label(r.calibration_id)
                  for r in variance.table.itertuples(index=False)}
         figures["strip"] = charts.score_strip(data.month_scores, variance.table, names=names,
                                               band=float(p.get("aligned_max", 5)))

@@ -11,6 +11,10 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
+
+from calib.report.analysis import headline_sentence
+
 SCHEMA_VERSION = 1
 
 
@@ -32,7 +36,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     try:  # pandas NA / NaT
-        import pandas as pd
 
         if pd.isna(value):
             return None
@@ -93,7 +96,6 @@ def build_summary(data: Any) -> dict[str, Any]:
         excluded_evaluations, headline, warnings, problems``. With the gate closed, only the
         completion figures are filled: no score-derived number is written.
     """
-    from calib.report.analysis import headline_sentence
 
     a = data.analysis
     status = data.status

@@ -109,7 +109,6 @@ class ConversationStore:
         queue_name, queue_id = QUEUES[q_idx][0], self._queue(QUEUES[q_idx][0])
         if recorded is None:
             recorded = bool(rng.random() < (0.88 if media == "voice" else 0.9))
-        transferred = len(agent_ids) > 1
         ivr_ms = int(rng.integers(5_000, 60_000)) if media == "voice" else 0
         acd_ms = int(rng.lognormal(10.2, 0.9))
         t = start

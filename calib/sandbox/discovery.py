@@ -1,7 +1,6 @@
 """Finding a running ``calib sandbox serve``, and reading any sandbox's clock.
 
 While ``calib sandbox serve`` runs on a state folder it keeps ``server.json`` there::
-
     {"format": "calib-sandbox-server", "version": 1, "base_url": "http://127.0.0.1:8765",
      "pid": 4242, "seed": 7, "started_at": "2026-03-01T10:00:00+00:00"}
 
@@ -21,7 +20,11 @@ from typing import Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from calib.genesys.client import GenesysClient
+from calib.genesys.errors import GenesysError
+
 from .ids import parse_iso
+from .sandbox import _team_info
 from .server import DEMO_CLIENT_ID, demo_client_secret
 
 __all__ = ["RunningServer", "locate", "announce", "withdraw", "sandbox_now", "SERVER_FILE"]
@@ -66,7 +69,6 @@ class RunningServer:
 
     def client(self, **kwargs: Any):
         """A :class:`calib.genesys.GenesysClient` logged in to this server."""
-        from calib.genesys.client import GenesysClient
 
         return GenesysClient(client_id=self.client_id, client_secret=self.client_secret,
                              base_url=self.base_url, **kwargs)
@@ -82,7 +84,6 @@ class RunningServer:
 
     def teams(self) -> dict[str, dict]:
         """The org's QM teams (``GET /api/v2/sandbox/teams``), as :meth:`Sandbox.teams`."""
-        from .sandbox import _team_info
 
         with self.client() as client:
             body = client.request("GET", "/api/v2/sandbox/teams")
@@ -212,7 +213,6 @@ def sandbox_now(client: Any) -> datetime:
         The client's API is not a calib sandbox (a real org has no sandbox clock: use the
         system clock there).
     """
-    from calib.genesys.errors import GenesysError
 
     try:
         body = client.request("GET", "/api/v2/sandbox/clock")

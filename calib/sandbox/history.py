@@ -70,7 +70,10 @@ def build_history(org: "Org") -> None:
             add_calibration(org, "demo", f"demo 2026-11 #{i + 1}",
                                           org.agents[int(agents[i])], conv_start, created,
                                           rng, finish_all=False)
-    leadership.add_history(org)
+    rng = make_rng(org.seed, "history", leadership.TEAM)
+    for name, agent, conv_start, created in leadership.history_plan(org, rng):
+        add_calibration(org, leadership.TEAM, name, agent, conv_start, created, rng,
+                        finish_all=True)
 
 
 def add_calibration(org: "Org", team: str, name: str, agent: Person, conv_start: datetime,

@@ -19,7 +19,7 @@ other teams' people, truth and history as they were.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -76,14 +76,13 @@ def add_truth(org: "Org", severity: dict, noise: dict, reading: dict,
             reading[(pid, q)] = round(v - centre, 4)
 
 
-def add_history(org: "Org") -> None:
-    """The finished quarterly sessions (the months of the quarter inside the org's history)."""
-    info = org.teams.get(TEAM)
-    if info is None:
+def history_plan(org: "Org", rng: Any) -> Iterator[tuple[str, Person, datetime, datetime]]:
+    """The finished quarterly sessions inside the org's history, one ``(name, agent,
+    conversation start, created)`` per calibration, for :mod:`calib.sandbox.history` to add
+    (finished by everyone). A generator drawing from ``rng`` as it goes, so the draws interleave
+    with the calibrations history adds from the same stream."""
+    if org.teams.get(TEAM) is None:
         return
-    from . import history
-
-    rng = make_rng(org.seed, "history", TEAM)
     for month in (m for m in QUARTER if m in org.size.months):
         start = datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=timezone.utc)
         agents = rng.choice(len(org.agents) - 1, size=CALLS_PER_MONTH,
@@ -92,6 +91,4 @@ def add_history(org: "Org") -> None:
             created = start + timedelta(days=int(rng.integers(18, 26)),
                                         hours=int(rng.integers(9, 16)))
             conv_start = created - timedelta(days=float(rng.uniform(2, 6)))
-            history.add_calibration(org, TEAM, f"{TEAM} {month} #{i + 1}",
-                                    org.agents[int(agents[i])], conv_start, created, rng,
-                                    finish_all=True)
+            yield f"{TEAM} {month} #{i + 1}", org.agents[int(agents[i])], conv_start, created

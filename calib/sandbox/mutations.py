@@ -2,7 +2,7 @@
 
 The org is deterministic from its seed, so its state after generation is the seed plus the
 ordered list of changes made to it: calibrations created, changed and deleted through the API,
-and clock moves. Each method below validates first, then changes the org, then appends one
+AI scoring settings changed, and clock moves. Each method below validates first, then changes the org, then appends one
 JSON-ready entry to ``org.journal`` (nothing is recorded for a refused change). Replaying the
 entries in order on ``generate_org(seed)`` (:func:`apply_entry`) gives the same org, ids and API
 responses byte for byte: this is how :mod:`calib.sandbox.persist` keeps a demo org across
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, TYPE_CHECKING
 
+from .ai_settings import check_enabled, settings_json
 from .ids import iso, make_id
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -152,6 +153,7 @@ class Mutations:
             for uid, role in added:
                 ev = self._add_evaluation(cal, uid, role)
                 ev.created = self._now
+                ev.ai_enabled = self.ai_enabled(cal.form_id)  # the settings of now
                 self.plan_turnaround(ev)
             entry: dict[str, Any] = {"op": "update_calibration", "id": cal.id}
             if evaluator_ids is not UNCHANGED:
@@ -177,6 +179,34 @@ class Mutations:
             self.deleted_calibrations.add(cal_id)
             self.journal.append({"op": "delete_calibration", "id": cal_id})
             return cal
+
+    # ----------------------------------------------------------- AI scoring
+    def set_ai_scoring(self: "Org", form_id: str, question_ids: Iterable[str]) -> frozenset[str]:
+        """AI-score exactly ``question_ids`` on form version ``form_id`` from now on, as
+        ``PUT /api/v2/quality/forms/evaluations/{formId}/aiscoring/settings`` does.
+
+        Evaluations created from now on take these settings; existing ones keep theirs. The
+        form version's ``aiScoring`` shows them.
+
+        Raises
+        ------
+        LookupError
+            No such form version.
+        ValueError
+            A question is not on the form, cannot be AI-scored (more than three answer options
+            or not multiple choice), or more than 15 are given.
+        """
+
+        with self.changing():
+            form = self.forms_by_id.get(form_id)
+            if form is None:
+                raise LookupError(f"Evaluation form {form_id}")
+            enabled = check_enabled(form, question_ids)
+            self.ai_settings[form_id].append((self._now, enabled))
+            form["aiScoring"] = settings_json(form, enabled)
+            self.journal.append({"op": "ai_scoring", "form_id": form_id,
+                                 "enabled": sorted(enabled)})
+            return enabled
 
     # ------------------------------------------------------------ progress
     def evaluation_progress(self: "Org", since: datetime, until: datetime) -> dict[str, Any]:
@@ -235,6 +265,8 @@ def apply_entry(org: "Org", entry: dict[str, Any]) -> None:
                 "evaluator_ids", "expert_id", "scoring_index_id") if k in entry})
         elif op == "delete_calibration":
             org.delete_calibration(entry["id"])
+        elif op == "ai_scoring":
+            org.set_ai_scoring(entry["form_id"], entry["enabled"])
         else:
             raise JournalError(f"unknown change {op!r}")
     except (KeyError, LookupError, ValueError, TypeError) as exc:

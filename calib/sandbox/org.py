@@ -18,7 +18,7 @@ import pandas as pd
 
 from calib.scoring import ScoringResult, score_evaluation
 
-from . import history, panel, simulate, tidy, truth
+from . import ai, ai_settings, history, panel, simulate, tidy, truth
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
 from .history import START_CLOCK, month_of
@@ -53,6 +53,9 @@ class Evaluation:
     answers: dict | None = None
     result: ScoringResult | None = None
     answers_json: dict | None = None  # cached Genesys EvaluationScoringSet
+    ai_enabled: frozenset = frozenset()  # question ids AI-scored on its form at its creation
+    independent_chosen: np.ndarray | None = None  # the evaluator's own answers where
+    independent_na: np.ndarray | None = None      # anchoring on the AI changed some
 
     def status(self, now: datetime) -> str:
         if self.finished_at is not None and self.finished_at <= now:
@@ -89,6 +92,7 @@ class OrgSize:
         default_factory=lambda: MappingProxyType({"demo": 6, "north": 5, "pilot": 1}))
     n_questions: int | None = None
     conversations_per_day: int = 150
+    ai_scoring: bool = True
 
 
 class Org(Mutations):
@@ -117,6 +121,17 @@ class Org(Mutations):
         self.form_arrays = {f["id"]: panel.form_arrays(f, self.specs, self.qid_by_key[f["id"]])
                             for f in self.forms}
         self._reading_cache: dict[str, np.ndarray] = {}
+        self._ai_readings: dict[tuple[str, str], ai.AiReading] = {}
+        self._ai_evaluations: dict[str, ai.EvaluationAi] = {}
+        self._ai_masks: dict[tuple[str, frozenset], np.ndarray] = {}
+        self._ai_arrays = None  # calib.sandbox.ai._QuestionArrays, built on first use
+        self._facts_cache: dict[str, simulate.CallFacts] = {}
+        # per form version: [(since, AI-scored question ids)], see calib.sandbox.ai_settings
+        self.ai_settings = ai_settings.default_settings(self)
+        for form in self.forms:
+            if self.ai_settings[form["id"]]:
+                form["aiScoring"] = ai_settings.settings_json(
+                    form, self.ai_settings[form["id"]][-1][1])
         self.people: dict[str, Person] = {}
         self.agents: list[Person] = []
         self.teams: dict[str, dict] = {}
@@ -164,6 +179,7 @@ class Org(Mutations):
         eid = make_id(self.seed, "evaluation", cal.id, evaluator_id)
         ev = Evaluation(eid, cal.id, cal.conversation_id, cal.agent_id, evaluator_id, role,
                         cal.form_id, cal.created, None, None)
+        ev.ai_enabled = ai_settings.settings_at(self, cal.form_id, cal.created)
         self.evaluations[eid] = ev
         cal.evaluation_ids.append(eid)
         return ev
@@ -240,9 +256,17 @@ class Org(Mutations):
             self._reading_cache[evaluator_id] = vec
         return vec
 
+    def call_facts(self, conversation_id: str) -> simulate.CallFacts:
+        """What happened on the call, shared by the simulated evaluators and the AI (cached:
+        an evaluator and the AI read the same facts, whatever the order they are asked in)."""
+        facts = self._facts_cache.get(conversation_id)
+        if facts is None:
+            facts = self._facts_cache[conversation_id] = simulate.call_facts(
+                make_rng(self.seed, "facts", conversation_id), self.spec_arrays)
+        return facts
+
     def _simulate_calibration(self, cal: Calibration, evs: list[Evaluation]) -> None:
-        facts = simulate.call_facts(make_rng(self.seed, "facts", cal.conversation_id),
-                                    self.spec_arrays)
+        facts = self.call_facts(cal.conversation_id)
         arr = self.form_arrays[cal.form_id]
         month = month_of(cal.created)
         level = self._agent_level.get(cal.agent_id, 0.65)
@@ -260,6 +284,7 @@ class Org(Mutations):
             chosen, na, comment_idx = panel.simulate_block(rng, self.spec_arrays, facts, level,
                                                            shifts[:, 0], shifts[:, 1], noises,
                                                            readings, arr)
+            ai.anchor(self, block, chosen, na, comment_idx)  # only where AI scoring ran
             total, crit, failed = panel.totals(arr, chosen, na)
             for k, ev in enumerate(block):
                 ev.chosen, ev.na, ev.comment_idx = chosen[k], na[k], comment_idx[k]
@@ -297,13 +322,30 @@ class Org(Mutations):
         (memoised like :meth:`tidy_scores`)."""
         return self._memo("answers", tidy.answers)
 
+    def tidy_ai_answers(self) -> pd.DataFrame:
+        """The AI's answers on every finished evaluation with AI scoring, one row per
+        AI-enabled question (columns in :func:`calib.sandbox.tidy.ai_answers`); memoised
+        like :meth:`tidy_scores`."""
+        return self._memo("ai_answers", tidy.ai_answers)
+
+    def anchoring_truth(self) -> pd.DataFrame:
+        """Ground truth of anchoring on the AI: per finished evaluation with AI scoring and
+        AI-enabled question, the evaluator's own answer and the one they submitted (columns in
+        :func:`calib.sandbox.tidy.anchoring`); memoised like :meth:`tidy_scores`."""
+        return self._memo("anchoring", tidy.anchoring)
+
+    # ------------------------------------------------------------ AI scoring
+    def ai_enabled(self, form_id: str) -> frozenset[str]:
+        """The question ids AI-scored on form version ``form_id`` now (new evaluations)."""
+        return ai_settings.settings_at(self, form_id, self._now)
+
 
 def generate_org(seed: int = 7, *, n_agents: int | None = None,
                  n_evaluators: int | Mapping[str, int] | None = None,
                  months: int | Sequence[str] | None = None,
                  calls_per_month: int | Mapping[str, int] | None = None,
                  n_questions: int | None = None,
-                 conversations_per_day: int | None = None) -> Org:
+                 conversations_per_day: int | None = None, ai_scoring: bool = True) -> Org:
     """Generate the synthetic org deterministically from ``seed``.
 
     Parameters
@@ -323,6 +365,11 @@ def generate_org(seed: int = 7, *, n_agents: int | None = None,
         Questions on the form (default 13 across two versions; more adds generic criteria).
     conversations_per_day : int, optional
         Regular (uncalibrated) conversations per day from 2026-09-28 on (default 150).
+    ai_scoring : bool
+        Whether form v2 AI-scores ``calib.sandbox.ai.DEFAULT_AI_QUESTIONS`` from its
+        publication (default True; every evaluation on v2, from 2026-08, then carries AI
+        answers and evaluators anchor on them). False gives the org exactly as it was before
+        the sandbox had AI scoring; settings can still be changed later through the PUT.
 
     Returns
     -------
@@ -360,5 +407,6 @@ def generate_org(seed: int = 7, *, n_agents: int | None = None,
         n_questions=n_questions,
         conversations_per_day=int(conversations_per_day if conversations_per_day is not None
                                   else base.conversations_per_day),
+        ai_scoring=bool(ai_scoring),
     )
     return Org(int(seed), size)

@@ -1,14 +1,14 @@
 """A demo org that outlives the process: the seed plus a journal of changes, in a state folder.
 
 Decision: the org is deterministic from its seed, so what must be saved is only what changed
-after generation: calibrations created, changed and deleted through the API and the clock's
-moves (:mod:`calib.sandbox.mutations` records each as a journal entry). The state file holds
+after generation: calibrations created, changed and deleted through the API, AI scoring
+settings changed, and the clock's moves (:mod:`calib.sandbox.mutations` records each as a
+journal entry). The state file holds
 the seed and the journal; loading regenerates ``generate_org(seed)`` and replays the entries,
 which gives the same ids and the same API responses byte for byte as a process that made every
 change itself. Derived data (simulated answers, generated conversations) is never saved.
 
 Layout of the state folder (``outputs/sandbox/`` by default, chosen by the caller)::
-
     org.json     {"format", "version", "seed", "org" (fingerprint), "epoch", "saved_at",
                   "entries": [...]}; replaced atomically (temp file, fsync, rename)
     org.lock     empty; ``fcntl.flock`` on it serialises changes between processes
@@ -32,10 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, TYPE_CHECKING
 
 from .mutations import JournalError, apply_entry
 from .org import Org, generate_org
+from .sandbox import Sandbox
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sandbox import Sandbox
@@ -303,13 +304,16 @@ class StateSummary:
     deleted: int
     clock: str | None      # ISO time of the last clock move; None when never moved
     saved_at: str | None
+    ai_settings: int = 0   # AI scoring settings changed through the API
 
     def describe(self) -> str:
         """One sentence: the seed and the changes."""
         moved = f"the clock moved to {self.clock}" if self.clock else "the clock never moved"
+        ai = (f", AI scoring settings changed {self.ai_settings} time(s)"
+              if self.ai_settings else "")
         return (f"{self.path}: the demo org of seed {self.seed} with {self.created} "
                 f"calibration(s) created, {self.updated} changed and {self.deleted} deleted "
-                f"through the API, {moved} (saved {self.saved_at or 'at an unknown time'})")
+                f"through the API{ai}, {moved} (saved {self.saved_at or 'at an unknown time'})")
 
 
 def read_summary(state_dir: str | Path) -> StateSummary | None:
@@ -328,7 +332,8 @@ def read_summary(state_dir: str | Path) -> StateSummary | None:
     clocks = [e["to"] for e in doc["entries"] if isinstance(e, dict) and e.get("op") == "clock"]
     return StateSummary(path, doc["seed"], ops.count("create_calibration"),
                         ops.count("update_calibration"), ops.count("delete_calibration"),
-                        clocks[-1] if clocks else None, doc.get("saved_at"))
+                        clocks[-1] if clocks else None, doc.get("saved_at"),
+                        ops.count("ai_scoring"))
 
 
 def reset_state(state_dir: str | Path) -> list[Path]:
@@ -393,7 +398,6 @@ def open_persistent(state_dir: str | Path, seed: int | None = None,
     ...     with sandbox.client() as client:
     ...         client.request("POST", "/api/v2/quality/calibrations", json=body)
     """
-    from .sandbox import Sandbox
 
     org = load_org(state_dir, seed)
     options = {"rate_limit_per_minute": None, **sandbox_options}

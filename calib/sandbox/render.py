@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
+from . import ai
 from .forms import form_ref
 from .ids import iso
 from .org import Calibration, Evaluation, Org
@@ -45,7 +46,11 @@ def user_ref(org: Org, user_id: str | None) -> dict[str, Any] | None:
 
 def evaluation_json(org: Org, ev: Evaluation, *, with_answers: bool = True,
                     full_form: bool = False) -> dict[str, Any]:
-    """The Quality API ``Evaluation``; ``answers`` only once FINISHED (and if asked)."""
+    """The Quality API ``Evaluation``; ``answers`` only once FINISHED (and if asked).
+
+    Where the evaluation's form version AI-scored questions at its creation it also carries
+    ``evaluationSource``, ``aiScoring`` and, on those questions' scores, ``aiAnswer``.
+    """
     now = org.now()
     cal = org.calibrations[ev.calibration_id]
     form = org.forms_by_id[ev.form_id]
@@ -78,8 +83,15 @@ def evaluation_json(org: Org, ev: Evaluation, *, with_answers: bool = True,
         out["submittedDate"] = iso(ev.finished_at)
         if with_answers:
             if ev.answers_json is None:
-                ev.answers_json = org.evaluation_result(ev)[1].to_genesys(comments="")
+                ev.answers_json = ai.with_ai_answers(
+                    org, ev, org.evaluation_result(ev)[1].to_genesys(comments=""))
             out["answers"] = ev.answers_json
+    scoring = ai.evaluation_ai(org, ev)
+    if scoring is not None:
+        # only where AI scoring ran, so evaluations on forms without it read as before
+        # [emulator choice: calibration evaluations are created by a user]
+        out["evaluationSource"] = {"type": "User"}
+        out["aiScoring"] = ai.ai_scoring_json(scoring, now)
     out["selfUri"] = f"/api/v2/quality/conversations/{ev.conversation_id}/evaluations/{ev.id}"
     return out
 

@@ -6,12 +6,15 @@ import base64
 import re
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .conversations import Conversation
+from .http import ApiError, Request, bad_request, not_found
 from .ids import iso, make_id, parse_iso
 from .render import analytics_evaluations
-from .server import ApiError, Request, SandboxServer, bad_request, not_found
+
+if TYPE_CHECKING:  # pragma: no cover - the server imports the routes
+    from .server import SandboxServer
 
 ID = r"([^/]+)"
 MAX_DEPTH = 100_000

@@ -1,15 +1,20 @@
-"""Users, evaluation forms, calibrations and evaluations (``genesys-api.md`` §3, §4, §5, §8)."""
+"""Users, evaluation forms (and their AI scoring settings), calibrations and evaluations
+(``genesys-api.md`` §3, §4, §5, §8; docs/genesys-ai-scoring.md)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calib.scoring import score_evaluation
 
+from .ai_settings import parse_settings, settings_json
+from .http import ApiError, Request, bad_request, not_found
 from .ids import parse_iso
 from .render import calibration_json, evaluation_json, listing
-from .server import ApiError, Request, SandboxServer, bad_request, not_found
+
+if TYPE_CHECKING:  # pragma: no cover - the server imports the routes
+    from .server import SandboxServer
 
 ID = r"([^/]+)"
 MAX_PAGE = 500
@@ -118,6 +123,21 @@ def get_published_form(server: SandboxServer, req: Request, form_id: str) -> tup
     if not published:
         raise not_found(f"Published evaluation form {form_id}")
     return 200, published[-1]
+
+
+def put_ai_scoring_settings(server: SandboxServer, req: Request, form_id: str) -> tuple[int, Any]:
+    """``PUT …/forms/evaluations/{formId}/aiscoring/settings``: checked, applied, echoed
+    (:mod:`calib.sandbox.ai_settings`)."""
+    org = server.org
+    with org.changing():
+        form = org.forms_by_id.get(form_id)
+        if form is None:
+            raise not_found(f"Evaluation form {form_id}")
+        try:
+            enabled = org.set_ai_scoring(form_id, parse_settings(form, req.body))
+        except ValueError as exc:
+            raise bad_request(str(exc), "invalid.value") from None
+        return 200, settings_json(form, enabled)
 
 
 # ------------------------------------------------------------ calibrations
@@ -319,6 +339,8 @@ ROUTES = [
     ("GET", re.compile(r"/api/v2/quality/forms/evaluations"), get_forms),
     ("GET", re.compile(rf"/api/v2/quality/forms/evaluations/{ID}"), get_form),
     ("GET", re.compile(rf"/api/v2/quality/forms/evaluations/{ID}/versions"), get_form_versions),
+    ("PUT", re.compile(rf"/api/v2/quality/forms/evaluations/{ID}/aiscoring/settings"),
+     put_ai_scoring_settings),
     ("GET", re.compile(r"/api/v2/quality/publishedforms/evaluations"), get_published_forms),
     ("GET", re.compile(rf"/api/v2/quality/publishedforms/evaluations/{ID}"), get_published_form),
     ("POST", re.compile(r"/api/v2/quality/calibrations"), post_calibration),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .http import Request, bad_request
 from .ids import iso, parse_iso
-from .server import Request, SandboxServer, bad_request
+
+if TYPE_CHECKING:  # pragma: no cover - the server imports the routes
+    from .server import SandboxServer
 
 
 def get_clock(server: SandboxServer, req: Request) -> tuple[int, Any]:

@@ -6,8 +6,11 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from calib.genesys.client import GenesysClient
+
 from .faults import Faults
 from .org import Org, Truth, generate_org
+from .routes_sandbox import team_entities
 from .server import SandboxServer
 
 __all__ = ["Sandbox"]
@@ -121,7 +124,6 @@ class Sandbox:
 
     def client(self, **kwargs: Any):
         """A :class:`calib.genesys.GenesysClient` logged in to this sandbox."""
-        from calib.genesys.client import GenesysClient
 
         return GenesysClient(client_id=self.client_id, client_secret=self.client_secret,
                              base_url=self.base_url, **kwargs)
@@ -155,8 +157,6 @@ class Sandbox:
 
 
 def _team_entities(org: Org) -> list[dict]:
-    from .routes_sandbox import team_entities
-
     return team_entities(org)
 
 

@@ -143,6 +143,19 @@ def call_facts(rng: np.random.Generator,
                      (na_draw >= na_rates) & (na_draw < na_rates + unclear), call_effect)
 
 
+def latent(specs: "tuple[QuestionSpec, ...] | SpecArrays", facts: CallFacts,
+           agent_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The call's true pass probability ``p`` and latent position ``u`` per latent item.
+
+    An unbiased, noiseless reader answers Yes on an item when ``u < p``; every simulated
+    evaluator (and the sandbox's AI, :mod:`calib.sandbox.ai`) reads the same ``u``.
+    """
+    sa = _arrays(specs)
+    p = np.clip(agent_level + sa.diff_offset + facts.call_effect, *P_RANGE)
+    passed = facts.passed_draw < p
+    return p, np.where(passed, p - p * facts.margin, p + (1.0 - p) * facts.margin)
+
+
 def simulate_panel(rng: np.random.Generator, specs: "tuple[QuestionSpec, ...] | SpecArrays",
                    facts: CallFacts,
                    agent_level: float, severities: np.ndarray, drifts: np.ndarray,
@@ -191,13 +204,12 @@ def simulate_panel(rng: np.random.Generator, specs: "tuple[QuestionSpec, ...] | 
               * np.clip(noises / 0.02, 0.5, 1.5)[:, None])
     na_pick = rng.random((n_e, n_q))
     comment_draw = rng.random((n_e, n_q))
-    p = np.clip(agent_level + sa.diff_offset + facts.call_effect, *P_RANGE)
+    p, u = latent(sa, facts, agent_level)
+    u = u[None, :]
     counted = ~facts.not_applicable[item]
     room = np.minimum(p, 1.0 - p) * ~kill_item
     severity_pull = _pull(room * sa.judgement, w_item, counted)
     drift_pull = _pull(room, w_item, counted)
-    passed = facts.passed_draw < p
-    u = np.where(passed, p - p * facts.margin, p + (1.0 - p) * facts.margin)[None, :]
     threshold = (p[None, :] + severities[:, None] * severity_pull[None, :]
                  + (drifts + eps)[:, None] * drift_pull[None, :] + readings[:, item]
                  + jitter * ~kill_item[None, :])

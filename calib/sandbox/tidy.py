@@ -12,6 +12,7 @@ import pandas as pd
 
 from calib.tables import ANSWERS_COLUMNS, answers_frame, scores_frame
 
+from . import ai, panel
 from .simulate import NEGATIVE_COMMENTS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,3 +133,116 @@ def answers(org: "Org") -> pd.DataFrame:
     # the blocks already hold the contract's columns and dtypes; conform() would copy 4M rows
     frame = pd.concat(blocks, ignore_index=True)
     return frame[list(ANSWERS_COLUMNS)]
+
+
+AI_ANSWERS_COLUMNS = (
+    "team", "month", "session_id", "calibration_id", "conversation_id", "evaluation_id",
+    "evaluator_id", "role", "form_id", "question_id", "ai_answer_id", "ai_marked_na",
+    "ai_failure_type", "ai_evaluation_failure_type", "ai_explanation")
+
+
+def ai_answers(org: "Org") -> pd.DataFrame:
+    """One row per AI-enabled question of every FINISHED evaluation with AI scoring.
+
+    Columns (``AI_ANSWERS_COLUMNS``): the evaluation's keys as in :func:`answers`, then what
+    its ``aiAnswer`` says: ``ai_answer_id`` (None when the AI marked N/A or failed),
+    ``ai_marked_na``, ``ai_failure_type`` (the question's ``failureType``),
+    ``ai_evaluation_failure_type`` (``aiScoring.failureType``: then the AI answered nothing)
+    and ``ai_explanation``. Join with :func:`answers` on ``evaluation_id`` and ``question_id``.
+    """
+
+    now = org.now()
+    rows: dict[str, list] = {k: [] for k in AI_ANSWERS_COLUMNS}
+    for cal in _visible(org):
+        org.ensure_simulated(cal)
+        month = cal.created.strftime("%Y-%m")
+        qids = org.qid_by_key[cal.form_id]
+        for eid in cal.evaluation_ids:
+            ev = org.evaluations[eid]
+            scoring = ai.evaluation_ai(org, ev)
+            if scoring is None or ev.status(now) != "FINISHED":
+                continue
+            r = scoring.reading
+            for j, spec in enumerate(org.specs):
+                if not scoring.enabled[j]:
+                    continue
+                qid = qids[spec.key]
+                ran = scoring.failure is None
+                answered = ran and r.failure_type[j] is None and not r.na[j]
+                for key, value in (
+                        ("team", cal.team), ("month", month),
+                        ("session_id", f"{cal.team}/{month}"), ("calibration_id", cal.id),
+                        ("conversation_id", cal.conversation_id), ("evaluation_id", ev.id),
+                        ("evaluator_id", ev.evaluator_id), ("role", ev.role),
+                        ("form_id", cal.form_id), ("question_id", qid),
+                        ("ai_answer_id", org.options[qid][0 if r.answer[j] else 1]["id"]
+                         if answered else None),
+                        ("ai_marked_na", bool(ran and r.failure_type[j] is None and r.na[j])),
+                        ("ai_failure_type", r.failure_type[j] if ran else None),
+                        ("ai_evaluation_failure_type", scoring.failure),
+                        ("ai_explanation", r.explanation[j] if ran else None)):
+                    rows[key].append(value)
+    return pd.DataFrame(rows, columns=list(AI_ANSWERS_COLUMNS)).astype(
+        {"ai_marked_na": bool})
+
+
+ANCHORING_COLUMNS = (
+    "team", "month", "calibration_id", "evaluation_id", "evaluator_id", "role", "form_id",
+    "question_id", "prefilled", "independent_answer_id", "independent_marked_na", "answer_id",
+    "marked_na", "moved_to_ai", "independent_total_score", "total_score", "anchoring_shift")
+
+
+def anchoring(org: "Org") -> pd.DataFrame:
+    """Ground truth of anchoring on the AI (not something a real org shows).
+
+    One row per AI-enabled question of every FINISHED evaluation with AI scoring: whether the
+    AI prefilled it (``prefilled``), what the evaluator would have answered without the AI
+    (``independent_answer_id``, ``independent_marked_na``), what they submitted (``answer_id``,
+    ``marked_na``) and whether anchoring changed it to the AI's answer (``moved_to_ai``). The
+    evaluation's ``independent_total_score``, submitted ``total_score`` and ``anchoring_shift``
+    (their difference, in points: what anchoring did to this evaluation's total) repeat on each
+    of its rows.
+    """
+
+    now = org.now()
+    rows: dict[str, list] = {k: [] for k in ANCHORING_COLUMNS}
+    for cal in _visible(org):
+        org.ensure_simulated(cal)
+        month = cal.created.strftime("%Y-%m")
+        qids = org.qid_by_key[cal.form_id]
+        arr = org.form_arrays[cal.form_id]
+        for eid in cal.evaluation_ids:
+            ev = org.evaluations[eid]
+            scoring = ai.evaluation_ai(org, ev)
+            if scoring is None or ev.status(now) != "FINISHED":
+                continue
+            moved = ev.independent_chosen is not None
+            own_chosen = ev.independent_chosen if moved else ev.chosen
+            own_na = ev.independent_na if moved else ev.na
+            own = (float(panel.totals(arr, own_chosen[None, :], own_na[None, :])[0][0])
+                   if moved else ev.total)
+            prefilled = scoring.prefilled
+            for j, spec in enumerate(org.specs):
+                if not scoring.enabled[j]:
+                    continue
+                qid = qids[spec.key]
+                opts = org.options[qid]
+
+                def answer_id(chosen: np.ndarray, na: np.ndarray) -> str | None:
+                    return None if na[j] else opts[0 if chosen[j] else 1]["id"]
+
+                before = answer_id(own_chosen, own_na)
+                after = answer_id(ev.chosen, ev.na)
+                for key, value in (
+                        ("team", cal.team), ("month", month), ("calibration_id", cal.id),
+                        ("evaluation_id", ev.id), ("evaluator_id", ev.evaluator_id),
+                        ("role", ev.role), ("form_id", cal.form_id), ("question_id", qid),
+                        ("prefilled", bool(prefilled[j])), ("independent_answer_id", before),
+                        ("independent_marked_na", bool(own_na[j])),
+                        ("answer_id", after), ("marked_na", bool(ev.na[j])),
+                        ("moved_to_ai", (before, bool(own_na[j])) != (after, bool(ev.na[j]))),
+                        ("independent_total_score", own), ("total_score", ev.total),
+                        ("anchoring_shift", ev.total - own)):
+                    rows[key].append(value)
+    return pd.DataFrame(rows, columns=list(ANCHORING_COLUMNS)).astype(
+        {c: bool for c in ("prefilled", "independent_marked_na", "marked_na", "moved_to_ai")})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import leadership, simulate
+from . import ai, leadership, simulate
 from .ids import make_id, make_rng
 from .people import SCRIPT_NAME, Person, make_people
 
@@ -52,6 +52,21 @@ class Truth:
         The evaluator's own reading of a question (centred per evaluator).
     never_finishes : {user_id: probability}
         Chance that the evaluator never finishes a new calibration evaluation.
+    ai_questions : {question_id: calib.sandbox.ai.AiQuestionTruth}
+        How the AI reads each question it can score (every yes/no question): ``reading`` is
+        "reads well" for most, "lenient" for empathy (Yes threshold +0.15) and "confuses N/A"
+        for hold (answers Yes on 45 % of calls where it does not apply, marks N/A on 15 % where
+        it does); with its wavering, confidence band and per-question failure rates.
+    ai_acceptance : {user_id: probability}
+        The evaluator's propensity to keep the AI's prefilled answer where their own reading
+        differs (anchoring on the AI): one evaluator per team's panel 0.8–0.9, the rest of the
+        panel 0.1–0.5; 0 for the experts and calibrators (QM leads included), whose scoring
+        index stays independent of the AI.
+    ai_failure_rates : {failureType: probability}
+        Per AI run (one call on one form version): the run fails and no question is answered.
+    ai_quota_exhausted : tuple of (start, end) datetimes
+        When the org's AI quota had run out: every evaluation created then has
+        ``failureType`` QuotaReached (one window, the last days of one month from 2026-08).
     """
 
     evaluator_severity: Mapping[str, float]
@@ -62,6 +77,10 @@ class Truth:
     teams: Mapping[str, Mapping[str, Any]]
     evaluator_reading: Mapping[tuple[str, str], float]
     never_finishes: Mapping[str, float]
+    ai_questions: Mapping[str, "ai.AiQuestionTruth"]
+    ai_acceptance: Mapping[str, float]
+    ai_failure_rates: Mapping[str, float]
+    ai_quota_exhausted: tuple
 
 
 def build_people(org: "Org") -> None:
@@ -153,6 +172,7 @@ def build_truth(org: "Org") -> None:
         teams=MappingProxyType({t: MappingProxyType(dict(v)) for t, v in org.teams.items()}),
         evaluator_reading=MappingProxyType(reading),
         never_finishes=MappingProxyType(never),
+        **ai.build_truth(org),
     )
 
 

@@ -1,4 +1,5 @@
-"""Agreement, bias, drift and generalizability statistics: pure functions over tidy frames.
+"""Every statistic of calib: agreement, variance, bias, drift and generalizability, as pure
+functions over tidy frames.
 
 Names are imported lazily so that ``import calib.stats`` stays cheap; see docs/architecture.md
 for the contract of each function.
@@ -37,6 +38,10 @@ _EXPORTS = {
     "evaluators_needed": "gtheory",
     "GStudyResult": "gtheory",
     "recurring_criteria": "recurring",
+    "calibration_variance": "variance",
+    "question_disagreement": "variance",
+    "VarianceResult": "variance",
+    "prepare_scores": "_common",
 }
 
 __all__ = sorted(_EXPORTS)

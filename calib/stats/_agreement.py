@@ -1,5 +1,8 @@
 """The engine shared by the categorical agreement coefficients (Gwet's 2014 framework).
 
+A private module of the statistics wing: its names carry no underscore because the coefficient
+modules import them; nothing outside ``calib.stats`` should.
+
 ``categorical`` (percent agreement, AC1/AC2, Fleiss, Cohen and the per-question tables) and
 ``kappas`` (Conger, Scott, Fleiss per category) build on these pieces: the weights, the
 units x categories counts, the linearised SE, the interval rules and the result type.
@@ -83,7 +86,7 @@ class AgreementResult:
 # Weights and counts
 # --------------------------------------------------------------------------------------------
 
-def _weight_matrix(categories: Sequence[object], weights: str) -> np.ndarray:
+def weight_matrix(categories: Sequence[object], weights: str) -> np.ndarray:
     """Agreement weights on the categories' own values; N/A agrees only with itself."""
     q = len(categories)
     matrix = np.eye(q)
@@ -119,12 +122,12 @@ def _is_na(category: object) -> bool:
     return isinstance(category, str) and category == NA_CATEGORY
 
 
-def _prepare(data: pd.DataFrame, unit: str, evaluator: str, category: str,
+def prepare_counts(data: pd.DataFrame, interaction: str, evaluator: str, category: str,
              categories: Sequence[object] | None, weights: str, confidence: float
              ) -> tuple[np.ndarray, list, np.ndarray, int, int, int]:
     """Validate options and return (counts units x q, categories, weights, n_units_seen,
     n_missing, n_raters)."""
-    codes, labels, w, seen, missing, _ = _prepare_codes(data, unit, evaluator, category,
+    codes, labels, w, seen, missing, _ = prepare_codes(data, interaction, evaluator, category,
                                                         categories, weights, confidence)
     q = len(labels)
     rows, cols = np.nonzero(codes >= 0)
@@ -134,7 +137,7 @@ def _prepare(data: pd.DataFrame, unit: str, evaluator: str, category: str,
     return counts, labels, w, seen, missing, n_raters
 
 
-def _prepare_codes(data: pd.DataFrame, unit: str, evaluator: str, category: str,
+def prepare_codes(data: pd.DataFrame, interaction: str, evaluator: str, category: str,
                    categories: Sequence[object] | None, weights: str, confidence: float
                    ) -> tuple[np.ndarray, list, np.ndarray, int, int, pd.Index]:
     """Validate options and return (codes units x raters into the category list, -1 where
@@ -142,7 +145,7 @@ def _prepare_codes(data: pd.DataFrame, unit: str, evaluator: str, category: str,
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}.")
     check_confidence(confidence)
-    coded = to_codes(data, unit, evaluator, category)
+    coded = to_codes(data, interaction, evaluator, category)
     labels = list(coded.categories)
     codes = coded.codes
     if categories is not None:
@@ -155,12 +158,12 @@ def _prepare_codes(data: pd.DataFrame, unit: str, evaluator: str, category: str,
         remap = np.array([position[c] for c in labels] + [-1], dtype=np.int64)
         codes = remap[np.where(codes >= 0, codes, len(labels))]
         labels = full
-    return (codes, labels, _weight_matrix(labels, weights), codes.shape[0],
+    return (codes, labels, weight_matrix(labels, weights), codes.shape[0],
             coded.n_missing_rows, coded.raters)
 
 
 @dataclass(frozen=True)
-class _Core:
+class CoefficientCore:
     pa: float
     pe: float
     estimate: float
@@ -170,7 +173,7 @@ class _Core:
     n_ratings: int
 
 
-def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
+def multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> CoefficientCore:
     """``kind`` in {"pa", "gwet", "fleiss"}: estimate and Gwet's linearised SE."""
     counts = counts[counts.sum(axis=1) >= 1].astype(float)
     n, q = counts.shape
@@ -178,7 +181,7 @@ def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
     two = r >= 2
     n2 = int(two.sum())
     if n2 == 0:  # nothing to compare: every coefficient is undefined
-        return _Core(np.nan, np.nan, np.nan, np.nan, n, 0, int(r.sum()))
+        return CoefficientCore(np.nan, np.nan, np.nan, np.nan, n, 0, int(r.sum()))
     weighted = counts @ w.T  # r*_ik
     with np.errstate(divide="ignore", invalid="ignore"):
         pa_i = np.where(two, (counts * (weighted - 1)).sum(axis=1) / (r * (r - 1)), 0.0)
@@ -200,10 +203,10 @@ def _multi_rater(counts: np.ndarray, w: np.ndarray, kind: str) -> _Core:
             else np.nan
         if se < 1e-12 * max(1.0, abs(estimate)):  # rounding residue of an exact 0
             se = 0.0
-    return _Core(float(pa), float(pe), float(estimate), se, n, n2, int(r.sum()))
+    return CoefficientCore(float(pa), float(pe), float(estimate), se, n, n2, int(r.sum()))
 
 
-def _fleiss_null_se(counts: np.ndarray) -> float:
+def fleiss_null_se(counts: np.ndarray) -> float:
     """Fleiss, Nee & Landis (1979) SE of unweighted kappa under H0, equal raters per unit."""
     counts = counts[counts.sum(axis=1) >= 1]
     r = counts.sum(axis=1)
@@ -218,7 +221,7 @@ def _fleiss_null_se(counts: np.ndarray) -> float:
     return float(np.sqrt(2.0 / (n * m * (m - 1)) * inner) / pq.sum())
 
 
-def _interval(estimate: float, se: float, pe: float, n: int, confidence: float,
+def agreement_interval(estimate: float, se: float, pe: float, n: int, confidence: float,
               distribution: str = "t"):
     """The coefficient's interval, truncated to its possible range ``[-pe/(1-pe), 1]`` (its
     values at zero and at perfect observed agreement)."""
@@ -227,7 +230,7 @@ def _interval(estimate: float, se: float, pe: float, n: int, confidence: float,
                                 lowest=lowest, highest=1.0)
 
 
-def _wald_test(estimate: float, se: float, n: int, distribution: str) -> tuple[float, float]:
+def wald_test(estimate: float, se: float, n: int, distribution: str) -> tuple[float, float]:
     """``estimate / se`` and its two-sided p-value (t with n - 1 df, or normal), as irrCAC."""
     if not (np.isfinite(estimate) and np.isfinite(se)) or se <= 0 or n < 2:
         return float("nan"), float("nan")
@@ -236,25 +239,26 @@ def _wald_test(estimate: float, se: float, n: int, distribution: str) -> tuple[f
     return float(statistic), float(2 * tail)
 
 
-def _result(name: str, core: _Core, confidence: float, n_seen: int, n_missing: int,
-            weights: str, interval: str = "t", **test: float) -> AgreementResult:
+def agreement_result(name: str, core: CoefficientCore, confidence: float, n_seen: int,
+                     n_missing: int, weights: str, interval: str = "t",
+                     **test: float) -> AgreementResult:
     """The result; without an explicit null test, the Wald test on the non-null SE."""
-    ci = _interval(core.estimate, core.se, core.pe, core.n, confidence, interval)
+    ci = agreement_interval(core.estimate, core.se, core.pe, core.n, confidence, interval)
     if not test:
-        z, pval = _wald_test(core.estimate, core.se, core.n, interval)
+        z, pval = wald_test(core.estimate, core.se, core.n, interval)
         test = {"z": z, "pval": pval}
     return AgreementResult(name, core.estimate, core.se, ci.low, ci.high, core.pa, core.pe,
                            core.n, core.n_ratings, n_seen - core.n, n_missing, weights,
                            note=ci.note, interval=interval, **test)
 
 
-def _check_interval(interval: str) -> None:
+def check_interval(interval: str) -> None:
     if interval not in INTERVALS:
         raise ValueError(f"interval must be 't' (t with n - 1 df, as irrCAC) or 'z' (normal, "
                          f"as statsmodels), not {interval!r}.")
 
 
-def _require_estimate(core: _Core, name: str, n_raters: int) -> None:
+def require_estimate(core: CoefficientCore, name: str, n_raters: int) -> None:
     if n_raters < 2 or core.n2 == 0:
         raise ValueError(f"{name} compares evaluators, but no unit was rated by two or more "
                          f"evaluators; add ratings from a second evaluator.")

@@ -10,17 +10,24 @@ The API here is deliberately small and stable, because several modules import it
 - :func:`coefficient_interval` gives the interval of an agreement coefficient with the rules
   every coefficient shares (minimum size, zero SE, perfect agreement, possible range), and the
   sentence that says which rule applied.
+- :func:`mean_ci` gives the mean, SD and t interval of a set of differences.
+- :func:`month_number` turns ``YYYY-MM`` months into consecutive numbers for a trend.
+- :func:`prepare_scores` applies the finished-evaluations policy of every function that takes a
+  ``scores`` table; :func:`excluded_rows` and :func:`excluded_records` list what a function left
+  out, with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
 from calib.tables import require_columns
+from calib.values import MONTH_PATTERN
 
 __all__ = [
     "RatingMatrix",
@@ -34,6 +41,12 @@ __all__ = [
     "coefficient_interval",
     "MIN_UNITS_FOR_INTERVAL",
     "INTERVALS",
+    "mean_ci",
+    "month_number",
+    "EXCLUDED_COLUMNS",
+    "prepare_scores",
+    "excluded_rows",
+    "excluded_records",
 ]
 
 #: The fewest units (calls) for which an interval is given. Below it a t interval has fewer than
@@ -89,15 +102,16 @@ class CodeMatrix:
     n_missing_rows: int
 
 
-def _positions(data: pd.DataFrame, unit: str, rater: str, keep: np.ndarray,
+def _positions(data: pd.DataFrame, interaction: str, evaluator: str, keep: np.ndarray,
                what: str) -> tuple[np.ndarray, np.ndarray, pd.Index, pd.Index]:
-    """Row and column positions of the kept rows; raise on duplicate (unit, rater) pairs."""
-    unit_codes, units = pd.factorize(data[unit].to_numpy(), sort=False)
-    rater_codes, raters = pd.factorize(data[rater].to_numpy(), sort=False)
+    """Row and column positions of the kept rows; raise on a duplicate (interaction,
+    evaluator) pair."""
+    unit_codes, units = pd.factorize(data[interaction].to_numpy(), sort=False)
+    rater_codes, raters = pd.factorize(data[evaluator].to_numpy(), sort=False)
     if (unit_codes < 0).any() or (rater_codes < 0).any():
-        column = unit if (unit_codes < 0).any() else rater
+        column = interaction if (unit_codes < 0).any() else evaluator
         raise ValueError(f"{what} has rows with an empty {column!r}; every rating needs a "
-                         f"{unit!r} and a {rater!r}. Drop or fill those rows.")
+                         f"{interaction!r} and a {evaluator!r}. Drop or fill those rows.")
     rows, cols = unit_codes[keep], rater_codes[keep]
     key = rows.astype(np.int64) * max(len(raters), 1) + cols
     cells = len(units) * len(raters)
@@ -109,13 +123,13 @@ def _positions(data: pd.DataFrame, unit: str, rater: str, keep: np.ndarray,
         counts = pd.Series(key).value_counts()
         first = int(counts.index[counts.values > 1][0])
         u, r = units[first // max(len(raters), 1)], raters[first % max(len(raters), 1)]
-        raise ValueError(f"{what} has more than one rating for {unit}={u!r} and "
-                         f"{rater}={r!r}; keep one rating per {unit} and {rater} (for "
-                         f"example the latest submitted evaluation).")
+        raise ValueError(f"{what} has more than one rating for {interaction}={u!r} and "
+                         f"{evaluator}={r!r}; keep one rating per {interaction} and "
+                         f"{evaluator} (for example the latest submitted evaluation).")
     return rows, cols, units, raters
 
 
-def to_matrix(data: pd.DataFrame, unit: str, rater: str, value: str, *,
+def to_matrix(data: pd.DataFrame, interaction: str, evaluator: str, score: str, *,
               what: str = "data") -> RatingMatrix:
     """Pivot a tidy long frame of numeric ratings into a units x raters matrix.
 
@@ -123,8 +137,8 @@ def to_matrix(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     ----------
     data : pandas.DataFrame
         One row per rating.
-    unit, rater, value : str
-        Column names of the rated unit (e.g. ``calibration_id``), the rater
+    interaction, evaluator, score : str
+        Column names of the rated interaction (e.g. ``calibration_id``), the evaluator
         (``evaluator_id``) and the numeric rating (``total_score``).
     what : str
         Name of the data used in error messages.
@@ -133,36 +147,36 @@ def to_matrix(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     -------
     RatingMatrix
         Units and raters in order of first appearance; NaN for cells without a rating. Rows
-        whose value is NaN count as missing and are reported in ``n_missing_rows``.
+        whose score is NaN count as missing and are reported in ``n_missing_rows``.
 
     Raises
     ------
     ValueError
-        When a column is absent, the values are not numeric, a unit or rater label is empty,
-        or a (unit, rater) pair has more than one non-missing rating.
+        When a column is absent, the values are not numeric, an interaction or evaluator label
+        is empty, or an (interaction, evaluator) pair has more than one non-missing rating.
     """
-    require_columns(data, [unit, rater, value], what=what)
+    require_columns(data, [interaction, evaluator, score], what=what)
     try:
-        column = data[value]
+        column = data[score]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             numbers = column.to_numpy(dtype=float, na_value=np.nan)
         else:
             numbers = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} column {value!r} must hold numbers (NaN for missing); "
+        raise ValueError(f"{what} column {score!r} must hold numbers (NaN for missing); "
                          f"convert it with pandas.to_numeric first ({exc}).") from exc
     if np.isinf(numbers).any():
-        raise ValueError(f"{what} column {value!r} holds infinite values; replace them with "
+        raise ValueError(f"{what} column {score!r} holds infinite values; replace them with "
                          f"NaN (missing) or a finite score.")
     keep = ~np.isnan(numbers)
-    rows, cols, units, raters = _positions(data, unit, rater, keep, what)
+    rows, cols, units, raters = _positions(data, interaction, evaluator, keep, what)
     matrix = np.full((len(units), len(raters)), np.nan)
     matrix[rows, cols] = numbers[keep]
-    return RatingMatrix(matrix, pd.Index(units, name=unit), pd.Index(raters, name=rater),
-                        int((~keep).sum()))
+    return RatingMatrix(matrix, pd.Index(units, name=interaction),
+                        pd.Index(raters, name=evaluator), int((~keep).sum()))
 
 
-def to_codes(data: pd.DataFrame, unit: str, rater: str, value: str, *,
+def to_codes(data: pd.DataFrame, interaction: str, evaluator: str, category: str, *,
              what: str = "data") -> CodeMatrix:
     """Pivot a tidy long frame of categorical ratings into a units x raters code matrix.
 
@@ -170,8 +184,8 @@ def to_codes(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     ----------
     data : pandas.DataFrame
         One row per rating.
-    unit, rater, value : str
-        Column names of the unit, the rater and the category.
+    interaction, evaluator, category : str
+        Column names of the interaction, the evaluator and the category.
     what : str
         Name of the data used in error messages.
 
@@ -186,10 +200,10 @@ def to_codes(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     ValueError
         As :func:`to_matrix`, except that values need not be numeric.
     """
-    require_columns(data, [unit, rater, value], what=what)
-    value_codes, categories = pd.factorize(data[value], sort=False)
+    require_columns(data, [interaction, evaluator, category], what=what)
+    value_codes, categories = pd.factorize(data[category], sort=False)
     keep = value_codes >= 0
-    rows, cols, units, raters = _positions(data, unit, rater, keep, what)
+    rows, cols, units, raters = _positions(data, interaction, evaluator, keep, what)
     try:
         order = np.argsort(np.asarray(categories), kind="stable")
     except TypeError:  # mixed types (numbers and "N/A"): numbers first, then text
@@ -201,7 +215,8 @@ def to_codes(data: pd.DataFrame, unit: str, rater: str, value: str, *,
     remap[order] = np.arange(len(categories))
     codes = np.full((len(units), len(raters)), -1, dtype=np.int64)
     codes[rows, cols] = remap[value_codes[keep]]
-    return CodeMatrix(codes, pd.Index(units, name=unit), pd.Index(raters, name=rater),
+    return CodeMatrix(codes, pd.Index(units, name=interaction),
+                      pd.Index(raters, name=evaluator),
                       pd.Index(np.asarray(categories, dtype=object)[order]),
                       int((~keep).sum()))
 
@@ -349,3 +364,125 @@ def coefficient_interval(estimate: float, se: float, n: int, confidence: float, 
         note = (f"The interval is truncated to the coefficient's possible range "
                 f"[{lowest:.4g}, {highest:.4g}].")
     return Interval(float(low), float(high), note)
+
+
+def mean_ci(differences: np.ndarray,
+            confidence: float) -> tuple[float, float, float, float]:
+    """Mean, SD and the t-based CI of the mean of ``differences`` (NaN where undefined)."""
+    n = differences.size
+    mean = float(differences.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan"), float("nan")
+    sd = float(differences.std(ddof=1))
+    half = _st.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
+    return mean, sd, mean - half, mean + half
+
+
+def month_number(months: pd.Series) -> np.ndarray:
+    """Consecutive month numbers (year * 12 + month - 1) of ``YYYY-MM`` strings, for a trend.
+
+    Raises
+    ------
+    ValueError
+        When a month is not a ``YYYY-MM`` string.
+    """
+    text = months.astype(str)
+    bad = months[~text.str.match(MONTH_PATTERN)]
+    if len(bad):
+        raise ValueError(f"month must be a 'YYYY-MM' string; found {bad.iloc[0]!r}. Give every "
+                         f"evaluation the month of its calibration's createdDate (UTC).")
+    periods = pd.PeriodIndex(text, freq="M")
+    return np.asarray(periods.year * 12 + periods.month - 1, dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# The finished-evaluations policy of every function that takes a ``scores`` table
+# --------------------------------------------------------------------------------------------
+
+#: Columns of the ``excluded`` tables: one row per evaluation left out, with the reason.
+EXCLUDED_COLUMNS = ("evaluation_id", "calibration_id", "evaluator_id", "role", "status", "reason")
+
+
+def prepare_scores(scores: pd.DataFrame, *, interaction: str = "calibration_id",
+                   extra: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the finished-evaluations policy to a ``scores`` table.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        A ``scores`` table (``calib.tables.SCORES_COLUMNS``); needs at least ``interaction``,
+        ``evaluator_id``, ``status`` and ``total_score``.
+    interaction : str
+        Column that identifies the scored call (one calibration per call).
+    extra : sequence of str
+        Further columns the caller needs.
+
+    Returns
+    -------
+    kept, excluded : pandas.DataFrame
+        ``kept`` holds one finished, scored evaluation per (interaction, evaluator);
+        ``excluded`` one row per dropped evaluation with columns ``evaluation_id,
+        calibration_id, evaluator_id, role, status, reason``.
+
+    Raises
+    ------
+    ValueError
+        When a column is missing, a score lies outside 0-100, or a calibration has more than
+        one expert evaluator.
+    """
+    require_columns(scores, [interaction, "evaluator_id", "status", "total_score", *extra],
+                    what="scores")
+    frame = scores.copy()
+    for name in ("evaluation_id", "calibration_id", "role", "evaluator_name"):
+        if name not in frame.columns:
+            frame[name] = None
+    frame["total_score"] = pd.to_numeric(frame["total_score"], errors="coerce").astype(float)
+    status = frame["status"].astype("object")
+    reason = pd.Series(None, index=frame.index, dtype="object")
+    reason[frame["evaluator_id"].isna()] = "no evaluator id"
+    not_finished = reason.isna() & (status != "FINISHED")
+    reason[not_finished] = ("status " + status[not_finished].astype(str)
+                            + ", not FINISHED: only finished evaluations count")
+    reason[reason.isna() & frame["total_score"].isna()] = "FINISHED but without a total score"
+    reason[reason.isna() & frame[interaction].isna()] = f"no {interaction}"
+    usable = reason.isna()
+    bad = frame.loc[usable & ~frame["total_score"].between(0.0, 100.0)]
+    if len(bad):
+        shown = ", ".join(f"{e} ({s:g})" for e, s in
+                          zip(bad["evaluation_id"].head(3), bad["total_score"].head(3)))
+        raise ValueError(f"{len(bad)} finished evaluation(s) have a total score outside 0-100, "
+                         f"for example {shown}. Scores must be the normalised 0-100 total; "
+                         f"fix or remove those rows.")
+    # A second evaluation by the same evaluator of the same call: keep the latest submitted.
+    order = frame.loc[usable]
+    if "submitted_at" in order.columns:
+        order = order.sort_values("submitted_at", kind="stable", na_position="first")
+    dup = order.duplicated([interaction, "evaluator_id"], keep="last")
+    reason[dup[dup].index] = ("a second finished evaluation by the same evaluator on the same "
+                              "call; the latest submitted one is kept")
+    kept = frame.loc[reason.isna()].reset_index(drop=True)
+    if "role" in kept.columns:
+        experts = kept.loc[kept["role"] == "expert"].groupby(interaction, sort=False).size()
+        if (experts > 1).any():
+            raise ValueError(f"{interaction} {experts[experts > 1].index[0]!r} has "
+                             f"{int(experts.max())} finished expert evaluations; exactly one "
+                             f"evaluation per call may have role 'expert'. Fix the role column.")
+    excluded = frame.loc[reason.notna(), list(EXCLUDED_COLUMNS[:-1])].copy()
+    excluded["reason"] = reason[reason.notna()]
+    return kept, excluded.reset_index(drop=True)
+
+
+def excluded_records(excluded: pd.DataFrame) -> list[dict]:
+    """The excluded rows as plain records, safe to keep in ``DataFrame.attrs``.
+
+    pandas compares ``attrs`` when frames are concatenated, which fails for a DataFrame value;
+    rebuild the table with ``pandas.DataFrame(frame.attrs["excluded"])``.
+    """
+    return excluded.astype(object).where(excluded.notna(), None).to_dict("records")
+
+
+def excluded_rows(rows: pd.DataFrame, reason: str) -> pd.DataFrame:
+    """``rows`` of a prepared ``scores`` table as ``excluded`` rows, all with ``reason``."""
+    out = rows.reindex(columns=list(EXCLUDED_COLUMNS[:-1])).copy()
+    out["reason"] = reason
+    return out

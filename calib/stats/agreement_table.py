@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from calib.stats._agreement import (
-    WEIGHTS, AgreementResult, Interval, Weights, _check_interval, _interval, _wald_test,
-    _weight_matrix)
+    WEIGHTS, AgreementResult, Interval, Weights, agreement_interval, check_interval, wald_test,
+    weight_matrix)
 from calib.stats._common import check_confidence
 
 __all__ = ["agreement_from_table", "TABLE_COEFFICIENTS"]
@@ -79,7 +79,19 @@ def agreement_from_table(table: pd.DataFrame | np.ndarray, *,
     Gwet (2014). On R irrCAC's ``cont3x3abstractors`` table [[13, 0, 0], [0, 20, 7],
     [0, 4, 56]] it reports Cohen 0.7964094 (SE 0.05891072), Scott 0.7962397 (SE 0.05905473),
     AC1 0.8493305 (SE 0.04321747, 95% CI 0.764-0.935) and percent agreement 0.89
-    (SE 0.03128898); the tests reproduce them.
+    (SE 0.03128898).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame([[13, 0, 0], [0, 20, 7], [0, 4, 56]],
+    ...                      index=["Ectopic", "AIU", "NIU"], columns=["Ectopic", "AIU", "NIU"])
+    >>> kappa = agreement_from_table(table, coefficient="cohen_kappa")
+    >>> round(kappa.estimate, 7), round(kappa.se, 8)
+    (0.7964094, 0.05891072)
+    >>> ac1 = agreement_from_table(table)
+    >>> round(ac1.estimate, 7), round(ac1.ci_low, 3), round(ac1.ci_high, 3)
+    (0.8493305, 0.764, 0.935)
     """
     if coefficient not in TABLE_COEFFICIENTS:
         raise ValueError(f"coefficient must be one of {', '.join(TABLE_COEFFICIENTS)}, not "
@@ -87,11 +99,11 @@ def agreement_from_table(table: pd.DataFrame | np.ndarray, *,
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}.")
     check_confidence(confidence)
-    _check_interval(interval)
+    check_interval(interval)
     counts, labels = _counts(table)
     n = int(counts.sum())
     q = len(labels)
-    w = _weight_matrix(labels, weights)
+    w = weight_matrix(labels, weights)
     p = counts / n
     rows, cols = p.sum(axis=1), p.sum(axis=0)
     pooled = (rows + cols) / 2
@@ -116,8 +128,8 @@ def agreement_from_table(table: pd.DataFrame | np.ndarray, *,
     spread_sq = (p * (w - (1 - estimate) * gradient) ** 2).sum()
     var = (spread_sq - (pa - 2 * (1 - estimate) * pe) ** 2) / (n * (1 - pe) ** 2)
     se = float(np.sqrt(var)) if var > 1e-24 * max(1.0, estimate ** 2) else 0.0
-    ci = _interval(estimate, se, pe, n, confidence, interval)
-    z, pval = _wald_test(estimate, se, n, interval)
+    ci = agreement_interval(estimate, se, pe, n, confidence, interval)
+    z, pval = wald_test(estimate, se, n, interval)
     name = "AC1" if coefficient == "gwet_ac" and weights == "identity" else (
         "AC2" if coefficient == "gwet_ac" else coefficient)
     return AgreementResult(name, float(estimate), se, ci.low, ci.high, pa, pe, n, 2 * n, 0, 0,

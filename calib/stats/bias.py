@@ -5,10 +5,11 @@ Sign convention everywhere: **positive = the evaluator scores higher** (more len
 reference; negative = harsher.
 
 Missing-data policy (shared by every function that takes a ``scores`` table; see
-:func:`prepare_scores`): only ``FINISHED`` evaluations with a total score count; a second finished
-evaluation by the same evaluator on the same calibration is dropped (the latest submitted is
-kept). Everything dropped is listed in ``.attrs["excluded"]`` of the output frame, one record per
-evaluation with a ``reason``; ``pandas.DataFrame(out.attrs["excluded"])`` rebuilds the table.
+:func:`calib.stats._common.prepare_scores`): only ``FINISHED`` evaluations with a total score
+count; a second finished evaluation by the same evaluator on the same calibration is dropped (the
+latest submitted is kept). Everything dropped is listed in ``.attrs["excluded"]`` of the output
+frame, one record per evaluation with a ``reason``; ``pandas.DataFrame(out.attrs["excluded"])``
+rebuilds the table.
 
 References
 ----------
@@ -21,131 +22,24 @@ Searle SR (1971). Linear Models, ch. 7 (two-way classification, no interaction, 
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from calib.stats._common import (
+    check_confidence, excluded_records, excluded_rows, mean_ci, prepare_scores)
 from calib.stats.blandaltman import BlandAltmanResult, bland_altman  # noqa: F401 (re-export)
-from calib.tables import require_columns
-
-EXCLUDED_COLUMNS = ("evaluation_id", "calibration_id", "evaluator_id", "role", "status", "reason")
 
 BIAS_COLUMNS = ("evaluator_id", "evaluator_name", "reference", "n", "bias", "sd", "ci_low",
                 "ci_high", "loa_low", "loa_high", "flagged")
 SEVERITY_COLUMNS = ("evaluator_id", "evaluator_name", "n", "severity", "se", "ci_low", "ci_high")
 
 
-# --------------------------------------------------------------------------- shared preparation
-
-def _check_confidence(confidence: float) -> None:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number strictly between 0 and 1 (for example "
-                         f"0.95), not {confidence!r}.")
-
-
-def prepare_scores(scores: pd.DataFrame, *, unit: str = "calibration_id",
-                   extra: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply the finished-evaluations policy to a ``scores`` table.
-
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        A ``scores`` table (``calib.tables.SCORES_COLUMNS``); needs at least ``unit``,
-        ``evaluator_id``, ``status`` and ``total_score``.
-    unit : str
-        Column that identifies the scored call (one calibration per call).
-    extra : sequence of str
-        Further columns the caller needs.
-
-    Returns
-    -------
-    kept, excluded : pandas.DataFrame
-        ``kept`` holds one finished, scored evaluation per (unit, evaluator); ``excluded`` one
-        row per dropped evaluation with columns ``evaluation_id, calibration_id, evaluator_id,
-        role, status, reason``.
-
-    Raises
-    ------
-    ValueError
-        When a column is missing, a score lies outside 0-100, or a calibration has more than
-        one expert evaluator.
-    """
-    require_columns(scores, [unit, "evaluator_id", "status", "total_score", *extra],
-                    what="scores")
-    frame = scores.copy()
-    for name in ("evaluation_id", "calibration_id", "role", "evaluator_name"):
-        if name not in frame.columns:
-            frame[name] = None
-    frame["total_score"] = pd.to_numeric(frame["total_score"], errors="coerce").astype(float)
-    status = frame["status"].astype("object")
-    reason = pd.Series(None, index=frame.index, dtype="object")
-    reason[frame["evaluator_id"].isna()] = "no evaluator id"
-    not_finished = reason.isna() & (status != "FINISHED")
-    reason[not_finished] = ("status " + status[not_finished].astype(str)
-                            + ", not FINISHED: only finished evaluations count")
-    reason[reason.isna() & frame["total_score"].isna()] = "FINISHED but without a total score"
-    reason[reason.isna() & frame[unit].isna()] = f"no {unit}"
-    usable = reason.isna()
-    bad = frame.loc[usable & ~frame["total_score"].between(0.0, 100.0)]
-    if len(bad):
-        shown = ", ".join(f"{e} ({s:g})" for e, s in
-                          zip(bad["evaluation_id"].head(3), bad["total_score"].head(3)))
-        raise ValueError(f"{len(bad)} finished evaluation(s) have a total score outside 0-100, "
-                         f"for example {shown}. Scores must be the normalised 0-100 total; "
-                         f"fix or remove those rows.")
-    # A second evaluation by the same evaluator of the same call: keep the latest submitted.
-    order = frame.loc[usable]
-    if "submitted_at" in order.columns:
-        order = order.sort_values("submitted_at", kind="stable", na_position="first")
-    dup = order.duplicated([unit, "evaluator_id"], keep="last")
-    reason[dup[dup].index] = ("a second finished evaluation by the same evaluator on the same "
-                              "call; the latest submitted one is kept")
-    kept = frame.loc[reason.isna()].reset_index(drop=True)
-    if "role" in kept.columns:
-        experts = kept.loc[kept["role"] == "expert"].groupby(unit, sort=False).size()
-        if (experts > 1).any():
-            raise ValueError(f"{unit} {experts[experts > 1].index[0]!r} has "
-                             f"{int(experts.max())} finished expert evaluations; exactly one "
-                             f"evaluation per call may have role 'expert'. Fix the role column.")
-    excluded = frame.loc[reason.notna(), list(EXCLUDED_COLUMNS[:-1])].copy()
-    excluded["reason"] = reason[reason.notna()]
-    return kept, excluded.reset_index(drop=True)
-
-
-def excluded_records(excluded: pd.DataFrame) -> list[dict]:
-    """The excluded rows as plain records, safe to keep in ``DataFrame.attrs``.
-
-    pandas compares ``attrs`` when frames are concatenated, which fails for a DataFrame value;
-    rebuild the table with ``pandas.DataFrame(frame.attrs["excluded"])``.
-    """
-    return excluded.astype(object).where(excluded.notna(), None).to_dict("records")
-
+# --------------------------------------------------------------------------- shared
 
 def _names(kept: pd.DataFrame) -> pd.Series:
     names = kept.dropna(subset=["evaluator_name"]).drop_duplicates("evaluator_id", keep="last")
     return names.set_index("evaluator_id")["evaluator_name"]
-
-
-def _drop(rows: pd.DataFrame, reason: str) -> pd.DataFrame:
-    out = rows.reindex(columns=list(EXCLUDED_COLUMNS[:-1])).copy()
-    out["reason"] = reason
-    return out
-
-
-# --------------------------------------------------------------------------- shared
-
-
-def _mean_ci(d: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
-    """Mean, SD and the t-based CI of the mean of ``d`` (NaN where undefined)."""
-    n = d.size
-    mean = float(d.mean()) if n else float("nan")
-    if n < 2:
-        return mean, float("nan"), float("nan"), float("nan")
-    sd = float(d.std(ddof=1))
-    half = sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
-    return mean, sd, mean - half, mean + half
 
 
 # --------------------------------------------------------------------------- evaluator bias
@@ -156,7 +50,7 @@ def _bias_rows(diffs: pd.DataFrame, reference: str, names: pd.Series, threshold:
     z = sps.norm.ppf(0.5 + confidence / 2)
     rows = []
     for evaluator, d in diffs.groupby("evaluator_id", sort=True)["diff"]:
-        bias, sd, lo, hi = _mean_ci(d.to_numpy(float), confidence)
+        bias, sd, lo, hi = mean_ci(d.to_numpy(float), confidence)
         excludes_zero = bool(lo > 0 or hi < 0) if np.isfinite(lo) else False
         rows.append({"evaluator_id": evaluator, "evaluator_name": names.get(evaluator),
                      "reference": reference, "n": int(d.size), "bias": bias, "sd": sd,
@@ -208,10 +102,27 @@ def evaluator_bias(scores: pd.DataFrame, *, threshold: float = 3.0,
 
     References
     ----------
-    Bland & Altman (1986), Lancet i:307-310. On Shrout & Fleiss (1979) Table 2, judge 1 is +3.17
-    points above the leave-one-out mean of the other judges, 95% CI [2.04, 4.29].
+    Bland & Altman (1986), Lancet i:307-310.
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2 without an expert: each judge against the mean of the other
+    three on the same target. Judge 1 scores 3.17 points above the others (his total 46
+    against (127 - 46) / 3 = 27 for the others' mean, over 6 targets: (46 - 27) / 6).
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> bias = evaluator_bias(scores.assign(role="evaluator"))
+    >>> bias[["evaluator_id", "reference", "bias", "flagged"]].round(2).values.tolist()[0]
+    ['judge-0', 'consensus', 3.17, True]
+    >>> [round(float(bias.loc[0, limit]), 2) for limit in ("ci_low", "ci_high")]
+    [2.04, 4.29]
     """
-    _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     if not isinstance(threshold, (int, float)) or not threshold >= 0:
         raise ValueError(f"threshold must be a non-negative number of points, not "
                          f"{threshold!r}.")
@@ -227,9 +138,9 @@ def evaluator_bias(scores: pd.DataFrame, *, threshold: float = 3.0,
     if kept.empty:
         raise ValueError("No call has two finished evaluations, so no evaluator can be "
                          "compared with anyone; wait until the panel has finished scoring.")
-    excluded = pd.concat([excluded, _drop(lone, "the only finished evaluation on its call: "
-                                                "nothing to compare it with")],
-                         ignore_index=True)
+    lone = excluded_rows(lone, "the only finished evaluation on its call: nothing to compare "
+                               "it with")
+    excluded = pd.concat([excluded, lone], ignore_index=True)
     total = kept.groupby(unit)["total_score"].transform("sum")
     kept["diff"] = kept["total_score"] - (total - kept["total_score"]) / (size[size >= 2] - 1)
     expert = kept.loc[kept["role"] == "expert"].set_index(unit)["total_score"]
@@ -313,14 +224,30 @@ def evaluator_severity(scores: pd.DataFrame, *, confidence: float = 0.95) -> pd.
     References
     ----------
     Searle SR (1971). Linear Models. Wiley, ch. 7. Linacre JM, Facets manual (rater severity).
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2: the judges' totals over 6 targets are 46, 15, 26 and 40
+    (means 7.67, 2.50, 4.33, 6.67; grand mean 127 / 24 = 5.29), and the residual mean square
+    is 1.02 on 15 df, so the SE is sqrt(1.02 x 3 / 24) = 0.36.
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> table = evaluator_severity(scores)
+    >>> table["severity"].round(2).tolist(), table["se"].round(2).tolist()
+    ([2.38, -2.79, -0.96, 1.38], [0.36, 0.36, 0.36, 0.36])
     """
-    _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     kept, excluded = prepare_scores(scores)
     unit = "calibration_id"
     size = kept.groupby(unit)["total_score"].transform("size")
-    excluded = pd.concat([excluded, _drop(kept[size < 2], "the only rating of its call: it "
-                                                          "says nothing about evaluator "
-                                                          "differences")], ignore_index=True)
+    lone = excluded_rows(kept[size < 2], "the only rating of its call: it says nothing about "
+                                         "evaluator differences")
+    excluded = pd.concat([excluded, lone], ignore_index=True)
     kept = kept[size >= 2].reset_index(drop=True)
     call_codes, calls = pd.factorize(kept[unit], sort=False)
     rater_codes, raters = pd.factorize(kept["evaluator_id"], sort=True)

@@ -113,9 +113,19 @@ def bland_altman(a: Sequence[float] | np.ndarray | pd.Series,
 
     Examples
     --------
-    >>> r = bland_altman([10.0, 12.0, 14.0], [9.0, 12.0, 12.0])
-    >>> round(r.bias, 3), r.n
-    (1.0, 3)
+    Bland & Altman (1986), Table 1: peak expiratory flow (l/min) of 17 subjects on the Wright
+    and the mini Wright meter. With 2 SD they report bias -2.1 (95% CI -22.0 to 17.8) and
+    limits of agreement -79.7 to 75.5 (p. 309), from d and s rounded to one decimal first.
+
+    >>> wright = [494, 395, 516, 434, 476, 557, 413, 442, 650, 433, 417, 656, 267, 478, 178,
+    ...           423, 427]
+    >>> mini = [512, 430, 520, 428, 500, 600, 364, 380, 658, 445, 432, 626, 260, 477, 259, 350,
+    ...         451]
+    >>> r = bland_altman(wright, mini, multiplier=2)
+    >>> [round(float(v), 1) for v in (r.bias, r.ci_low, r.ci_high)]
+    [-2.1, -22.0, 17.8]
+    >>> [round(float(v), 1) for v in (r.loa_low, r.loa_high)]
+    [-79.6, 75.4]
     """
     level = check_confidence(confidence)
     if multiplier is not None and not (isinstance(multiplier, (int, float))

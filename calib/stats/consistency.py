@@ -31,10 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from calib.stats._common import check_confidence
-from calib.stats.bias import prepare_scores
+from calib.stats._common import check_confidence, month_number, prepare_scores
 from calib.stats.intraclass import icc
-from calib.stats.severity import _month_number
 
 MONTHLY_ICC_COLUMNS = ("month", "icc", "ci_low", "ci_high", "n_calls", "n_evaluators",
                        "n_dropped_calls")
@@ -207,7 +205,7 @@ def spread_trend(scores: pd.DataFrame, *, include_expert: bool = False,
         raise ValueError(f"A trend needs calls with two or more ratings in at least two months "
                          f"(at least three calls); there are {len(per_call)} call(s) in "
                          f"{months} month(s). Pool a longer history window.")
-    number = _month_number(per_call["month"])
+    number = month_number(per_call["month"])
     per_call.insert(2, "month_index", (number - number.min()).astype(int))
     x = per_call["month_index"].to_numpy(float)
     y = per_call["spread"].to_numpy(float)

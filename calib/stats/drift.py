@@ -15,17 +15,15 @@ Draper NR, Smith H (1998). Applied Regression Analysis, 3rd ed., ch. 1 (slope CI
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from calib.stats.bias import _check_confidence, _mean_ci, prepare_scores
+from calib.stats._common import check_confidence, mean_ci, month_number, prepare_scores
 
 DRIFT_COLUMNS = ("month", "calibrator_id", "n", "drift", "ci_low", "ci_high", "flagged")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,15 +59,6 @@ class DriftResult:
     suggestion: str
     excluded: pd.DataFrame
     fitted_latest: float = float("nan")
-
-
-def _month_index(months: pd.Series) -> np.ndarray:
-    bad = months[~months.astype(str).str.match(_MONTH)]
-    if len(bad):
-        raise ValueError(f"month must be a 'YYYY-MM' string; found {bad.iloc[0]!r}. Give every "
-                         f"evaluation the month of its calibration's createdDate (UTC).")
-    parts = months.astype(str).str.split("-", expand=True).astype(int)
-    return (parts[0] * 12 + parts[1] - 1).to_numpy()
 
 
 def _slope(x: np.ndarray, y: np.ndarray,
@@ -144,8 +133,31 @@ def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
     References
     ----------
     Bland & Altman (1986); Draper & Smith (1998). See the module docstring.
+
+    Examples
+    --------
+    The calibrator's expert scores sit 0, 7 and then 14 points above a panel scoring 69 and 71
+    on average; within a month the three calls differ by a point either side of that, so the
+    SD is 1 and the 95% half width t(2) / sqrt(3) = 4.303 / 1.732 = 2.48:
+
+    >>> import pandas as pd
+    >>> gaps = {"2026-08": [-1, 1, 0], "2026-09": [6, 8, 7], "2026-10": [13, 15, 14]}
+    >>> scores = pd.DataFrame(
+    ...     [(month, f"{month}-{call}", "kim", evaluator, role, score, "FINISHED")
+    ...      for month, month_gaps in gaps.items() for call, gap in enumerate(month_gaps)
+    ...      for evaluator, role, score in (("kim", "expert", 70.0 + gap),
+    ...                                     ("ann", "evaluator", 69.0),
+    ...                                     ("bob", "evaluator", 71.0))],
+    ...     columns=["month", "calibration_id", "calibrator_id", "evaluator_id", "role",
+    ...              "total_score", "status"])
+    >>> result = calibrator_drift(scores)
+    >>> table = result.table.round(2)
+    >>> table["drift"].tolist(), table["ci_low"].tolist(), table["flagged"].tolist()
+    ([0.0, 7.0, 14.0], [-2.48, 4.52, 11.52], [False, False, True])
+    >>> result.flagged, round(result.slope_per_month, 2)
+    (True, 7.0)
     """
-    _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     if not isinstance(threshold, (int, float)) or not threshold > 0:
         raise ValueError(f"threshold must be a positive number of points, not {threshold!r}.")
     kept, excluded = prepare_scores(scores, extra=("month", "calibrator_id", "role"))
@@ -171,10 +183,10 @@ def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
                           "calibrator_id": expert["calibrator_id"].where(
                               expert["calibrator_id"].notna(), expert["evaluator_id"]),
                           "diff": expert["total_score"] - panel.mean()})
-    calls["month_index"] = _month_index(calls["month"])
+    calls["month_index"] = month_number(calls["month"])
     rows = []
     for (month, calibrator), d in calls.groupby(["month", "calibrator_id"], sort=True)["diff"]:
-        mean, _, low, high = _mean_ci(d.to_numpy(float), confidence)
+        mean, _, low, high = mean_ci(d.to_numpy(float), confidence)
         excludes_zero = bool(low > 0 or high < 0) if np.isfinite(low) else False
         rows.append({"month": month, "calibrator_id": calibrator, "n": int(d.size),
                      "drift": mean, "ci_low": low, "ci_high": high,

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from calib.stats._common import check_confidence
-from calib.stats.bias import _drop, _mean_ci, prepare_scores
-from calib.stats.severity import SeverityResult, _month_number, panel_severity
+from calib.stats._common import (
+    check_confidence, excluded_rows, mean_ci, month_number, prepare_scores)
+from calib.stats.severity import SeverityResult, panel_severity
 
 EXPERT_DRIFT_COLUMNS = ("month", "expert_id", "expert_name", "n_calls", "drift", "sd", "ci_low",
                         "ci_high")
@@ -116,10 +116,10 @@ def expert_drift(scores: pd.DataFrame, severity: SeverityResult | None = None, *
     usable = expert.index.intersection(panel_mean.index)
     lonely = kept[kept["calibration_id"].isin(expert.index.difference(usable))]
     no_expert = kept[~kept["calibration_id"].isin(expert.index)]
-    excluded = pd.concat([excluded,
-                          _drop(lonely, "the expert is the only finished evaluation on the call"),
-                          _drop(no_expert, "no finished expert evaluation on the call")],
-                         ignore_index=True)
+    excluded = pd.concat(
+        [excluded, excluded_rows(lonely, "the expert is the only finished evaluation on the call"),
+         excluded_rows(no_expert, "no finished expert evaluation on the call")],
+        ignore_index=True)
     if usable.empty:
         raise ValueError("No call has both a finished expert evaluation and a finished panel "
                          "evaluation, so the expert cannot be compared with the panel; check "
@@ -134,11 +134,11 @@ def expert_drift(scores: pd.DataFrame, severity: SeverityResult | None = None, *
              .set_index("evaluator_id")["evaluator_name"]) if "evaluator_name" in expert else {}
     rows = []
     for (month, expert_id), d in calls.groupby(["month", "expert_id"], sort=True)["difference"]:
-        mean, sd, low, high = _mean_ci(d.to_numpy(float), confidence)
+        mean, sd, low, high = mean_ci(d.to_numpy(float), confidence)
         rows.append({"month": month, "expert_id": expert_id, "expert_name": names.get(expert_id),
                      "n_calls": int(d.size), "drift": mean, "sd": sd, "ci_low": low,
                      "ci_high": high})
-    x = _month_number(calls["month"])
+    x = month_number(calls["month"])
     slope = low = high = float("nan")
     if np.unique(x).size >= 2 and x.size >= 3:
         fit = sps.linregress(x, calls["difference"].to_numpy(float))

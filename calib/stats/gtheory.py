@@ -54,8 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from calib.stats._common import check_confidence
-from calib.stats.bias import prepare_scores
+from calib.stats._common import check_confidence, prepare_scores
 from calib.stats.henderson import ANOVA_COLUMNS, Effect, crossed_effects, henderson1
 from calib.tables import require_columns
 
@@ -201,7 +200,7 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     ----------
     scores : pandas.DataFrame or None
         A ``scores`` table. Only finished evaluations with a score count (see
-        :func:`calib.stats.bias.prepare_scores`). For the three-facet design it filters the
+        :func:`calib.stats._common.prepare_scores`). For the three-facet design it filters the
         answers to those evaluations; pass None to use every answer.
     design : {"calls x evaluators", "calls x questions x evaluators", "evaluators:calls", \
 "calls x (evaluators:questions)"}
@@ -225,6 +224,22 @@ def g_study(scores: pd.DataFrame | None, *, design: Design = "calls x evaluators
     References
     ----------
     Brennan (2001), chapters 2-3 and 7; Henderson (1953). See the module docstring.
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2 (6 calls, 4 judges). Their Table 3 mean squares (between
+    calls 11.24, judges 32.49, residual 1.02) give the components (11.24 - 1.02) / 4 = 2.556,
+    (32.49 - 1.02) / 6 = 5.244 and 1.02:
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> g = g_study(scores)
+    >>> g.components[["facet", "variance"]].round(3).values.tolist()
+    [['calls', 2.556], ['evaluators', 5.244], ['calls x evaluators,e', 1.019]]
     """
     if design not in DESIGNS:
         raise ValueError(f"design must be one of {', '.join(map(repr, DESIGNS))}, not "
@@ -368,6 +383,21 @@ def d_study(g: GStudyResult, n_evaluators: Iterable[int] = range(1, 11), *,
     ----------
     Brennan (2001), §4.1-4.3 and §6.2 (Table 6.5, p. 198, reproduced in the tests);
     Shavelson & Webb (1991), ch. 6; Feldt (1965); Arteaga et al. (1982).
+
+    Examples
+    --------
+    On Shrout & Fleiss (1979), Table 2, phi and E rho^2 are their ICC(2,·) and ICC(3,·):
+    .29 and .71 for one judge, .62 and .91 for four (their Table 4).
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> d = d_study(g_study(scores), [1, 4])
+    >>> d["phi"].round(2).tolist(), d["erho2"].round(2).tolist()
+    ([0.29, 0.62], [0.71, 0.91])
     """
     counts = np.asarray(list(n_evaluators))
     if counts.size == 0 or counts.dtype.kind not in "iu" or (counts < 1).any():
@@ -418,6 +448,20 @@ def evaluators_needed(g: GStudyResult, target: float = 0.8, max_evaluators: int 
     References
     ----------
     Brennan (2001), §4.1.
+
+    Examples
+    --------
+    On Shrout & Fleiss (1979), Table 2, one judge gives phi = .29; by the Spearman-Brown
+    formula k = 0.8 (1 - .29) / (.29 (1 - 0.8)) = 9.7, so ten judges reach 0.8:
+
+    >>> import pandas as pd
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> scores = pd.DataFrame([(f"call-{i}", f"judge-{j}", "FINISHED", float(score))
+    ...                        for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                       columns=["calibration_id", "evaluator_id", "status", "total_score"])
+    >>> evaluators_needed(g_study(scores), target=0.8)
+    10
     """
     if not isinstance(target, (int, float)) or not 0 < target < 1:
         raise ValueError(f"target must be a dependability strictly between 0 and 1, not "

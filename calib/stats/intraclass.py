@@ -122,12 +122,22 @@ def icc(data: pd.DataFrame, *, interaction: str = "calibration_id",
 
     Examples
     --------
+    Shrout & Fleiss (1979), Table 2 (6 targets, 4 judges); their Table 4 gives ICC(1,1) = .17,
+    ICC(2,1) = .29, ICC(3,1) = .71, ICC(1,4) = .44, ICC(2,4) = .62, ICC(3,4) = .91, where
+    (2,·) is McGraw & Wong's absolute agreement A and (3,·) their consistency C.
+
     >>> import pandas as pd
-    >>> table = pd.DataFrame({"calibration_id": ["c1", "c1", "c2", "c2", "c3", "c3"],
-    ...                       "evaluator_id": ["e1", "e2"] * 3,
-    ...                       "total_score": [80.0, 84.0, 60.0, 65.0, 95.0, 93.0]})
-    >>> round(float(icc(table).set_index("type").loc["ICC(A,1)", "icc"]), 3)
-    0.971
+    >>> ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+    ...            [6, 2, 4, 7]]
+    >>> table = pd.DataFrame([(f"call-{i}", f"judge-{j}", float(score))
+    ...                       for i, row in enumerate(ratings) for j, score in enumerate(row)],
+    ...                      columns=["calibration_id", "evaluator_id", "total_score"])
+    >>> result = icc(table).set_index("type")
+    >>> result["icc"].round(2).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'ICC(1,1)': 0.17, 'ICC(A,1)': 0.29, 'ICC(C,1)': 0.71, 'ICC(1,k)': 0.44, 'ICC(A,k)': 0.62,
+     'ICC(C,k)': 0.91}
+    >>> [round(float(result.loc["ICC(A,1)", limit]), 2) for limit in ("ci_low", "ci_high")]
+    [0.02, 0.76]
     """
     level = check_confidence(confidence)
     if agreement_df not in ("residual", "satterthwaite"):

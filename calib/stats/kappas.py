@@ -39,8 +39,8 @@ import pandas as pd
 from scipy import stats as _st
 
 from calib.stats._agreement import (
-    AgreementResult, Interval, Weights, _check_interval, _Core, _fleiss_null_se, _interval,
-    _multi_rater, _prepare, _prepare_codes, _require_estimate, _result)
+    AgreementResult, CoefficientCore, Interval, Weights, agreement_interval, agreement_result,
+    check_interval, fleiss_null_se, multi_rater, prepare_codes, prepare_counts, require_estimate)
 from calib.tables import require_columns
 
 __all__ = ["conger_kappa", "scott_pi", "fleiss_kappa_by_category", "CATEGORY_KAPPA_COLUMNS"]
@@ -86,20 +86,34 @@ def conger_kappa(data: pd.DataFrame, *, interaction: str = "calibration_id",
     Notes
     -----
     With two evaluators and complete data Conger's kappa is Cohen's kappa (Conger 1980).
-    Gwet (2014) reports 0.76282 (SE 0.14917) on his 12 x 4 example with missing ratings
-    (R irrCAC, ``conger.kappa.raw(cac.raw4raters)``), reproduced in the tests.
+
+    Examples
+    --------
+    Gwet's (2014) 12 x 4 example with missing ratings (R irrCAC,
+    ``conger.kappa.raw(cac.raw4raters)``): 0.76282, SE 0.14917, 95% CI 0.435 to 1.
+
+    >>> import pandas as pd
+    >>> ratings = [[1, 1, None, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2],
+    ...            [1, 2, 3, 4], [4, 4, 4, 4], [1, 1, 2, 1], [2, 2, 2, 2], [None, 5, 5, 5],
+    ...            [None, None, 1, 1], [None, None, 3, None]]
+    >>> data = pd.DataFrame([(f"call-{i}", f"rater-{j}", category)
+    ...                      for i, row in enumerate(ratings) for j, category in enumerate(row)],
+    ...                     columns=["calibration_id", "evaluator_id", "category"])
+    >>> result = conger_kappa(data)
+    >>> round(result.estimate, 5), round(result.se, 5), round(result.ci_low, 3), result.ci_high
+    (0.76282, 0.14917, 0.435, 1.0)
     """
-    _check_interval(interval)
-    codes, labels, w, seen, missing, _ = _prepare_codes(
+    check_interval(interval)
+    codes, labels, w, seen, missing, _ = prepare_codes(
         data, interaction, evaluator, category, categories, weights, confidence)
     codes = codes[(codes >= 0).any(axis=1)]
     codes = codes[:, (codes >= 0).any(axis=0)]  # an evaluator without a rating says nothing
     core = _conger_core(codes, w, len(labels))
-    _require_estimate(core, "Conger's kappa", codes.shape[1])
-    return _result("conger_kappa", core, confidence, seen, missing, weights, interval)
+    require_estimate(core, "Conger's kappa", codes.shape[1])
+    return agreement_result("conger_kappa", core, confidence, seen, missing, weights, interval)
 
 
-def _conger_core(codes: np.ndarray, w: np.ndarray, q: int) -> _Core:
+def _conger_core(codes: np.ndarray, w: np.ndarray, q: int) -> CoefficientCore:
     """Conger's kappa and Gwet's linearised SE from a units x raters code matrix."""
     n, r = codes.shape
     rated = codes >= 0
@@ -107,9 +121,9 @@ def _conger_core(codes: np.ndarray, w: np.ndarray, q: int) -> _Core:
     units, raters = np.nonzero(rated)
     onehot[units, raters, codes[units, raters]] = 1.0
     counts = onehot.sum(axis=1)
-    base = _multi_rater(counts, w, "pa")
+    base = multi_rater(counts, w, "pa")
     if base.n2 == 0 or r < 2:
-        return _Core(base.pa, np.nan, np.nan, np.nan, n, base.n2, base.n_ratings)
+        return CoefficientCore(base.pa, np.nan, np.nan, np.nan, n, base.n2, base.n_ratings)
     n_g = rated.sum(axis=0).astype(float)                    # units each rater rated
     p_gk = onehot.sum(axis=0) / n_g[:, None]                 # r x q classification shares
     p_bar = p_gk.mean(axis=0)
@@ -132,7 +146,7 @@ def _conger_core(codes: np.ndarray, w: np.ndarray, q: int) -> _Core:
         se = float(np.sqrt(((linear - kappa) ** 2).sum() / (n * (n - 1)))) if n > 1 else np.nan
     if se < 1e-12 * max(1.0, abs(kappa)):  # rounding residue of an exact 0
         se = 0.0
-    return _Core(base.pa, float(pe), float(kappa), se, n, base.n2, base.n_ratings)
+    return CoefficientCore(base.pa, float(pe), float(kappa), se, n, base.n2, base.n_ratings)
 
 
 def scott_pi(data: pd.DataFrame, *, interaction: str = "calibration_id",
@@ -178,14 +192,27 @@ def scott_pi(data: pd.DataFrame, *, interaction: str = "calibration_id",
 
     References
     ----------
-    Scott (1955); Gwet (2014), ch. 2 (R irrCAC ``scott2.table`` reports 0.7962397 on the
-    ``cont3x3abstractors`` table, reproduced in the tests).
+    Scott (1955); Gwet (2014), ch. 2.
+
+    Examples
+    --------
+    Gwet's (2014) two abstractors classifying 100 pregnancies: R irrCAC ``scott2.table`` on
+    ``cont3x3abstractors`` reports 0.7962397.
+
+    >>> import numpy as np, pandas as pd
+    >>> table = np.array([[13, 0, 0], [0, 20, 7], [0, 4, 56]])  # Ectopic, AIU, NIU
+    >>> first, second = np.repeat(np.indices(table.shape).reshape(2, -1), table.ravel(), axis=1)
+    >>> data = pd.DataFrame({"calibration_id": np.tile(np.arange(100), 2),
+    ...                      "evaluator_id": np.repeat(["abstractor-1", "abstractor-2"], 100),
+    ...                      "category": np.concatenate([first, second])})
+    >>> round(scott_pi(data).estimate, 7)
+    0.7962397
     """
-    _check_interval(interval)
+    check_interval(interval)
     if raters is not None:
         require_columns(data, [evaluator], what="data")
         data = data[data[evaluator].isin(list(raters))]
-    codes, labels, w, seen, missing, pair = _prepare_codes(
+    codes, labels, w, seen, missing, pair = prepare_codes(
         data, interaction, evaluator, category, categories, weights, confidence)
     if len(pair) != 2:
         raise ValueError(f"Scott's pi compares exactly two evaluators, but the data has "
@@ -198,9 +225,9 @@ def scott_pi(data: pd.DataFrame, *, interaction: str = "calibration_id",
     q = len(labels)
     counts = np.zeros((len(both), q))
     np.add.at(counts, (np.repeat(np.arange(len(both)), 2), both.ravel()), 1.0)
-    core = _multi_rater(counts, w, "fleiss")
-    _require_estimate(core, "Scott's pi", 2)
-    return _result("scott_pi", core, confidence, seen, missing, weights, interval)
+    core = multi_rater(counts, w, "fleiss")
+    require_estimate(core, "Scott's pi", 2)
+    return agreement_result("scott_pi", core, confidence, seen, missing, weights, interval)
 
 
 def fleiss_kappa_by_category(data: pd.DataFrame, *, interaction: str = "calibration_id",
@@ -248,10 +275,28 @@ def fleiss_kappa_by_category(data: pd.DataFrame, *, interaction: str = "calibrat
     Fleiss (1971), p. 381: on his 30 patients x 6 psychiatrists, kappa_j = .245 (depression),
     .245 (personality disorder), .520 (schizophrenia), .471 (neurosis), .566 (other); R irr
     ``kappam.fleiss(diagnoses, detail=TRUE)`` prints z = 5.192, 5.192, 11.031, 9.994, 12.009.
+
+    Examples
+    --------
+    Fleiss (1971), Table 1, one string of six diagnoses per patient:
+
+    >>> import pandas as pd
+    >>> patients = ("444444 222555 233335 555555 222444 113333 333355 113334 114444 555555 "
+    ...             "144444 124444 222333 144444 224445 333335 111455 111112 224444 133555 "
+    ...             "555555 244444 224555 114444 144445 222224 111155 224444 133333 555555")
+    >>> data = pd.DataFrame([(patient, rater, int(diagnosis))
+    ...                      for patient, row in enumerate(patients.split())
+    ...                      for rater, diagnosis in enumerate(row)],
+    ...                     columns=["calibration_id", "evaluator_id", "category"])
+    >>> table = fleiss_kappa_by_category(data)
+    >>> table["kappa"].round(3).tolist()
+    [0.245, 0.245, 0.52, 0.471, 0.566]
+    >>> table["z"].round(3).tolist()
+    [5.192, 5.192, 11.031, 9.994, 12.009]
     """
-    _check_interval(interval)
-    counts, labels, _, _, _, raters = _prepare(data, interaction, evaluator, category,
-                                               categories, "identity", confidence)
+    check_interval(interval)
+    counts, labels, _, _, _, raters = prepare_counts(data, interaction, evaluator, category,
+                                                     categories, "identity", confidence)
     counts = counts[counts.sum(axis=1) >= 1]
     if raters < 2 or not (counts.sum(axis=1) >= 2).any():
         raise ValueError("Fleiss' kappa per category compares evaluators, but no interaction "
@@ -260,9 +305,9 @@ def fleiss_kappa_by_category(data: pd.DataFrame, *, interaction: str = "calibrat
     rows = []
     for j, label in enumerate(labels):
         split = np.column_stack([counts[:, j], counts.sum(axis=1) - counts[:, j]])
-        core = _multi_rater(split, np.eye(2), "fleiss")
-        ci = _interval(core.estimate, core.se, core.pe, core.n, confidence, interval)
-        se0 = _fleiss_null_se(split) if np.isfinite(core.estimate) else float("nan")
+        core = multi_rater(split, np.eye(2), "fleiss")
+        ci = agreement_interval(core.estimate, core.se, core.pe, core.n, confidence, interval)
+        se0 = fleiss_null_se(split) if np.isfinite(core.estimate) else float("nan")
         z = core.estimate / se0 if np.isfinite(se0) and se0 > 0 else float("nan")
         pval = float(2 * _st.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
         note = ci.note if np.isfinite(core.estimate) else (

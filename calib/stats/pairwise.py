@@ -103,7 +103,24 @@ def evaluator_differences(data: pd.DataFrame, *, interaction: str = "calibration
     ----------
     Student (1908), p. 20: the paired difference of the two soporifics on 10 patients is
     1.58 hours, t = 4.06 on 9 df, 95% CI 0.70 to 2.46 (R ``t.test(..., paired = TRUE)`` on
-    ``sleep``); reproduced in the tests.
+    ``sleep``).
+
+    Examples
+    --------
+    Student's (1908) extra hours of sleep of 10 patients under two soporifics, the patients
+    standing in for calls and the drugs for evaluators:
+
+    >>> import pandas as pd
+    >>> drug_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    >>> drug_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+    >>> data = pd.DataFrame({"calibration_id": list(range(10)) * 2,
+    ...                      "evaluator_id": ["drug 2"] * 10 + ["drug 1"] * 10,
+    ...                      "total_score": drug_2 + drug_1})
+    >>> pair = evaluator_differences(data).pairs.iloc[0]
+    >>> [round(float(pair[c]), 2) for c in ("difference", "ci_low", "ci_high")]
+    [1.58, 0.7, 2.46]
+    >>> round(float(pair["difference"] / pair["se"]), 2), int(pair["df"])
+    (4.06, 9)
     """
     level = check_confidence(confidence)
     if se not in ("paired", "anova"):

@@ -6,8 +6,8 @@ session is measured in one of two ways (``measure=``):
 
 * ``"disputed_share"`` (default): the share of the session's calls on which the question was
   disputed, i.e. fewer than ``disputed_below`` of the evaluator pairs chose the same category
-  (see :func:`calib.variance.question_disagreement`); high when ≥ ``high_disagreement`` (0.5:
-  disputed on at least half of the calls);
+  (see :func:`calib.stats.variance.question_disagreement`); high when ≥ ``high_disagreement``
+  (0.5: disputed on at least half of the calls);
 * ``"disagreement"``: 1 − the mean pairwise percent agreement over the session's calls; high
   when ≥ ``high_disagreement``.
 
@@ -28,8 +28,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from calib.stats.variance import disagreement_table
 from calib.tables import require_columns
-from calib.variance import disagreement_table
 
 RECURRING_COLUMNS = ("question_id", "question_text", "sessions_considered", "sessions_high",
                      "recurring", "last_disagreement")

@@ -53,8 +53,7 @@ import pandas as pd
 from scipy import sparse
 from scipy import stats as sps
 
-from calib.stats._common import check_confidence
-from calib.stats.bias import _drop, prepare_scores
+from calib.stats._common import check_confidence, excluded_rows, month_number, prepare_scores
 
 SEVERITY_COLUMNS = ("evaluator_id", "evaluator_name", "n_calls", "n_reference", "severity", "se",
                     "ci_low", "ci_high", "half_width", "calls_needed")
@@ -184,20 +183,15 @@ class SeverityResult:
 def _panel_rows(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     kept, excluded = prepare_scores(scores, extra=("month",))
     experts = kept["role"].eq("expert") if "role" in kept.columns else pd.Series(False, kept.index)
-    dropped = [excluded, _drop(kept[experts], "the expert's evaluation: the expert is measured "
-                                              "against the panel (expert_drift), not part of "
-                                              "the evaluators' consensus")]
+    dropped = [excluded, excluded_rows(kept[experts], "the expert's evaluation: the expert is "
+                                                      "measured against the panel (expert_drift), "
+                                                      "not part of the evaluators' consensus")]
     panel = kept[~experts]
     size = panel.groupby("calibration_id")["total_score"].transform("size")
-    dropped.append(_drop(panel[size < 2], "the only panel evaluation of its call: nothing to "
-                                          "compare it with"))
+    dropped.append(excluded_rows(panel[size < 2], "the only panel evaluation of its call: "
+                                                  "nothing to compare it with"))
     panel = panel[size >= 2].reset_index(drop=True)
     return panel, pd.concat(dropped, ignore_index=True)
-
-
-def _month_number(months: pd.Series) -> np.ndarray:
-    periods = pd.PeriodIndex(months.astype(str), freq="M")
-    return np.asarray(periods.year * 12 + periods.month - 1, dtype=float)
 
 
 def panel_severity(scores: pd.DataFrame, *, target_half_width: float = 3.0,
@@ -209,7 +203,7 @@ def panel_severity(scores: pd.DataFrame, *, target_half_width: float = 3.0,
     scores : pandas.DataFrame
         A ``scores`` table covering the history window (``month, calibration_id,
         evaluator_id, evaluator_name, role, status, total_score``). Only finished, scored
-        evaluations count (:func:`calib.stats.bias.prepare_scores`); the expert's are left out
+        evaluations count (:func:`calib.stats._common.prepare_scores`); the expert's are left out
         (see the module docstring).
     target_half_width : float
         CI half-width in points that counts as precise enough, usually the practical bias
@@ -306,8 +300,8 @@ def _monthly_table(panel: pd.DataFrame, y, call_codes, confidence) -> pd.DataFra
 def _trend_table(panel: pd.DataFrame, y, call_codes, rater_codes, raters, components,
                  confidence) -> pd.DataFrame:
     n_raters = len(raters)
-    month_number = _month_number(panel["month"])
-    centred = month_number - month_number.mean()
+    months = month_number(panel["month"])
+    centred = months - months.mean()
     n_months = panel.groupby(rater_codes)["month"].nunique()
     rows_index = np.arange(y.size)
     design = sparse.hstack([_indicator(rows_index, rater_codes, n_raters),

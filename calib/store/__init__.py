@@ -7,7 +7,8 @@ PostgreSQL by URL (``$CALIB_STORE_URL``). See :class:`Store`.
 
 from calib.store.core import Store
 from calib.store.errors import StoreError
+from calib.store.locks import LockBusy, LockHolder
 from calib.store.schema import SCHEMA_VERSION
 from calib.store.upsert import UpsertResult
 
-__all__ = ["Store", "StoreError", "UpsertResult", "SCHEMA_VERSION"]
+__all__ = ["Store", "StoreError", "LockBusy", "LockHolder", "UpsertResult", "SCHEMA_VERSION"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from calib import values
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_RE = values.MONTH_PATTERN
 
 
 def check_month(month: object) -> str:

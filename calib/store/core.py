@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -17,6 +18,7 @@ from calib.store.engine import create_store_engine, default_url, ensure_schema, 
     write_connection
 from calib.store.errors import StoreError
 from calib.store.load import load_answers, load_scores
+from calib.store.locks import LockHolder, StoreLocks
 from calib.store.schema import build_metadata
 from calib.store.upsert import UpsertResult, upsert_month
 
@@ -68,6 +70,7 @@ class Store:
             raise StoreError(f"Could not open the store at {self.url_for_display}: "
                              f"{type(exc.orig or exc).__name__}: {_first_line(exc)}. Check "
                              f"that the database exists and is reachable.") from None
+        self._locks = StoreLocks(self._engine, self._url, self._tables["locks"])
 
     # -- basics --------------------------------------------------------------------------
     @property
@@ -100,6 +103,34 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def lock(self, name: str, *, wait: float = 0,
+             purpose: str = "") -> AbstractContextManager[LockHolder]:
+        """A named lock: one holder at a time among every process and machine using this store.
+
+        Use it as ``with store.lock("create:<calibrator id>", purpose="creating plan X"):``.
+        PostgreSQL holds an advisory lock on a connection kept for the block; a SQLite file
+        store holds an ``flock`` on a file in ``<database>.locks/``; an in-memory store a
+        process-local lock. The server or the kernel releases it when the holder exits or is
+        killed, so a crashed run leaves no lock behind. Not re-entrant: taking a lock twice in
+        one thread finds it busy.
+
+        Parameters
+        ----------
+        name : str
+            What is locked; the same name means the same lock.
+        wait : float
+            Seconds to keep trying while it is held elsewhere (default 0: try once).
+        purpose : str
+            What the holder is doing, in words; a run that finds the lock taken is told it.
+
+        Raises
+        ------
+        calib.store.locks.LockBusy
+            (a :class:`StoreError`) when another holder keeps it past ``wait``; the message
+            names its purpose, host, process id and since when, and what to do.
+        """
+        return self._locks.hold(name, wait=wait, purpose=purpose)
 
     def _write(self, fn, *args: Any, rehearse: bool = False, **kwargs: Any) -> Any:
         """Run ``fn(conn, ...)`` in one write transaction; database errors become StoreError.
@@ -559,6 +590,19 @@ class Store:
         rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
             sa.select(u).order_by(u.c.name, u.c.user_id))])
         return pd.DataFrame(rows, columns=[c.name for c in u.columns])
+
+    def calibrations(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Stored calibrations without any score: calibration_id, team, month, session_id,
+        conversation_id, agent_id, calibrator_id, expert_id, form_id, source."""
+        cal = self._tables["calibrations"]
+        cols = ["calibration_id", "team", "month", "session_id", "conversation_id", "agent_id",
+                "calibrator_id", "expert_id", "form_id", "source"]
+        where = rec.where_equal(cal, team=team and cv.check_team(team),
+                                month=month and cv.check_month(month))
+        stmt = (sa.select(*(cal.c[c] for c in cols)).where(where)
+                .order_by(cal.c.month, cal.c.calibration_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(stmt)])
+        return pd.DataFrame(rows, columns=cols)
 
     def months(self, team: str) -> list[str]:
         """The months (``YYYY-MM``) with stored calibrations of ``team``, oldest first."""

@@ -10,6 +10,8 @@ busy handler ever being consulted.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def create_store_engine(url: sa.URL) -> sa.Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         if not in_memory:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -85,6 +87,27 @@ def create_store_engine(url: sa.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the database to write-ahead logging, waiting out another connection doing so.
+
+    Two connections switching a new database to WAL at the same moment each hold a shared lock
+    and want an exclusive one; SQLite refuses one of them at once with "database is locked"
+    instead of deadlocking, without consulting the busy timeout. So the switch is retried for as
+    long as that timeout (the other connection finishes within milliseconds).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def write_connection(engine: sa.Engine) -> sa.Connection:

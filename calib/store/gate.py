@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
+from calib.store.errors import StoreError
 from calib.store.scope import show_columns
 
 GATE_COLUMNS = ("calibration_id", "conversation_id", "n_assigned", "n_finished", "deadline",
@@ -181,8 +182,6 @@ def reveal_rows(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month
         ``calibration_ids`` entry (as its source named it) is not a calibration of this team
         and month.
     """
-    from calib.store.errors import StoreError
-
     stored = gate_table(conn, t, team, [month])
     gate = shown_gate(stored).assign(stored_id=stored["calibration_id"])
     if calibration_ids is not None:

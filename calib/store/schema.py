@@ -34,6 +34,10 @@ Tables, and why each exists:
     one row per file whose scores were imported (source ``"files"``), with its digest.
 ``runs``
     report and sync run records.
+``locks``
+    who holds each named store lock on PostgreSQL (host, process, since when, what for); the
+    lock itself is an advisory lock (see :mod:`calib.store.locks`), this row only feeds the
+    message a second run gets. SQLite keeps the same record in the lock file.
 """
 
 from __future__ import annotations
@@ -173,6 +177,10 @@ def build_metadata() -> sa.MetaData:
              sa.Column("status", text, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("detail", text))
+    sa.Table("locks", md,
+             sa.Column("name", text, primary_key=True),
+             sa.Column("purpose", text), sa.Column("host", text),
+             sa.Column("pid", sa.Integer), sa.Column("acquired_at", ts))
     return md
 
 
@@ -182,7 +190,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     # 1 -> 2 adds the deadline_changes table only; ensure_schema's create_all(checkfirst=True)
     # creates it after the version bump.
     1: lambda conn: None,
-    # 2 -> 3 adds the locks table only (branch h/lock; created the same way).
+    # 2 -> 3 adds the locks table only (created the same way).
     2: lambda conn: None,
     # 3 -> 4 moves the ids from files to their team-scoped keys (calib.store.scope).
     3: lambda conn: _scope_file_ids(conn),

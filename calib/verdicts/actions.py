@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import pandas as pd
 
-from calib.verdicts.people import (DriftVerdict, EvaluatorVerdict, check_threshold,
-                                   drift_verdicts, evaluator_verdicts)
-from calib.verdicts.team import (ConsistencyVerdict, TrendVerdict, consistency_verdict,
-                                 trend_verdict)
+from calib.stats import consistency as cons, prepare_scores
+from calib.stats.expert_drift import expert_drift
+from calib.stats.severity import panel_severity
+from calib.values import MONTH_PATTERN
+from calib.verdicts.people import (DriftVerdict, EvaluatorVerdict, check_threshold, drift_verdicts,
+                                   evaluator_verdicts)
+from calib.verdicts.team import ConsistencyVerdict, TrendVerdict, consistency_verdict, trend_verdict
 from calib.verdicts.words import ActionKind, join, points, window_words
 
 
@@ -169,9 +171,6 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
     Verdicts
         What could not be computed is named in ``problems``; the rest is still judged.
     """
-    from calib.stats import consistency as cons
-    from calib.stats.expert_drift import expert_drift
-    from calib.stats.severity import panel_severity
 
     check_threshold(bias_threshold, "bias_threshold")
     check_threshold(drift_threshold, "drift_threshold")
@@ -182,7 +181,7 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
     if months_present.empty:
         raise ValueError("scores holds no evaluation with a month; nothing to judge.")
     month = month or months_present.max()
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
+    if not MONTH_PATTERN.match(str(month)):
         raise ValueError(f"month must be a 'YYYY-MM' string such as '2026-10', not {month!r}.")
     window = scores[scores["month"].astype(str) <= month]
     months = tuple(sorted(window["month"].astype(str).unique()))
@@ -218,7 +217,6 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
 def _unjudged(window: pd.DataFrame, threshold: float, confidence: float,
               months: tuple[str, ...]) -> tuple[EvaluatorVerdict, ...]:
     """Every panel evaluator as *not enough shared calls* when no severity could be fitted."""
-    from calib.stats.bias import prepare_scores
 
     try:
         rows, _ = prepare_scores(window)

@@ -1,18 +1,15 @@
-"""Session plans, idempotent bulk creation of calibrations, and live status (never scores).
+"""A session plan: everything one calibration session needs, in a YAML file people review.
 
-A :class:`SessionPlan` names everything one calibration session needs; it round-trips through
-YAML in ``parameters/sessions/`` (dates stay strings there). :func:`create_session` creates one
-Genesys calibration per planned conversation and is idempotent: the key is "a calibration of this
-calibrator for this conversation", looked up before every POST, so a rerun creates nothing new, a
-crash after k of n resumes with the n − k left, and a POST whose response was lost is found by
-listing, never posted twice. :func:`session_status` reports who has finished, without scores:
-the blind gate itself lives in the store (``Store.gate``/``Store.reveal``).
+A :class:`SessionPlan` round-trips through YAML in ``parameters/sessions/`` (dates stay strings
+there) and is validated against the org before anything is created: the panel, the form, the
+recordings, the deadline (by the backend's clock) and the month the calibrations will belong to.
+A plan file holding another plan is never overwritten unless asked.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,21 +19,26 @@ import pandas as pd
 import yaml
 
 from calib.genesys import errors
+from calib.genesys.month import find_users
 from calib.selection import parse_instant, recording_available
 from calib.values import ParameterError, check_month, check_team, parse_yaml, read_yaml
 
-__all__ = ["PlanError", "PlannedConversation", "SessionPlan", "CreationResult", "create_session",
-           "session_status", "summarize_status", "calibration_body", "user_ids_by_email",
-           "published_form_id", "load_yaml", "STATUS_COLUMNS"]
+__all__ = ["PlanError", "PlannedConversation", "SessionPlan", "PLAN_BACKENDS", "load_yaml",
+           "published_form_id", "user_ids_by_email", "plan_file_name"]
 
-log = logging.getLogger("calib.sessions")
-
-STATUS_COLUMNS = ("conversation_id", "calibration_id", "evaluator_id", "role", "status", "state",
-                  "deadline")
-PLANNED_COLUMNS = ("index", "name", "conversation_id", "agent_id", "calibration_id", "action")
-MAX_POST_ATTEMPTS = 4
 _PLAN_KEYS = ("name", "team", "month", "focus", "form_id", "calibrator_id", "expert_id",
               "panel_ids", "deadline", "conversations")
+#: Optional keys: the org the plan's ids belong to (``genesys`` unless selected on the sandbox).
+_OPTIONAL_KEYS = ("backend", "sandbox_seed")
+PLAN_BACKENDS = ("genesys", "sandbox")
+
+
+def plan_file_name(session_name: str) -> str:
+    """The plan's file name: ``"demo 2026-11 general"`` → ``"demo-2026-11-general.yaml"``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(session_name).strip()).strip("-.")
+    if not stem:
+        raise ValueError("The session name is empty; give the session a name.")
+    return f"{stem}.yaml"
 
 
 class PlanError(ValueError):
@@ -98,6 +100,8 @@ class SessionPlan:
     panel_ids: tuple[str, ...]
     deadline: str
     conversations: tuple[PlannedConversation, ...] = field(default_factory=tuple)
+    backend: str = "genesys"
+    sandbox_seed: int = 7
 
     # -- construction and YAML ----------------------------------------------------------------
 
@@ -108,7 +112,7 @@ class SessionPlan:
             raise PlanError([f"A session plan must be a mapping with keys {list(_PLAN_KEYS)}, "
                              f"not {type(data).__name__}."])
         problems = []
-        unknown = sorted(set(data) - set(_PLAN_KEYS))
+        unknown = sorted(set(data) - set(_PLAN_KEYS) - set(_OPTIONAL_KEYS))
         if unknown:
             problems.append(f"The plan has unknown key(s) {unknown}; the allowed keys are "
                             f"{list(_PLAN_KEYS)}.")
@@ -132,6 +136,13 @@ class SessionPlan:
             if key in data and not isinstance(data[key], (str, type(None))):
                 problems.append(f"{key} must be a quoted string in the YAML (for example "
                                 f"'2026-11-20T17:00:00Z'), not {type(data[key]).__name__}.")
+        backend = data.get("backend", "genesys")
+        if backend not in PLAN_BACKENDS:
+            problems.append(f"backend must be one of {', '.join(PLAN_BACKENDS)} (the org the "
+                            f"plan's ids belong to), not {backend!r}.")
+        seed = data.get("sandbox_seed", 7)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            problems.append(f"sandbox_seed must be a whole number such as 7, not {seed!r}.")
         for key, check in (("team", check_team), ("month", check_month)):
             if data.get(key) not in (None, ""):
                 try:
@@ -144,17 +155,19 @@ class SessionPlan:
                    focus=str(data["focus"]), form_id=str(data["form_id"]),
                    calibrator_id=str(data["calibrator_id"]), expert_id=str(data["expert_id"]),
                    panel_ids=tuple(str(p) for p in panel), deadline=str(data["deadline"]),
-                   conversations=tuple(convs))
+                   conversations=tuple(convs), backend=str(backend), sandbox_seed=int(seed))
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML shape: plain strings, lists and mappings."""
+        where = {"backend": self.backend, **({"sandbox_seed": self.sandbox_seed}
+                                              if self.backend == "sandbox" else {})}
         return {"name": self.name, "team": self.team, "month": self.month, "focus": self.focus,
                 "form_id": self.form_id, "calibrator_id": self.calibrator_id,
                 "expert_id": self.expert_id, "panel_ids": list(self.panel_ids),
                 "deadline": self.deadline,
                 "conversations": [{k: v for k, v in (("conversation_id", c.conversation_id),
                                                      ("agent_id", c.agent_id), ("reason", c.reason))
-                                   if v is not None} for c in self.conversations]}
+                                   if v is not None} for c in self.conversations], **where}
 
     def store_record(self) -> dict[str, Any]:
         """The dict :meth:`calib.store.Store.save_session` takes (adds ``conversation_ids``)."""
@@ -162,12 +175,37 @@ class SessionPlan:
         record["conversation_ids"] = self.conversation_ids
         return record
 
-    def to_yaml(self, path: str | Path) -> Path:
-        """Write the plan to ``path`` (parents created); returns the path."""
+    def to_text(self) -> str:
+        """The plan as the YAML text :meth:`to_yaml` writes."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    def to_yaml(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the plan to ``path`` (parents created); returns the path.
+
+        A file that already holds the same plan is left as it is. A file that holds another plan
+        is replaced only with ``overwrite=True`` (``--force`` on the command line): a plan may
+        have been reviewed, edited and committed, and its calibrations created from it.
+
+        Raises
+        ------
+        PlanError
+            When ``path`` holds a different plan and ``overwrite`` is False (nothing written).
+        """
         path = Path(path)
+        text = self.to_text()
+        if path.is_file():
+            old = path.read_text(encoding="utf-8")
+            if old == text:
+                return path
+            if not overwrite:
+                raise PlanError([f"{path} already holds a different plan "
+                                 f"({_plan_difference(old, self)}); review it, then write this "
+                                 f"one elsewhere or replace it explicitly (--force on the "
+                                 f"command line, overwrite=True in Python)."])
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True,
-                                       width=100))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
         return path
 
     @classmethod
@@ -311,23 +349,32 @@ class SessionPlan:
                 f"or use one of: {', '.join(names) or 'none are published'}."]
 
 
+def _plan_difference(old_text: str, plan: "SessionPlan") -> str:
+    """What differs between a stored plan's text and ``plan``, in a few words."""
+    try:
+        old = SessionPlan.from_mapping(parse_yaml(old_text) or {})
+    except (PlanError, ParameterError):
+        return "it is not a valid plan"
+    changed = [k for k in ("name", "team", "month", "focus", "form_id", "calibrator_id",
+                           "expert_id", "deadline", "backend") if getattr(old, k) != getattr(plan, k)]
+    if set(old.panel_ids) != set(plan.panel_ids):
+        changed.append("panel")
+    new_convs = len(set(plan.conversation_ids) - set(old.conversation_ids))
+    if new_convs:
+        changed.append(f"{new_convs} of {len(plan.conversations)} conversations")
+    return "differs in " + ", ".join(changed) if changed else "differs only in the reasons"
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 def user_ids_by_email(client: Any, emails: Iterable[str]) -> list[str]:
-    """User ids for ``emails`` (case-insensitive), in order; raises naming every unknown email."""
-    wanted = [str(e).strip().lower() for e in emails]
-    found: dict[str, str] = {}
-    for user in client.iter_users():
-        email = str(user.get("email") or "").lower()
-        if email in wanted:
-            found[email] = str(user["id"])
-    unknown = [e for e in wanted if e not in found]
-    if unknown:
-        raise ValueError(f"No user with the email(s) {', '.join(unknown)} in the org; check the "
-                         f"spelling or the user's state.")
-    return [found[e] for e in wanted]
+    """User ids for ``emails`` (case-insensitive), in order, by calib's one user look-up
+    (:func:`calib.genesys.month.find_users`); raises naming every unknown email. Whether each
+    user is active is :meth:`SessionPlan.validate`'s check, with a sentence of its own."""
+
+    return [str(u["id"]) for u in find_users(client, list(emails))] if emails else []
 
 
 def published_form_id(client: Any, name: str | None = None) -> str:
@@ -339,235 +386,3 @@ def published_form_id(client: Any, name: str | None = None) -> str:
         raise ValueError(f"No published evaluation form is called {name!r}; published forms: "
                          f"{', '.join(names) or 'none'}.")
     return str(matching[0]["id"])
-
-
-# --------------------------------------------------------------------------------- creation
-
-@dataclass(frozen=True)
-class CreationResult:
-    """Outcome of :func:`create_session`.
-
-    Attributes
-    ----------
-    created : int
-        Calibrations created by this run (including those whose response was lost and which
-        were then found by listing).
-    existing : int
-        Planned conversations that already had a calibration of this calibrator (left alone).
-    planned : pandas.DataFrame
-        One row per planned conversation: ``index, name, conversation_id, agent_id,
-        calibration_id, action``; ``action`` is ``would create`` (dry run), ``created``,
-        ``recovered`` (created, response lost, found by listing) or ``existing``.
-    """
-
-    created: int
-    existing: int
-    planned: pd.DataFrame
-
-
-def calibration_body(plan: SessionPlan, index: int, conversation: PlannedConversation) -> dict[str, Any]:
-    """The ``CalibrationCreate`` body for the ``index``-th (1-based) conversation of ``plan``."""
-    body: dict[str, Any] = {
-        "name": f"{plan.name} #{index}",
-        "conversation": {"id": conversation.conversation_id},
-        "evaluationForm": {"id": plan.form_id},
-        "calibrator": {"id": plan.calibrator_id},
-        "evaluators": [{"id": uid} for uid in plan.evaluator_ids],
-        "expertEvaluator": {"id": plan.expert_id},
-    }
-    if conversation.agent_id:
-        body["agent"] = {"id": conversation.agent_id}
-    return body
-
-
-def _existing(client: Any, plan: SessionPlan, conversation_id: str) -> list[dict[str, Any]]:
-    """This calibrator's calibrations of this conversation: the idempotency key."""
-    found = []
-    for cal in client.iter_calibrations(plan.calibrator_id, conversation_id=conversation_id):
-        conv = (cal.get("conversation") or {}).get("id")
-        calibrator = (cal.get("calibrator") or {}).get("id")
-        if conv in (None, conversation_id) and calibrator in (None, plan.calibrator_id):
-            found.append(cal)
-    return found
-
-
-def _post_once(client: Any, plan: SessionPlan, body: dict[str, Any]) -> tuple[str, str]:
-    """Create one calibration; returns (calibration id, action). Never posts twice for one key."""
-    cid = body["conversation"]["id"]
-    last: Exception | None = None
-    for _attempt in range(MAX_POST_ATTEMPTS):
-        try:
-            return str(client.create_calibration(body)["id"]), "created"
-        except (errors.TransportError, errors.ServerError, errors.RateLimitError) as exc:
-            # The POST may or may not have been applied: the listing decides, and only an empty
-            # listing allows another POST.
-            last = exc
-            log.info("create for conversation %s failed (%s); reconciling by listing", cid,
-                     type(exc).__name__)
-            found = _existing(client, plan, cid)
-            if found:
-                return str(found[0]["id"]), "recovered"
-    raise errors.GenesysError(
-        f"Creating the calibration for conversation {cid} failed {MAX_POST_ATTEMPTS} times and "
-        f"none exists; rerun the creation later, it resumes where it stopped ({last}).")
-
-
-def create_session(
-    client: Any,
-    plan: SessionPlan,
-    *,
-    dry_run: bool = True,
-    store: Any = None,
-    progress: bool = True,
-    validate: bool = True,
-    now: datetime | str | None = None,
-    on_item: Callable[[int, str, str], None] | None = None,
-) -> CreationResult:
-    """Create one calibration per planned conversation, idempotently.
-
-    Before each POST the calibrator's calibrations of that conversation are listed; a
-    conversation that has one is skipped (``existing``). A POST that fails without a clear answer
-    (response lost, 5xx, transport error, 429 past the client's retries) is reconciled by listing
-    again and repeated only if nothing is there. Rate limits are honoured by the client
-    (``Retry-After``). Calibrations are named ``"<plan name> #<i>"``.
-
-    Parameters
-    ----------
-    client : calib.genesys.GenesysClient
-    plan : SessionPlan
-    dry_run : bool
-        Default True: list what exists and show what would be created, create nothing.
-    store : calib.store.Store, optional
-        When given (and not a dry run), the plan is recorded with ``store.save_session``.
-    progress : bool
-        Show a tqdm.auto progress bar (notebook widget or terminal).
-    validate : bool
-        Run :meth:`SessionPlan.validate` first (recordings included).
-    now : datetime or str, optional
-        The present for the deadline check (the sandbox clock in demos).
-    on_item : callable, optional
-        Called as ``on_item(index, conversation_id, action)`` after each conversation.
-
-    Returns
-    -------
-    CreationResult
-
-    Raises
-    ------
-    PlanError
-        When validation fails (nothing is created).
-    calib.genesys.errors.GenesysError
-        When the API keeps failing; a rerun resumes with the conversations left.
-    """
-    from tqdm.auto import tqdm
-
-    if not isinstance(plan, SessionPlan):
-        raise ValueError(f"plan must be a SessionPlan (SessionPlan.from_yaml(path)), not "
-                         f"{type(plan).__name__}.")
-    if validate:
-        plan.validate(client, now=now)
-    if store is not None and not dry_run:
-        store.save_session(plan.store_record())
-    rows = []
-    created = existing = 0
-    bar = tqdm(total=len(plan.conversations), disable=not progress, unit="calibration",
-               desc=f"{'dry run: ' if dry_run else ''}{plan.name}")
-    try:
-        for index, conv in enumerate(plan.conversations, 1):
-            body = calibration_body(plan, index, conv)
-            found = _existing(client, plan, conv.conversation_id)
-            if found:
-                cal_id, action = str(found[0]["id"]), "existing"
-                existing += 1
-                if len(found) > 1:
-                    log.warning("conversation %s already has %d calibrations of this calibrator",
-                                conv.conversation_id, len(found))
-            elif dry_run:
-                cal_id, action = None, "would create"
-            else:
-                cal_id, action = _post_once(client, plan, body)
-                created += 1
-            rows.append((index, body["name"], conv.conversation_id, conv.agent_id, cal_id, action))
-            bar.update(1)
-            bar.set_postfix(created=created, existing=existing, refresh=False)
-            if on_item is not None:
-                on_item(index, conv.conversation_id, action)
-    finally:
-        bar.close()
-    planned = pd.DataFrame(rows, columns=list(PLANNED_COLUMNS))
-    return CreationResult(created=created, existing=existing, planned=planned)
-
-
-# --------------------------------------------------------------------------------- status
-
-def _state(status: str, overdue: bool) -> str:
-    if status == "FINISHED":
-        return "finished"
-    if status == "RETRACTED":
-        return "retracted"
-    if overdue:
-        return "overdue"
-    return "in progress" if status in ("INPROGRESS", "INREVIEW") else "pending"
-
-
-def session_status(client: Any, plan: SessionPlan, *, now: datetime | str | None = None) -> pd.DataFrame:
-    """Live status per calibration and evaluator, read from the API; never any score.
-
-    Parameters
-    ----------
-    client : calib.genesys.GenesysClient
-    plan : SessionPlan
-    now : datetime or str, optional
-        The present, for ``overdue`` (the sandbox clock in demos); defaults to the system clock.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`STATUS_COLUMNS`: ``state`` is ``pending``, ``in progress``, ``finished``,
-        ``overdue`` (not finished after the deadline), ``retracted``, or ``not created`` (a
-        planned conversation without a calibration: one row with no evaluator). Only ids,
-        statuses and states are copied from the API answer, so scores cannot leak through it.
-    """
-    present = datetime.now(timezone.utc) if now is None else parse_instant(now, what="now")
-    deadline = plan.deadline_at()
-    overdue = present > deadline
-    rows = []
-    for conv in plan.conversations:
-        found = _existing(client, plan, conv.conversation_id)
-        if not found:
-            rows.append((conv.conversation_id, None, None, None, None, "not created", deadline))
-            continue
-        cal = found[0]
-        evaluations = cal.get("evaluations") or []
-        assigned = {(e.get("evaluator") or {}).get("id"): str(e.get("status") or "PENDING").upper()
-                    for e in evaluations}
-        # Evaluators assigned on the calibration but without an evaluation object yet are pending.
-        for user in [*(cal.get("evaluators") or []), cal.get("expertEvaluator") or {}]:
-            if user.get("id") and user["id"] not in assigned:
-                assigned[user["id"]] = "PENDING"
-        expert = (cal.get("expertEvaluator") or {}).get("id") or plan.expert_id
-        for evaluator_id, status in assigned.items():
-            if evaluator_id is None:
-                continue
-            role = "expert" if evaluator_id == expert else "evaluator"
-            rows.append((conv.conversation_id, str(cal["id"]), evaluator_id, role, status,
-                         _state(status, overdue), deadline))
-    frame = pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
-    frame["deadline"] = pd.to_datetime(frame["deadline"], utc=True)
-    return frame
-
-
-def summarize_status(status: pd.DataFrame) -> pd.DataFrame:
-    """Count states per evaluator: one row per evaluator, one column per state, plus ``total``.
-
-    Parameters
-    ----------
-    status : pandas.DataFrame
-        The output of :func:`session_status`.
-    """
-    states = ["pending", "in progress", "overdue", "finished", "retracted"]
-    assigned = status[status["evaluator_id"].notna()]
-    table = (assigned.groupby(["evaluator_id", "role"])["state"].value_counts()
-             .unstack(fill_value=0).reindex(columns=states, fill_value=0))
-    table["total"] = table.sum(axis=1)
-    return table.reset_index()

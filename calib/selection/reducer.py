@@ -337,6 +337,12 @@ class CandidateReducer:
         _, agent_id, queue_id, wrap = agents[0] if len(agents) == 1 else max(agents, key=_talk)
         if queue_id is None and acd is not None:
             queue_id = _first_queue(acd)
+        if acd is not None and queue_id is not None and queue_id not in self.names:
+            # The ACD participant of a conversation-details record is named after its queue:
+            # reasons and focus patterns can then speak of queues by name.
+            acd_name = acd.get("participantName")
+            if acd_name and _first_queue(acd) == queue_id:
+                self.names[queue_id] = str(acd_name)
         transferred = transfers > 0 or len(agents) > 1
         if handle <= 0:
             handle = talk_ms + hold + acw

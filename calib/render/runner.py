@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from calib.context import project_root
-from calib.report.params import ParameterError, load
+from calib.context import BackendError, project_root
+from calib.render.contract import ParameterError, load, notebook_contract
 from calib.values import inside
 
-REPORT_NOTEBOOK = "04_monthly_report.ipynb"
 SUMMARY_NAME = "summary.json"
 
 
@@ -70,14 +69,14 @@ class RenderResult:
     seconds: float
 
 
-def default_notebook() -> Path:
-    """The monthly report notebook of the project (``notebooks/04_monthly_report.ipynb``)."""
+def find_notebook(name: str) -> Path:
+    """``notebooks/<name>`` of the project (or of calib's own checkout)."""
     for root in (project_root(), Path(__file__).resolve().parents[2]):
-        candidate = root / "notebooks" / REPORT_NOTEBOOK
+        candidate = root / "notebooks" / name
         if candidate.is_file():
             return candidate
-    raise ParameterError(f"Cannot find notebooks/{REPORT_NOTEBOOK}; run calib from the project "
-                         f"folder or pass the notebook explicitly.")
+    raise ParameterError(f"Cannot find notebooks/{name}; run calib from the project folder or "
+                         f"pass the notebook explicitly.")
 
 
 def output_stem(notebook: Path) -> str:
@@ -93,20 +92,6 @@ def plan_output_dir(params: dict, notebook: Path, outputs_root: Path) -> Path:
                              f"(it is created when missing), such as outputs/.")
     parts = [str(params[k]) for k in ("team", "month") if params.get(k)]
     return inside(outputs_root, *(parts or [output_stem(notebook)]))
-
-
-def _prepare_data(params: dict) -> None:
-    """For a notebook that reads a team's month (it declares ``as_of``), check the team, sync or
-    import the data and check the month before any kernel starts; the kernel then reads the
-    store only. A user error is a sentence here, never a failed notebook."""
-    if "as_of" not in params or params.get("backend") == "store" or \
-            not {"team", "month", "backend"} <= params.keys():
-        return
-    from calib.report.data import prepare_month
-
-    prepared = prepare_month(params)
-    params.update(backend="store", store_url=prepared.store_url,
-                  as_of=prepared.as_of.isoformat(), sync_notes=list(prepared.notes))
 
 
 @contextmanager
@@ -126,27 +111,28 @@ def _render_lock(out_dir: Path, what: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def render(params_file: str | Path, *, notebook: str | Path | None = None,
+def render(params_file: str | Path, *, notebook: str | Path,
            outputs_root: str | Path | None = None, kernel_name: str = "python3",
-           cell_timeout: int = 900, require_summary: bool | None = None) -> RenderResult:
+           cell_timeout: int = 900, overrides: dict | None = None) -> RenderResult:
     """Validate a parameter file, execute the notebook with it, and export the HTML page.
 
     Parameters
     ----------
     params_file : str or Path
-        YAML parameter file; checked with :func:`calib.report.params.load` before any kernel
+        YAML parameter file; checked with :func:`calib.render.contract.load` before any kernel
         starts.
-    notebook : str or Path, optional
-        Defaults to ``notebooks/04_monthly_report.ipynb``.
+    notebook : str or Path
+        The notebook; its ``metadata["calib"]`` may declare rules, a preparation and the files
+        a run must write (:mod:`calib.render.contract`).
     outputs_root : str or Path, optional
         Defaults to ``outputs/`` in the project folder.
     kernel_name : str
         Jupyter kernel to run.
     cell_timeout : int
         Seconds one cell may run.
-    require_summary : bool, optional
-        Fail when the notebook wrote no ``summary.json``; by default only for the monthly
-        report notebook.
+    overrides : dict, optional
+        Parameter values that replace the file's (``{"month": "2026-11"}``), checked the same
+        way.
 
     Returns
     -------
@@ -162,21 +148,21 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
     """
     started = time.perf_counter()
     params_file = Path(params_file)
-    notebook = Path(notebook) if notebook is not None else default_notebook()
-    params = load(params_file, notebook)
-    _prepare_data(params)
+    notebook = Path(notebook)
+    params = load(params_file, notebook, overrides=overrides)
+    contract = notebook_contract(notebook)
+    if contract.prepare is not None:
+        params = contract.prepare(params)
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
     out_dir = plan_output_dir(params, notebook, root.resolve())
     stem = output_stem(notebook)
-    if require_summary is None:
-        require_summary = notebook.name == REPORT_NOTEBOOK
     what = " ".join(str(params[k]) for k in ("team", "month") if params.get(k)) or stem
     with _render_lock(out_dir, what):
         # A private folder at the same depth as out_dir (the store URL rule looks two levels up).
         stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.rendering-", dir=out_dir.parent))
         try:
             _execute(notebook, params, out_dir, stage, stem, kernel_name, cell_timeout,
-                     require_summary)
+                     contract.writes)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     summary = out_dir / SUMMARY_NAME
@@ -187,16 +173,16 @@ def render(params_file: str | Path, *, notebook: str | Path | None = None,
 
 
 def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str,
-             kernel_name: str, cell_timeout: int, require_summary: bool) -> None:
+             kernel_name: str, cell_timeout: int, writes: tuple[str, ...]) -> None:
     """Run the notebook into ``stage``; on success move its files into ``out_dir``."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from calib.report.html import export_html
+    from calib.render.html import export_html
 
     executed, html = stage / f"{stem}.ipynb", stage / f"{stem}.html"
     failed = out_dir / f"{stem}.failed.ipynb"
-    stale = [out_dir / f"{stem}.html"] + ([out_dir / SUMMARY_NAME] if require_summary else [])
+    stale = [out_dir / f"{stem}.html"] + [out_dir / name for name in writes]
     if "output_dir" in params:
         params["output_dir"] = str(stage)
     try:
@@ -218,10 +204,11 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
         raise RenderError(f"{notebook.name} could not run ({type(exc).__name__}: "
                           f"{_one_line(str(exc))}); see {failed} if it was written.") from exc
 
-    if require_summary and not (stage / SUMMARY_NAME).is_file():
+    missing = [name for name in writes if not (stage / name).is_file()]
+    if missing:
         _keep_failed(executed, failed, stale)
-        raise RenderError(f"{notebook.name} ran but wrote no {SUMMARY_NAME}; its last cell must "
-                          f"call calib.report.write_summary(data). See {failed}.")
+        raise RenderError(f"{notebook.name} ran but wrote no {', '.join(missing)}, which its "
+                          f"metadata says every run writes; see {failed}.")
     title = " ".join(str(params[k]) for k in ("team", "month") if params.get(k))
     if "output_dir" in params:  # the kept notebook names the folder its files live in
         _point_at(executed, stage, out_dir)
@@ -270,9 +257,9 @@ def _point_at(executed: Path, stage: Path, out_dir: Path) -> None:
         executed.write_text(text.replace(str(stage), str(out_dir)), encoding="utf-8")
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _one_line(text: str) -> str:
+    """The text on one line, whole: a message is never cut mid-word."""
+    return " ".join(str(text).split())
 
 
 def _keep_failed(executed: Path, failed: Path, stale: list[Path]) -> None:
@@ -285,9 +272,10 @@ def _keep_failed(executed: Path, failed: Path, stale: list[Path]) -> None:
             path.unlink()
 
 
-def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
-                notebook: str | Path | None = None, outputs_root: str | Path | None = None,
-                kernel_name: str = "python3") -> list[RenderResult]:
+def render_many(params_files: Sequence[str | Path], *, notebook: str | Path,
+                jobs: int | None = None, outputs_root: str | Path | None = None,
+                kernel_name: str = "python3", overrides: dict | None = None
+                ) -> list[RenderResult]:
     """Render several parameter files in parallel (one kernel process per file).
 
     Every file is validated first, and two files for the same team and month are refused, so a
@@ -299,7 +287,7 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
         One YAML file per team (or per month).
     jobs : int, optional
         Parallel runs; default: the number of files, at most the number of CPUs.
-    notebook, outputs_root, kernel_name
+    notebook, outputs_root, kernel_name, overrides
         As in :func:`render`.
 
     Returns
@@ -320,20 +308,21 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
                              "parameters/demo.yaml.")
     if jobs is not None and jobs < 1:
         raise ParameterError(f"jobs must be at least 1, not {jobs}.")
-    nb = Path(notebook) if notebook is not None else default_notebook()
+    nb = Path(notebook)
     if outputs_root is not None and Path(outputs_root).exists() and not Path(outputs_root).is_dir():
         raise ParameterError(f"The outputs folder {str(outputs_root)!r} is a file; pass a folder "
                              f"(it is created when missing), such as outputs/.")
     seen: dict[tuple, Path] = {}
     for path in map(Path, params_files):
-        params = load(path, nb)
+        params = load(path, nb, overrides=overrides)
         key = (params.get("team"), params.get("month"))
         if key in seen:
             raise ParameterError(f"{path.name} and {seen[key].name} both render team "
                                  f"{key[0]!r} for {key[1]!r}; keep one of them.")
         seen[key] = path
     workers = min(jobs or os.cpu_count() or 1, len(params_files))
-    kwargs = dict(notebook=nb, outputs_root=outputs_root, kernel_name=kernel_name)
+    kwargs = dict(notebook=nb, outputs_root=outputs_root, kernel_name=kernel_name,
+                  overrides=overrides)
     if workers == 1:
         outcomes = [_attempt(p, kwargs) for p in params_files]
     else:
@@ -350,8 +339,6 @@ def render_many(params_files: Sequence[str | Path], *, jobs: int | None = None,
 
 
 def _attempt(params_file: str | Path, kwargs: dict) -> RenderResult | str:
-    from calib.context import BackendError
-
     try:
         return render(params_file, **kwargs)
     except (RenderError, ParameterError, BackendError) as exc:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from calib.tables import scores_frame
-from calib.variance import calibration_variance, discussion_tier, question_disagreement
+from calib.stats.variance import calibration_variance, discussion_tier, question_disagreement
 
 
 def score_rows(calibration: str, values: dict[str, float], expert: str | None = None,

@@ -3,7 +3,7 @@
 Decisions (documented here because the report reads them):
 
 * **Who counts.** Only ``FINISHED`` evaluations with a total score count (see
-  :func:`calib.stats.bias.prepare_scores`); everything else is returned in ``excluded`` with a
+  :func:`calib.stats._common.prepare_scores`); everything else is returned in ``excluded`` with a
   reason. The expert's evaluation **counts** in ``n_evaluators``, mean, SD, min, max and range,
   as in the seed article, which takes every finished evaluation: the expert is one more reading
   of the call, and a range that hid the expert would hide an expert who is the outlier.
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calib.stats.bias import prepare_scores
+from calib.stats._common import prepare_scores
+from calib.stats.categorical import answer_categories
 from calib.tables import NA_CATEGORY, require_columns
 
 VARIANCE_COLUMNS = ("calibration_id", "conversation_id", "agent_id", "n_evaluators", "mean", "sd",
@@ -57,11 +58,15 @@ class VarianceResult:
     excluded : pandas.DataFrame
         One row per dropped evaluation: ``evaluation_id, calibration_id, evaluator_id, role,
         status, reason``.
+    aligned_max, discuss_max : float
+        The tier thresholds the ``tier`` column was cut with.
     """
 
     table: pd.DataFrame
     deviations: pd.DataFrame
     excluded: pd.DataFrame
+    aligned_max: float = 5.0
+    discuss_max: float = 15.0
 
 
 def whole_points(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -85,6 +90,11 @@ def discussion_tier(score_range: pd.Series | np.ndarray, *, aligned_max: float =
     Returns
     -------
     numpy.ndarray of str
+
+    Examples
+    --------
+    >>> discussion_tier([5.4, 5.5, 15.4, 15.5]).tolist()  # 5.5 shows as 6, 15.5 as 16
+    ['aligned', 'discuss', 'discuss', 'full_session']
     """
     _check_thresholds(aligned_max, discuss_max)
     rounded = whole_points(score_range)
@@ -136,6 +146,24 @@ def calibration_variance(scores: pd.DataFrame, *, aligned_max: float = 5.0,
     References
     ----------
     Module docstring: the expert counts in the spread, and tiers use the whole-point range.
+
+    Examples
+    --------
+    Call c1 spans 78-82 (aligned), c2 spans 70-90 (a full session); on c3 only the expert has
+    finished, so there is no spread to measure and both of its evaluations are listed:
+
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({
+    ...     "calibration_id": ["c1"] * 3 + ["c2"] * 3 + ["c3"] * 2,
+    ...     "evaluator_id": ["x", "ann", "bob"] * 2 + ["x", "ann"],
+    ...     "role": ["expert", "evaluator", "evaluator"] * 2 + ["expert", "evaluator"],
+    ...     "status": ["FINISHED"] * 7 + ["INPROGRESS"],
+    ...     "total_score": [80.0, 82.0, 78.0, 70.0, 90.0, 80.5, 60.0, None]})
+    >>> result = calibration_variance(scores)
+    >>> result.table[["calibration_id", "range", "tier", "within_5_share"]].values.tolist()
+    [['c2', 20.0, 'full_session', 0.0], ['c1', 4.0, 'aligned', 1.0]]
+    >>> result.excluded[["calibration_id", "evaluator_id"]].values.tolist()
+    [['c3', 'ann'], ['c3', 'x']]
     """
     _check_thresholds(aligned_max, discuss_max)
     if not isinstance(within, (int, float)) or not within >= 0:
@@ -174,23 +202,10 @@ def calibration_variance(scores: pd.DataFrame, *, aligned_max: float = 5.0,
     deviations = kept[list(DEVIATION_COLUMNS)].sort_values(
         ["calibration_id", "role", "evaluator_id"], kind="stable").reset_index(drop=True)
     return VarianceResult(table=table[list(VARIANCE_COLUMNS)], deviations=deviations,
-                          excluded=excluded)
+                          excluded=excluded, aligned_max=aligned_max, discuss_max=discuss_max)
 
 
 # --------------------------------------------------------------------------- questions
-
-
-def answer_categories(answers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Category of each answer row and a mask of missing rows (docs/architecture.md).
-
-    The category is ``"N/A"`` when ``marked_na``, else ``answer_id``; a row with neither is
-    missing (a blank answer), never a category. The rule itself lives in
-    :func:`calib.stats.categorical.answer_categories`.
-    """
-    from calib.stats.categorical import answer_categories as categories_of
-
-    category = categories_of(answers, weights="identity", na="category")
-    return category, category.isna()
 
 
 _ANSWER_COLUMNS = ("calibration_id", "evaluator_id", "question_id", "answer_id", "answer_text",
@@ -242,6 +257,25 @@ def question_disagreement(answers: pd.DataFrame, *,
     ----------
     Fleiss JL (1971), Psychol Bull 76:378-382 (per-subject agreement P_i); Gwet KL (2014),
     Handbook of Inter-Rater Reliability, 4th ed.
+
+    Examples
+    --------
+    Four answers to one question: Yes, Yes, No and N/A. Of the 4 x 3 ordered pairs only the
+    two Yes-Yes pairs agree (2 / 12 = 1/6), and one of the three others chose the expert's Yes:
+
+    >>> import pandas as pd
+    >>> answers = pd.DataFrame({
+    ...     "calibration_id": ["c1"] * 4, "evaluator_id": ["x", "ann", "bob", "cy"],
+    ...     "role": ["expert", "evaluator", "evaluator", "evaluator"],
+    ...     "question_id": ["q1"] * 4, "answer_id": ["yes", "yes", "no", None],
+    ...     "answer_text": ["Yes", "Yes", "No", None], "marked_na": [False, False, False, True]})
+    >>> row = question_disagreement(answers).iloc[0]
+    >>> [round(float(row[column]), 4) for column in ("agreement", "expert_agreement")]
+    [0.1667, 0.3333]
+    >>> bool(row["disputed"])
+    True
+    >>> row["categories"]
+    'Yes: 2, No: 1, N/A: 1'
     """
     return disagreement_table(answers, disputed_below=disputed_below, summaries=True)
 
@@ -257,8 +291,9 @@ def disagreement_table(answers: pd.DataFrame, *, disputed_below: float = 0.75,
     # Plain arrays, not a copied frame: a year of answers is ~650,000 rows.
     col = {c: (answers[c].to_numpy() if c in answers.columns
                else np.full(len(answers), None, dtype=object)) for c in _ANSWER_COLUMNS}
-    category, missing = answer_categories(answers)
-    missing = missing.to_numpy()
+    # The category rule of docs/architecture.md (N/A is a category, a blank is missing).
+    category = answer_categories(answers, weights="identity", na="category")
+    missing = category.isna().to_numpy()
     dropped = pd.DataFrame({c: col[c][missing] for c in
                             ("evaluation_id", "calibration_id", "evaluator_id", "question_id")})
     if missing.all():

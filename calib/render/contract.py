@@ -1,38 +1,50 @@
-"""Report parameters: read a YAML file and check it against a notebook's parameters cell.
+"""The parameter contract of a notebook: read a YAML file and check it against the notebook's
+parameters cell, and the notebook's own rules, before any kernel starts.
 
 Stricter than papermill on purpose: a parameter file runs only when every key it holds is a
 parameter of the notebook, every parameter the notebook needs is present, each value has the
 type of the notebook's literal default, dates are still strings, and nothing in it looks like a
 secret. All of this happens before a kernel starts, so a bad file costs no time and leaks nothing.
+
+Generic on purpose: what a *particular* notebook requires (a team that exists, a month with
+data, thresholds in range) is declared by the notebook itself, in its metadata::
+
+    "metadata": {"calib": {"rules": "calib.report.parameters:check",
+                           "prepare": "calib.report.parameters:prepare",
+                           "writes": ["summary.json"]}}
+
+``rules(params, source)`` refuses bad values with a :class:`ParameterError`; ``prepare(params)``
+does the work that must succeed before a kernel starts (sync the data) and returns the
+parameters the kernel gets; ``writes`` names files a successful run must leave. A parameter whose
+comment starts with "set by the runner" is filled in by the runner (or ``prepare``), never by a
+parameter file.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
-import math
+from typing import Any, Callable, Mapping
 
 import nbformat
 
-from calib.values import ParameterError, check_month, check_team
+from calib.values import ParameterError
 from calib.values import read_yaml as _read_yaml
-#: Parameters the runner fills in itself; a parameter file leaves them out.
-RUNNER_SET = ("output_dir", "as_of", "sync_notes")
+
+#: Parameters every run fills in itself (besides those a notebook marks "set by the runner").
+RUNNER_SET = ("output_dir",)
 
 _SECRET_KEY = re.compile(
     r"secret|passw(or)?d|passphrase|token|api[_-]?key|credential|private[_-]?key|bearer|auth",
     re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-BACKENDS = ("sandbox", "genesys", "files", "store")
-__all__ = ["ParameterError", "NotebookParameter", "read_yaml", "notebook_parameters", "validate",
-           "load", "month_check", "RUNNER_SET", "BACKENDS"]
+__all__ = ["ParameterError", "NotebookParameter", "NotebookContract", "read_yaml",
+           "notebook_parameters", "notebook_contract", "validate", "load", "RUNNER_SET"]
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter
     """
     for key, value in values.items():
         _refuse_secret(key, value, source)
-    runner_set = [k for k in values if k in RUNNER_SET and k in declared]
+    runner_set = [k for k in values if k in declared and _runner_sets(declared[k])]
     if runner_set:
         raise ParameterError(f"{source} sets {', '.join(map(repr, runner_set))}, which the runner "
                              f"sets itself; remove the line(s).")
@@ -165,7 +177,7 @@ def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter
         raise ParameterError(
             f"{source} has unknown key(s) {', '.join(map(repr, unknown))}; the notebook takes "
             f"{', '.join(map(repr, declared))}. Remove or rename them.")
-    missing = [k for k in declared if k not in values and k not in RUNNER_SET]
+    missing = [k for k in declared if k not in values and not _runner_sets(declared[k])]
     if missing:
         raise ParameterError(f"{source} lacks the key(s) {', '.join(map(repr, missing))}; add "
                              f"them (see parameters/example-team.yaml for each one's meaning).")
@@ -173,12 +185,56 @@ def validate(values: Mapping[str, Any], declared: Mapping[str, NotebookParameter
     for name, param in declared.items():
         value = values.get(name, param.default)
         out[name] = _check_type(name, value, param.default, source)
-    _check_known(out, source)
     return out
 
 
-def load(path: str | Path, notebook: str | Path) -> dict[str, Any]:
-    """Read and validate a parameter file for a notebook; see :func:`validate`.
+def _runner_sets(param: NotebookParameter) -> bool:
+    return param.name in RUNNER_SET or param.help.lower().startswith("set by the runner")
+
+
+@dataclass(frozen=True)
+class NotebookContract:
+    """What a notebook declares about its run (its ``metadata["calib"]``).
+
+    Attributes
+    ----------
+    rules : callable or None
+        ``rules(params, source)``: the notebook's own checks of its values.
+    prepare : callable or None
+        ``prepare(params) -> params``: work to do before a kernel starts.
+    writes : tuple of str
+        Files a successful run must leave in its output folder.
+    """
+
+    rules: Callable[[dict, str], None] | None = None
+    prepare: Callable[[dict], dict] | None = None
+    writes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _hook(notebook: Path, spec: Any, what: str) -> Callable | None:
+    if not spec:
+        return None
+    module, _, name = str(spec).partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ParameterError(f"Notebook {notebook.name!r} declares its {what} as {spec!r}, "
+                             f"which calib does not have; fix metadata.calib.{what}.") from None
+
+
+def notebook_contract(notebook: str | Path) -> NotebookContract:
+    """The rules, preparation and expected files a notebook declares in ``metadata["calib"]``."""
+    notebook = Path(notebook)
+    meta = nbformat.read(notebook, as_version=4).metadata.get("calib", {}) or {}
+    return NotebookContract(rules=_hook(notebook, meta.get("rules"), "rules"),
+                            prepare=_hook(notebook, meta.get("prepare"), "prepare"),
+                            writes=tuple(meta.get("writes") or ()))
+
+
+def load(path: str | Path, notebook: str | Path, *,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read and validate a parameter file for a notebook: the contract of :func:`validate`,
+    then the notebook's own rules (:func:`notebook_contract`).
 
     Parameters
     ----------
@@ -186,13 +242,21 @@ def load(path: str | Path, notebook: str | Path) -> dict[str, Any]:
         The YAML parameter file.
     notebook : str or Path
         The notebook whose parameters cell the file must match.
+    overrides : mapping, optional
+        Values that replace the file's (``{"month": "2026-11"}``), checked the same way.
 
     Returns
     -------
     dict
         Validated parameters.
     """
-    return validate(read_yaml(path), notebook_parameters(notebook), source=f"{Path(path).name}")
+    values = {**read_yaml(path), **dict(overrides or {})}
+    source = Path(path).name
+    params = validate(values, notebook_parameters(notebook), source=source)
+    rules = notebook_contract(notebook).rules
+    if rules is not None:
+        rules(params, source)
+    return params
 
 
 def _refuse_secret(key: str, value: Any, source: str) -> None:
@@ -241,44 +305,3 @@ def _check_type(name: str, value: Any, default: Any, source: str) -> Any:
             raise ParameterError(f"{source}: every item of {name!r} must be "
                                  f"{_type_name(default[0])}; fix {bad[0]!r}.")
     return value
-
-
-def _check_known(p: dict[str, Any], source: str) -> None:
-    """Domain checks for the parameters calib's notebooks share (only those present)."""
-    def fail(msg: str) -> None:
-        raise ParameterError(f"{source}: {msg}")
-
-    if "team" in p:
-        check_team(p["team"], source=source)
-    if "month" in p:
-        month_check(p["month"], source=source)
-    if "backend" in p and p["backend"] not in BACKENDS:
-        fail(f"'backend' must be one of {', '.join(BACKENDS)}, not {p['backend']!r}.")
-    if p.get("files_preset"):
-        from calib.interchange.presets import PRESETS
-
-        if p["files_preset"] not in PRESETS:
-            fail(f"'files_preset' must be one of {', '.join(PRESETS)} (or empty for the tidy "
-                 f"interchange format), not {p['files_preset']!r}.")
-    if "calibrators" in p:
-        if not p["calibrators"]:
-            fail("'calibrators' is empty; list the email of at least one calibrator.")
-        for email in p["calibrators"]:
-            if not _EMAIL.match(str(email)):
-                fail(f"{email!r} in 'calibrators' is not an email address; list calibrators "
-                     f"by their Genesys email.")
-    for name, value in p.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            fail(f"'{name}' is {value!r}; give a finite number.")
-    for name in ("seed", "sandbox_seed"):
-        if name in p and isinstance(p[name], int) and p[name] < 0:
-            fail(f"'{name}' must not be negative.")
-    from calib.context import ReportSettings
-
-    ReportSettings.from_mapping(p, source=source)
-
-
-def month_check(month: Any, *, source: str = "parameters") -> str:
-    """Return ``month`` if it is a ``"YYYY-MM"`` string (2000-01 to 2099-12), else raise
-    :class:`ParameterError`; the rule is :func:`calib.values.check_month`'s."""
-    return check_month(month, source=source)

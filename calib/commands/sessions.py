@@ -1,0 +1,172 @@
+"""``calib select``, ``create`` and ``status``: a calibration session on the command line.
+
+A thin layer over :mod:`calib.sessions` (its ``steps`` tie plans to a backend); backends
+and stores are opened by :mod:`calib.context`. ``--backend sandbox`` (or a plan selected on the
+sandbox) uses the running ``calib sandbox serve`` when there is one, else the persistent demo
+org under ``outputs/sandbox/``, so the verbs follow each other on one org and its clock.
+``calib create`` only shows what it would create unless ``--yes`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from calib.commands.common import open_backend, print_table, shown_path, store_display
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``select``, ``create`` and ``status`` verbs."""
+    select = subparsers.add_parser(
+        "select", help="select calibration candidates and write a session plan",
+        description="Select conversations for a calibration session (stratified, seeded, "
+                    "gray-area first) and write the session plan YAML to "
+                    "parameters/sessions/. A plan file that holds a different plan is kept "
+                    "unless --force is given.")
+    select.add_argument("--params", required=True, type=Path,
+                        help="selection parameters YAML (see parameters/select-demo.yaml)")
+    select.add_argument("--out", type=Path, default=None, help="plan file (overrides 'out')")
+    select.add_argument("--force", action="store_true",
+                        help="replace a plan file that holds a different plan")
+    select.set_defaults(func=_select)
+
+    create = subparsers.add_parser(
+        "create", help="show, then create, the calibrations of a session plan",
+        description="Shows the calibrations a plan would create (a dry run: nothing is "
+                    "created). With --yes, creates one calibration per planned conversation "
+                    "and records the plan and its deadline in the store. Safe to rerun: "
+                    "existing calibrations are found and skipped, an interrupted run resumes.")
+    create.add_argument("--plan", required=True, type=Path, help="session plan YAML")
+    create.add_argument("--yes", action="store_true",
+                        help="create the calibrations (without it nothing is created)")
+    create.add_argument("--store", default=None, metavar="URL",
+                        help="store that records the plan (default: $CALIB_STORE_URL, else "
+                             "outputs/calib.sqlite)")
+    create.add_argument("--no-store", action="store_true",
+                        help="do not record the plan in a store")
+    _backend_args(create)
+    create.set_defaults(func=_create)
+
+    status = subparsers.add_parser(
+        "status", help="show who has finished a session's evaluations (never scores)",
+        description="Live status per evaluator: finished, in progress, pending, overdue, by "
+                    "name and email, and who is late. Scores stay hidden.")
+    status.add_argument("--plan", required=True, type=Path, help="session plan YAML")
+    status.add_argument("--detail", action="store_true",
+                        help="one row per calibration and evaluator")
+    _backend_args(status)
+    status.set_defaults(func=_status)
+
+
+def _backend_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("genesys", "sandbox"), default=None,
+                        help="the org the plan belongs to (default: the plan's own 'backend')")
+
+
+def _select(args: argparse.Namespace) -> int:
+    from calib.sessions.steps import candidate_table, people, plan_path, read_select_params, \
+        reasons_table, select_session
+
+    params = read_select_params(args.params)
+    with open_backend(params["backend"], params["sandbox_seed"]) as backend:
+        selection, plan = select_session(backend, params)
+        who = people(backend.client, selection.candidates["agent_id"])
+    out = plan.to_yaml(args.out or plan_path(params), overwrite=args.force)
+    print(selection.funnel[["step", "remaining", "removed"]].to_string(index=False))
+    print()
+    print(candidate_table(selection.candidates, who).to_string(index=False))
+    print("\nWhy each was picked:")
+    for i, row in enumerate(reasons_table(selection.candidates, who).itertuples(index=False), 1):
+        print(f"  {i}. {row.agent}: {row.reason}")
+    print(f"\nThe session plan for {len(plan.conversations)} conversation(s) is in {out}. "
+          f"Review it, then: calib create --plan {shown_path(out)}")
+    return 0
+
+
+def _create(args: argparse.Namespace) -> int:
+    from calib.cli import CommandError
+    from calib.sessions import SessionPlan, create_session
+    from calib.sessions.steps import people
+
+    plan = SessionPlan.from_yaml(args.plan)
+    if args.store and args.no_store:
+        raise CommandError("--store and --no-store contradict each other; pass one of them.")
+    with open_backend(args.backend or plan.backend, plan.sandbox_seed) as backend:
+        store = None if args.no_store or not args.yes else backend.open_store(args.store)
+        try:
+            result = create_session(backend.client, plan, dry_run=not args.yes, store=store,
+                                    now=backend.now(), progress=False)
+        finally:
+            if store is not None:
+                store.close()
+        who = people(backend.client, [c.agent_id for c in plan.conversations])
+    names = dict(zip(who["user_id"], who["name"]))
+    table = result.planned.assign(agent=result.planned["agent_id"].map(names)
+                                  .fillna(result.planned["agent_id"]))
+    print_table(table[["index", "agent", "conversation_id", "action", "calibration_id"]]
+                 .fillna(""), "The plan has no conversations.")
+    panel = len(set(plan.panel_ids) | {plan.expert_id})
+    if result.duplicates_note:
+        print(f"\n{result.duplicates_note}")
+    if not args.yes:
+        todo = int((result.planned["action"] == "would create").sum())
+        print(f"\nDry run: nothing was created. {todo} calibration(s) would be created for a "
+              f"panel of {panel}, {result.existing} already exist. To create them: "
+              f"calib create --plan {shown_path(args.plan)} --yes")
+        return 0
+    print(f"\nCreated {result.created}, already there {result.existing}; each evaluator of the "
+          f"panel of {panel} now has them to score, due {plan.deadline}.")
+    if store is not None:
+        print(f"The plan and its deadline are recorded in {store_display(args.store)}.")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from calib.sessions import SessionPlan, session_status
+    from calib.sessions.steps import late_evaluators, people, with_people
+
+    plan = SessionPlan.from_yaml(args.plan)
+    with open_backend(args.backend or plan.backend, plan.sandbox_seed) as backend:
+        now = backend.now()
+        status = session_status(backend.client, plan, now=now)
+        who = people(backend.client, status["evaluator_id"])
+    status = with_people(status, who, id_column="evaluator_id", prefix="evaluator")
+    created = status[status["state"] != "not created"]
+    print(f"{plan.name}: deadline {plan.deadline}; now {now:%Y-%m-%d %H:%M} UTC by the "
+          f"{'sandbox' if backend.sandbox is not None else 'system'} clock.")
+    if created.empty:
+        print(f"\nNone of the {len(plan.conversations)} planned calibrations exists yet; create "
+              f"them with: calib create --plan {shown_path(args.plan)} --yes")
+        return 0
+    if args.detail:
+        print_table(created[["conversation_id", "evaluator_name", "evaluator_email", "role",
+                              "state"]], "")
+    else:
+        counts = (created.groupby(["evaluator_name", "evaluator_email", "role"])["state"]
+                  .value_counts().unstack(fill_value=0).reset_index())
+        for state in ("finished", "in progress", "pending", "overdue"):
+            if state not in counts:
+                counts[state] = 0
+        counts = counts.rename(columns={"evaluator_name": "evaluator",
+                                        "evaluator_email": "email"})
+        print()
+        print_table(counts[["evaluator", "email", "role", "finished", "in progress", "pending",
+                             "overdue"]].sort_values(["role", "evaluator"]), "")
+    late = late_evaluators(status)
+    n_cal = created["calibration_id"].nunique()
+    done = created.groupby("calibration_id")["state"].apply(lambda s: (s == "finished").all())
+    print(f"\n{int(done.sum())} of {n_cal} calibration(s) have every evaluation finished.")
+    if late.empty:
+        print("Nobody is late: every evaluation is finished.")
+    else:
+        overdue = late[late["overdue"] > 0]
+        heading = "Late (the deadline has passed)" if len(overdue) else "Still to finish"
+        print(f"{heading}:")
+        for row in late.itertuples(index=False):
+            print(f"  {row.name} <{row.email}>: {row.open} of {row.assigned} open"
+                  + (f", {row.overdue} overdue" if row.overdue else ""))
+    not_created = int((status["state"] == "not created").sum())
+    if not_created:
+        print(f"\n{not_created} planned conversation(s) have no calibration yet; run "
+              f"calib create --plan {shown_path(args.plan)} --yes")
+    return 0
