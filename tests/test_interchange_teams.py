@@ -13,7 +13,7 @@ import pytest
 
 from calib.interchange import InterchangeError, export_from_store, export_month, \
     import_into_store
-from calib.store import Store, StoreError
+from calib.store import SCHEMA_VERSION, Store, StoreError
 from calib.tables import answers_frame, scores_frame
 from tests.store_dump import dump_store
 from tests.test_store_helpers import Clock, month_frames
@@ -198,20 +198,26 @@ def test_the_gate_reveal_and_consensus_speak_in_the_files_ids(store_url, tmp_pat
         assert list(agreed["calibration_id"]) == ["call-02"]
 
 
-def _as_written_before_version_4(store: Store, team: str, scores, answers) -> None:
-    """Store a month the way calib before schema version 4 stored files: ids as in the file.
+def _as_written_before_the_scoping(store: Store, team: str, scores, answers, *,
+                                   version: int = 3) -> None:
+    """Store a month the way calib before the scoping (schema version 4) stored files: ids as
+    in the file; ``version`` 1 also lacks the tables later versions added.
 
     (Upserted as an API month, whose ids are stored as they are, then marked as from files.)
     """
     import sqlalchemy as sa
 
     store.upsert_month(team, MONTH, scores, answers)
-    cal, version = store._tables["calibrations"], store._tables["schema_version"]
+    cal, versions = store._tables["calibrations"], store._tables["schema_version"]
     with store._engine.begin() as conn:
         conn.execute(cal.update().where(cal.c.team == team).values(source="files"))
-        conn.execute(version.delete())
-        conn.execute(version.insert().values(
-            version=2, applied_at=pd.Timestamp("2026-01-01").to_pydatetime()))
+        conn.execute(versions.delete())
+        conn.execute(versions.insert().values(
+            version=version, applied_at=pd.Timestamp("2026-01-01").to_pydatetime()))
+        if version < 2:
+            conn.execute(sa.text("DROP TABLE deadline_changes"))
+        if version < 3:
+            conn.execute(sa.text("DROP TABLE locks"))
 
 
 def test_a_store_from_before_the_scoping_is_migrated_and_reimports_unchanged(store_url,
@@ -221,7 +227,7 @@ def test_a_store_from_before_the_scoping_is_migrated_and_reimports_unchanged(sto
     odd = scores[scores["calibration_id"] == "call-03"].assign(calibration_id="north/call-01")
     odd["evaluation_id"] = "north/call-01/" + odd["evaluator_id"]
     with Store(store_url) as store:
-        _as_written_before_version_4(store, "north", pd.concat([scores, odd]), answers)
+        _as_written_before_the_scoping(store, "north", pd.concat([scores, odd]), answers)
         with store._engine.begin() as conn:  # history that refers to the old ids
             conn.execute(store._tables["consensus_answers"].insert().values(
                 calibration_id="call-02", question_id="q1", answer_id="yes", marked_na=False,
@@ -231,7 +237,7 @@ def test_a_store_from_before_the_scoping_is_migrated_and_reimports_unchanged(sto
                 reason="test", revealed_at=pd.Timestamp("2026-11-02").to_pydatetime()))
         old = dump_store(store)
     with Store(store_url) as store:  # opening migrates
-        assert store.schema_version == 4
+        assert store.schema_version == SCHEMA_VERSION
         stored = sorted(r[0] for r in dump_store(store)["calibrations"])
         assert stored == ["north/call-01", "north/call-02", "north/call-03",
                           "north/north/call-01"]
@@ -249,6 +255,21 @@ def test_a_store_from_before_the_scoping_is_migrated_and_reimports_unchanged(sto
                 month.evaluations.deleted) == (0, 0, len(odd))
         assert (month.answers.inserted, month.answers.updated, month.answers.deleted,
                 month.answers.unchanged) == (0, 0, 0, len(answers))
+
+
+def test_a_version_1_store_of_files_migrates_through_every_version(store_url, team_files):
+    """Version 1 had no deadline_changes table yet: the scoping must not need it."""
+    scores, answers, paths = team_files["north"]
+    with Store(store_url) as store:
+        _as_written_before_the_scoping(store, "north", scores, answers, version=1)
+    with Store(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert sorted(r[0] for r in dump_store(store)["calibrations"]) == [
+            "north/call-01", "north/call-02", "north/call-03"]
+        report = import_into_store(store, paths, team="north")
+        (month,) = report.months
+        assert month.answers.unchanged == len(answers)
+        assert month.answers.inserted == month.answers.deleted == 0
 
 
 # --------------------------------------------- the files' own team column decides the team
