@@ -1,0 +1,197 @@
+"""The program review (issue 16): every team's reliability by month, each team's trend, every
+evaluator's severity over the period, the director's paragraph from the same objects.
+
+The conclusions are tested on a synthetic year with a known truth (the sandbox has no evaluator
+whose severity moves yet): two teams, twelve months, a panel of eight evaluators per team; one
+evaluator serves both teams and starts 6 points lenient, reaching the consensus by December
+(``mover``); one starts level and becomes 6 points lenient (``slider``, team east only, so that
+east's panel mean stays put); the others hold constant severities. Scores are the call's true quality plus the evaluator's
+severity that month plus noise (SD 2.5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calib.review import (PROGRESS_COLUMNS, RELIABILITY_COLUMNS, TEAM_COLUMNS, check_parameters,
+                          load_scores, program_review, review_months)
+from calib.stats import consistency as cons
+from calib.stats.severity import panel_severity
+from calib.values import ParameterError
+
+MONTHS = review_months("2026-01", "2026-12")
+STEADY = {"e1": 3.0, "e2": -3.0, "e3": 1.0, "e4": -1.0, "e5": 2.0, "e6": -2.0, "e7": 0.0}
+
+
+def year(seed: int, *, calls_per_month: int = 6, noise: float = 2.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for team in ("east", "west"):
+        panel = ["mover"] + [f"{team}-{e}" for e in STEADY]
+        if team == "east":
+            panel[-1] = "slider"
+        for i, month in enumerate(MONTHS):
+            progress = i / (len(MONTHS) - 1)
+            for c in range(calls_per_month):
+                call = f"{team}-{month}-{c}"
+                quality = rng.uniform(55, 90)
+                rows.append({"team": team, "month": month, "calibration_id": call,
+                             "evaluation_id": f"{call}/expert", "evaluator_id": f"{team}-lead",
+                             "evaluator_name": f"{team} lead", "role": "expert",
+                             "status": "FINISHED", "total_score": quality})
+                for person in panel:
+                    severity = (6.0 * (1 - progress) if person == "mover" else
+                                6.0 * progress if person == "slider" else
+                                STEADY[person.split("-")[1]])
+                    score = float(np.clip(quality + severity + rng.normal(0, noise), 0, 100))
+                    rows.append({"team": team, "month": month, "calibration_id": call,
+                                 "evaluation_id": f"{call}/{person}", "evaluator_id": person,
+                                 "evaluator_name": person.title(), "role": "evaluator",
+                                 "status": "FINISHED", "total_score": score})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def one_year():
+    scores = year(0)
+    return scores, program_review(scores, n_permutations=999)
+
+
+def test_the_tables_have_their_documented_columns(one_year):
+    _, review = one_year
+    assert tuple(review.reliability.columns) == RELIABILITY_COLUMNS
+    assert tuple(review.team_table().columns) == TEAM_COLUMNS
+    assert tuple(review.evaluator_table().columns) == PROGRESS_COLUMNS
+    assert review.months == tuple(MONTHS) and [t.team for t in review.teams] == ["east", "west"]
+    assert len(review.reliability) == 24
+
+
+def test_the_numbers_are_calib_statistics_on_each_teams_rows(one_year):
+    scores, review = one_year
+    east = scores[scores["team"] == "east"]
+    monthly = cons.monthly_icc(east)
+    got = review.reliability[review.reliability["team"] == "east"].reset_index(drop=True)
+    np.testing.assert_allclose(got["icc"], monthly["icc"])
+    np.testing.assert_allclose(got["ci_low"], monthly["ci_low"])
+    pooled = panel_severity(scores).table.set_index("evaluator_id")
+    mover = next(p for p in review.evaluators if p.evaluator_id == "mover")
+    assert mover.severity == pytest.approx(pooled.loc["mover", "severity"])
+    assert mover.teams == ("east", "west")  # one row across the teams they serve
+
+
+def test_the_review_finds_who_moved_and_says_nothing_of_the_others_over_seeds():
+    """Over 20 seeds: the mover is found moving toward the consensus, the slider away from it,
+    and a steady evaluator is almost never called moving. Severity is relative: in west the
+    others' consensus moves by 6/7 of a point as the mover comes in, under the 1-point minimum
+    (a truth where several evaluators move the same way moves everyone's relative severity)."""
+    found_mover = found_slider = false_moves = wrong_way = 0
+    steady_judged = 0
+    for seed in range(20):
+        review = program_review(year(seed), n_permutations=199)
+        words = {p.evaluator_id: p.verdict for p in review.evaluators}
+        found_mover += words["mover"] == "moved toward the consensus"
+        found_slider += words["slider"] == "moved away from the consensus"
+        wrong_way += (words["mover"] == "moved away from the consensus"
+                      or words["slider"] == "moved toward the consensus")
+        for evaluator, word in words.items():
+            if evaluator not in ("mover", "slider"):
+                steady_judged += 1
+                false_moves += word != "steady"
+    assert wrong_way == 0
+    assert found_mover >= 18 and found_slider >= 18, (found_mover, found_slider)
+    assert false_moves <= 0.05 * steady_judged, (false_moves, steady_judged)
+
+
+def test_the_paragraph_says_what_the_objects_say(one_year):
+    _, review = one_year
+    text = review.paragraph()
+    assert text.startswith("Over January–December 2026, 2 teams were reviewed.")
+    toward = [p.name for p in review.evaluators if p.improved]
+    assert toward and all(name in text for name in toward)
+    assert "Mover" in text and "moved toward the consensus" in text
+    away = [p.name for p in review.evaluators if p.verdict == "moved away from the consensus"]
+    assert all(name in text.split("moved away")[0] for name in away)
+    for team in review.teams:
+        assert team.team in text
+        if team.consistency is not None and team.consistency.certain:
+            assert f"{team.consistency.level} in " in text
+    assert review.to_dict()["paragraph"] == text
+
+
+def test_a_team_that_cannot_be_judged_is_named_not_dropped():
+    scores = year(1)
+    lonely = scores[(scores["team"] == "west") & (scores["month"] == "2026-03")].iloc[:3]
+    scores = pd.concat([scores[scores["team"] == "east"], lonely.assign(team="north")])
+    review = program_review(scores, n_permutations=199)
+    north = next(t for t in review.teams if t.team == "north")
+    assert north.consistency is None and north.trend is None
+    assert "consistency" in north.problems and "trend" in north.problems
+    assert "Team north could not be judged" in review.paragraph()
+
+
+def test_a_team_the_scores_lack_is_refused_with_the_teams_there_are():
+    with pytest.raises(ValueError, match=r"no evaluation of team\(s\) south .* the teams with "
+                                         r"scores are east, west"):
+        program_review(year(2), teams=["east", "south"])
+
+
+def test_the_parameters_are_checked_before_a_kernel_starts():
+    good = {"backend": "store", "first_month": "2026-01", "last_month": "2026-12",
+            "teams": ["east"], "confidence": 0.95}
+    check_parameters(good)
+    for change, words in (({"backend": "genesys"}, "'backend' must be sandbox or store"),
+                          ({"last_month": "2025-12"}, "is before 'first_month'"),
+                          ({"last_month": "2028-12"}, "more than 24 months"),
+                          ({"teams": ["../x"]}, "team"),
+                          ({"confidence": 1.5}, "'confidence' must be between")):
+        with pytest.raises(ParameterError, match=words):
+            check_parameters({**good, **change}, source="review.yaml")
+
+
+def test_the_store_backend_refuses_a_team_the_store_lacks(tmp_path):
+    from tests.test_context import _store_of_two_teams
+
+    url = _store_of_two_teams(tmp_path)
+    with pytest.raises(ParameterError, match=r"holds no team 'west'; its teams are north, south"):
+        load_scores("store", teams=["west"], months=["2026-10"], store_url=url)
+    scores = load_scores("store", teams=["north"], months=["2026-10"], store_url=url)
+    assert set(scores["team"]) == {"north"} and len(scores)
+
+
+def _review_params(tmp_path, url: str, teams: str) -> str:
+    path = tmp_path / "review-test.yaml"
+    path.write_text(f'backend: store\nsandbox_seed: 7\nstore_url: "{url}"\nteams: {teams}\n'
+                    f'first_month: "2026-09"\nlast_month: "2026-10"\nbias_threshold: 3.0\n'
+                    f'min_trend_change: 1.0\nconfidence: 0.95\n', encoding="utf-8")
+    return str(path)
+
+
+def test_calib_review_renders_the_page_and_the_json(tmp_path, capsys):
+    import json
+
+    from calib.cli import main
+    from tests.test_context import _store_of_two_teams
+
+    url = _store_of_two_teams(tmp_path)
+    code = main(["review", "--params", _review_params(tmp_path, url, "[]"), "--outputs",
+                 str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    folder = tmp_path / "out" / "program_review"
+    written = json.loads((folder / "review.json").read_text(encoding="utf-8"))
+    assert [t["team"] for t in written["teams"]] == ["north", "south"]
+    page = (folder / "program_review.html").read_text(encoding="utf-8")
+    assert written["paragraph"].split(".")[0] in page  # the paragraph is on the page
+
+
+def test_calib_review_refuses_an_unknown_team_before_a_kernel_starts(tmp_path, capsys):
+    from calib.cli import main
+    from tests.test_context import _store_of_two_teams
+
+    url = _store_of_two_teams(tmp_path)
+    code = main(["review", "--params", _review_params(tmp_path, url, '["west"]'), "--outputs",
+                 str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code != 0 and "holds no team 'west'; its teams are north, south" in err, err
+    assert not list((tmp_path / "out").rglob("*.ipynb"))
