@@ -8,12 +8,14 @@ consensus, and one paragraph for the director written from the same verdict obje
 
 from __future__ import annotations
 
-from calib.review.data import check_parameters, load_scores, prepare, review_months
+from calib.review.data import check_parameters, load_agreed, load_scores, prepare, review_months
+from calib.review.meeting import MEETING_COLUMNS, MeetingMove, meeting_moves, meeting_table
 from calib.review.program import (RELIABILITY_COLUMNS, TEAM_COLUMNS, ProgramReview, TeamReview,
                                   program_review, write_review)
 from calib.review.progress import (PROGRESS_COLUMNS, EvaluatorProgress, evaluator_progress,
                                    progress_table)
 
-__all__ = ["EvaluatorProgress", "PROGRESS_COLUMNS", "ProgramReview", "RELIABILITY_COLUMNS",
+__all__ = ["MEETING_COLUMNS", "MeetingMove", "load_agreed", "meeting_moves", "meeting_table",
+           "EvaluatorProgress", "PROGRESS_COLUMNS", "ProgramReview", "RELIABILITY_COLUMNS",
            "TEAM_COLUMNS", "TeamReview", "check_parameters", "evaluator_progress", "load_scores",
            "prepare", "program_review", "progress_table", "review_months", "write_review"]

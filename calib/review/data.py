@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from calib import context
+from calib.consensus import AGREED_COLUMNS, initial_vs_agreed
 from calib.sync import sync_months
 from calib.values import ParameterError, check_month, check_team
 
@@ -95,3 +96,19 @@ def load_scores(backend: str, *, teams: Sequence[str], months: Sequence[str],
                 org.check_team(team, store=store)
         scores = store.scores(None, list(months))
     return scores[scores["team"].isin(teams)] if teams else scores
+
+
+def load_agreed(*, teams: Sequence[str], months: Sequence[str],
+                store_url: str | None = None) -> pd.DataFrame:
+    """Initial against agreed scores (:func:`calib.consensus.initial_vs_agreed`) of the teams'
+    ``months``, from the store (after :func:`load_scores`); empty when no consensus answers
+    were recorded. Teams without any are not read further (their answers are not needed)."""
+    frames = []
+    with context.open_backend("store") as org, org.open_store(store_url) as store:
+        for team in teams or store.teams():
+            if store.consensus(team).empty:
+                continue
+            frames.append(initial_vs_agreed(store, team, list(months)))
+    frames = [f for f in frames if not f.empty]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=list(AGREED_COLUMNS)))

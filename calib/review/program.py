@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from calib.review.meeting import MeetingMove, meeting_moves, meeting_table
 from calib.review.progress import EvaluatorProgress, evaluator_progress, progress_table
 from calib.stats import consistency as cons
 from calib.stats.severity import SeverityResult, panel_severity
@@ -64,6 +65,9 @@ class ProgramReview:
         Every panel evaluator's severity over the period and its change.
     severity : SeverityResult or None
         The pooled fit behind ``evaluators`` (its ``monthly`` table draws the chart).
+    meeting : tuple of MeetingMove or None
+        How far each evaluator's initial scores move at the meeting, and whether that shrinks;
+        None when no agreed scores were given, empty when none were recorded.
     problems : mapping
         What could not be judged across teams, and why.
     """
@@ -73,6 +77,7 @@ class ProgramReview:
     reliability: pd.DataFrame
     evaluators: tuple[EvaluatorProgress, ...]
     severity: SeverityResult | None
+    meeting: tuple[MeetingMove, ...] | None = None
     problems: Mapping[str, str] = field(default_factory=dict)
 
     def team_table(self) -> pd.DataFrame:
@@ -92,7 +97,12 @@ class ProgramReview:
         return pd.DataFrame(rows, columns=list(TEAM_COLUMNS))
 
     def evaluator_table(self) -> pd.DataFrame:
+        """One row per evaluator (:data:`calib.review.progress.PROGRESS_COLUMNS`)."""
         return progress_table(self.evaluators)
+
+    def meeting_table(self) -> pd.DataFrame:
+        """One row per evaluator (:data:`calib.review.meeting.MEETING_COLUMNS`)."""
+        return meeting_table(self.meeting or ())
 
     def paragraph(self) -> str:
         """The director's paragraph: which teams are consistent, which drift, which evaluators
@@ -145,7 +155,29 @@ class ProgramReview:
             if not toward and not away:
                 parts.append(f"None of the {len(measured)} evaluators measured changed their "
                              f"severity clearly.")
+        parts += self._meeting_sentences()
         return " ".join(parts)
+
+    def _meeting_sentences(self) -> list[str]:
+        if self.meeting is None:
+            return []
+        if not self.meeting:
+            return ["No consensus answers were recorded after the meetings, so how far initial "
+                    "scores move at the meeting is not known (record them with calib consensus "
+                    "record)."]
+        less = [m.name for m in self.meeting if m.verdict == "converging"]
+        more = [m.name for m in self.meeting if m.verdict == "diverging"]
+        said = []
+        if less:
+            said.append(f"At the meeting, the initial scores of {join(less)} now move less than "
+                        f"at the start of the period.")
+        if more:
+            said.append(f"The initial scores of {join(more)} move more at the meeting than at "
+                        f"the start: they read the rubric differently from the panel.")
+        if not less and not more:
+            said.append("How far initial scores move at the meeting did not change clearly for "
+                        "any evaluator.")
+        return said
 
     def to_dict(self) -> dict[str, Any]:
         return {"months": list(self.months),
@@ -154,6 +186,8 @@ class ProgramReview:
                            "trend": t.trend.to_dict() if t.trend else None,
                            "problems": dict(t.problems)} for t in self.teams],
                 "evaluators": [p.to_dict() for p in self.evaluators],
+                "meeting": (None if self.meeting is None
+                            else [m.to_dict() for m in self.meeting]),
                 "paragraph": self.paragraph(), "problems": dict(self.problems)}
 
 
@@ -161,7 +195,8 @@ def _teams(names: Sequence[str]) -> str:
     return ("team " if len(names) == 1 else "teams ") + join(list(names))
 
 
-def program_review(scores: pd.DataFrame, *, teams: Sequence[str] | None = None,
+def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
+                   teams: Sequence[str] | None = None,
                    months: Sequence[str] | None = None, bias_threshold: float = 3.0,
                    confidence: float = 0.95, min_trend_change: float = 1.0,
                    n_permutations: int = 9999, seed: int = 0) -> ProgramReview:
@@ -172,6 +207,9 @@ def program_review(scores: pd.DataFrame, *, teams: Sequence[str] | None = None,
     scores : pandas.DataFrame
         A ``scores`` table of every team (``team, month, calibration_id, evaluator_id,
         evaluator_name, role, status, total_score``).
+    agreed : pandas.DataFrame, optional
+        Initial against agreed scores of every team (:func:`calib.review.load_agreed`), for
+        how far initial scores move at the meeting; None leaves that part out.
     teams : sequence of str, optional
         The teams to review, in the order shown (default: every team in ``scores``).
     months : sequence of str, optional
@@ -226,11 +264,16 @@ def program_review(scores: pd.DataFrame, *, teams: Sequence[str] | None = None,
         progress = evaluator_progress(severity, data, min_change=min_trend_change)
     except ValueError as exc:
         problems["evaluator severity"] = " ".join(str(exc).split())
+    meeting = None
+    if agreed is not None:
+        rows = agreed[agreed["team"].astype(str).isin(teams)
+                      & agreed["month"].astype(str).isin(period)]
+        meeting = meeting_moves(rows, min_change=min_trend_change, confidence=confidence)
     table = (pd.concat(reliability, ignore_index=True) if reliability
              else pd.DataFrame(columns=list(RELIABILITY_COLUMNS)))
     return ProgramReview(months=period, teams=tuple(reviews),
                          reliability=table[list(RELIABILITY_COLUMNS)], evaluators=progress,
-                         severity=severity, problems=problems)
+                         severity=severity, meeting=meeting, problems=problems)
 
 
 def _team(team: str, rows: pd.DataFrame, *, confidence: float, min_trend_change: float,
