@@ -266,3 +266,20 @@ def test_load_agreed_reads_the_recorded_consensus_of_the_store(tmp_path):
                                    by="panel", at="2026-10-30T15:00:00Z")
     agreed = load_agreed(teams=[], months=["2026-10"], store_url=url)
     assert set(agreed["team"]) == {"demo"} and set(agreed["calibration_id"]) == {cal}
+
+
+def test_a_team_whose_panel_changed_is_judged_over_its_latest_stable_months():
+    """Before July east had other evaluators: no call of the year was scored by everyone, so
+    the ICC over the year cannot be computed; July–December can, and the review says so."""
+    scores = year(4)
+    east = scores[scores["team"] == "east"].copy()
+    early = (east["month"] < "2026-07") & (east["role"] != "expert")
+    east.loc[early, "evaluator_id"] = "old-" + east.loc[early, "evaluator_id"]
+    review = program_review(east, n_permutations=199)
+    (team,) = review.teams
+    assert (team.consistency.first_month, team.consistency.last_month) == ("2026-07", "2026-12")
+    late = cons.agreement_icc(east[east["month"] >= "2026-07"])
+    assert team.consistency.icc == pytest.approx(late.value)
+    assert "judged over July–December 2026 only" in team.problems[
+        "consistency over the whole period"]
+    assert "The panels of team east changed over the period" in review.paragraph()

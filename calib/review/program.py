@@ -26,6 +26,7 @@ from calib.verdicts.words import join
 
 RELIABILITY_COLUMNS = ("team", "month", "icc", "ci_low", "ci_high", "n_calls", "n_evaluators",
                        "n_dropped_calls")
+_SHORTER = "consistency over the whole period"
 TEAM_COLUMNS = ("team", "n_months", "n_calls", "icc", "ci_low", "ci_high", "consistency",
                 "trend", "spread_first", "spread_last", "trend_p_value")
 
@@ -125,11 +126,19 @@ class ProgramReview:
         if said:
             parts.append("Evaluators score the same call consistently: " + join(said) + ".")
         if levels.get("uncertain"):
-            between = [f"{t.team} between {t.consistency.low_level} and "
-                       f"{t.consistency.high_level}" for t in self.teams
-                       if t.consistency is not None and not t.consistency.certain]
-            parts.append(f"Too few calls yet to be sure of the level in "
-                         f"{_teams(levels['uncertain'])}: {join(between)} (Koo & Li scale).")
+            ranges: dict[str, list[str]] = {}
+            for t in self.teams:
+                if t.consistency is not None and not t.consistency.certain:
+                    ranges.setdefault(f"between {t.consistency.low_level} and "
+                                      f"{t.consistency.high_level}", []).append(t.team)
+            parts.append("Too few calls yet to be sure of the level: " + join(
+                [f"{words} in {_teams(names)}" for words, names in ranges.items()])
+                + " (Koo & Li scale).")
+        shorter = [t.team for t in self.teams if _SHORTER in t.problems]
+        if shorter:
+            parts.append(f"The panels of {_teams(shorter)} changed over the period, so their "
+                         f"consistency is judged over their latest months with a stable panel "
+                         f"only.")
         if levels.get("not judged"):
             parts.append(f"{_teams(levels['not judged']).capitalize()} could not be judged "
                          f"(see the team table).")
@@ -276,6 +285,28 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
                          severity=severity, meeting=meeting, problems=problems)
 
 
+def _consistency(rows: pd.DataFrame, months: list[str], confidence: float,
+                 problems: dict[str, str]) -> ConsistencyVerdict | None:
+    """ICC(A,1) over the period; when the panel changed so that no call was scored by every
+    evaluator of the period, over the longest span of latest months that has two such calls
+    (the verdict's months say which, and ``problems`` why)."""
+    first_error = None
+    for start in range(len(months)):
+        span = months[start:]
+        try:
+            estimate = cons.agreement_icc(rows[rows["month"].isin(span)], confidence=confidence)
+        except ValueError as exc:
+            first_error = first_error or " ".join(str(exc).split())
+            continue
+        if start:
+            problems[_SHORTER] = (
+                f"{first_error} The panel changed over the period, so consistency is judged "
+                f"over {window_words(span[0], span[-1])} only.")
+        return consistency_verdict(estimate, first_month=span[0], last_month=span[-1])
+    problems["consistency"] = first_error or "no month with calls to judge."
+    return None
+
+
 def _team(team: str, rows: pd.DataFrame, *, confidence: float, min_trend_change: float,
           n_permutations: int, seed: int) -> tuple[TeamReview, pd.DataFrame]:
     problems: dict[str, str] = {}
@@ -291,9 +322,7 @@ def _team(team: str, rows: pd.DataFrame, *, confidence: float, min_trend_change:
     monthly = attempt("reliability", lambda: cons.monthly_icc(rows, confidence=confidence))
     if monthly is None:
         monthly = pd.DataFrame(columns=list(cons.MONTHLY_ICC_COLUMNS))
-    estimate = attempt("consistency", lambda: cons.agreement_icc(rows, confidence=confidence))
-    consistency = (consistency_verdict(estimate, first_month=months[0], last_month=months[-1])
-                   if estimate is not None else None)
+    consistency = _consistency(rows, months, confidence, problems)
     spread = attempt("trend", lambda: cons.spread_trend(
         rows, n_permutations=n_permutations, seed=seed, confidence=confidence))
     trend = (trend_verdict(spread, monthly, min_change=min_trend_change)
