@@ -164,6 +164,7 @@ def _review_params(tmp_path, url: str, teams: str) -> str:
     path = tmp_path / "review-test.yaml"
     path.write_text(f'backend: store\nsandbox_seed: 7\nstore_url: "{url}"\nteams: {teams}\n'
                     f'first_month: "2026-09"\nlast_month: "2026-10"\nbias_threshold: 3.0\n'
+                    f'drift_threshold: 10.0\nleadership_team: leadership\n'
                     f'min_trend_change: 1.0\nconfidence: 0.95\n', encoding="utf-8")
     return str(path)
 
@@ -283,3 +284,24 @@ def test_a_team_whose_panel_changed_is_judged_over_its_latest_stable_months():
     assert "judged over July–December 2026 only" in team.problems[
         "consistency over the whole period"]
     assert "The panels of team east changed over the period" in review.paragraph()
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9, 10])
+def test_the_sandbox_calibrator_who_drifts_is_flagged_and_named_in_the_paragraph(seed):
+    """The sandbox's truth moves demo's calibrator to about +11 points by October (the others
+    stay within a point): the review over May–October flags them, and only them, and the
+    paragraph names them and the proposed successor."""
+    from calib.sandbox import generate_org
+
+    org = generate_org(seed)
+    truth = org.truth
+    drifter = truth.teams["demo"]["calibrator_id"]
+    scores = org.tidy_scores()
+    review = program_review(scores, months=review_months("2026-05", "2026-10"),
+                            n_permutations=199)
+    assert review.calibrators is not None
+    assert review.calibrators.flagged_ids == (drifter,)
+    name = org.people[drifter].name
+    text = review.paragraph()
+    assert f"calibration of calibrators flags {name}" in text
+    assert review.calibrators.rotation in text

@@ -37,7 +37,10 @@ def check_parameters(params: dict, source: str = "the parameters") -> None:
                              f"months; review a quarter, a half or a year.")
     for team in params.get("teams") or ():
         check_team(team, source=source)
-    for name, low, high in (("bias_threshold", 0, 100), ("min_trend_change", 0, 100)):
+    if params.get("leadership_team"):
+        check_team(params["leadership_team"], source=source)
+    for name, low, high in (("bias_threshold", 0, 100), ("drift_threshold", 0, 100),
+                            ("min_trend_change", 0, 100)):
         value = params.get(name)
         if value is not None and not low < float(value) <= high:
             raise ParameterError(f"{source}: '{name}' must be a positive number of points, at "

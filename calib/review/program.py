@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from calib.quarterly import CalibratorReview, quarter_review
 from calib.review.meeting import MeetingMove, meeting_moves, meeting_table
 from calib.review.progress import EvaluatorProgress, evaluator_progress, progress_table
 from calib.stats import consistency as cons
@@ -69,6 +70,9 @@ class ProgramReview:
     meeting : tuple of MeetingMove or None
         How far each evaluator's initial scores move at the meeting, and whether that shrinks;
         None when no agreed scores were given, empty when none were recorded.
+    calibrators : CalibratorReview or None
+        The calibration of calibrators (:func:`calib.quarterly.quarter_review`) over the last
+        quarter of the period, when the scores hold the leadership team's calibrations.
     problems : mapping
         What could not be judged across teams, and why.
     """
@@ -79,6 +83,7 @@ class ProgramReview:
     evaluators: tuple[EvaluatorProgress, ...]
     severity: SeverityResult | None
     meeting: tuple[MeetingMove, ...] | None = None
+    calibrators: CalibratorReview | None = None
     problems: Mapping[str, str] = field(default_factory=dict)
 
     def team_table(self) -> pd.DataFrame:
@@ -104,6 +109,19 @@ class ProgramReview:
     def meeting_table(self) -> pd.DataFrame:
         """One row per evaluator (:data:`calib.review.meeting.MEETING_COLUMNS`)."""
         return meeting_table(self.meeting or ())
+
+    def calibrators_html(self) -> str:
+        """The calibration of calibrators as the quarterly notebook shows it (escaped HTML), or a
+        sentence saying why there is none."""
+        import html
+
+        from calib.quarterly import section_html
+
+        if self.calibrators is not None:
+            return section_html(self.calibrators)
+        why = self.problems.get("calibration of calibrators",
+                                "the teams reviewed do not include the leadership team.")
+        return f"<p>No calibration of calibrators: {html.escape(why)}</p>"
 
     def paragraph(self) -> str:
         """The director's paragraph: which teams are consistent, which drift, which evaluators
@@ -165,6 +183,18 @@ class ProgramReview:
                 parts.append(f"None of the {len(measured)} evaluators measured changed their "
                              f"severity clearly.")
         parts += self._meeting_sentences()
+        if self.calibrators is not None:
+            flags = self.calibrators.flags
+            flagged = flags[flags["flagged"]]
+            if len(flagged):
+                names = [str(n or i) for n, i in zip(flagged["calibrator_name"],
+                                                      flagged["calibrator_id"])]
+                parts.append(f"The quarterly calibration of calibrators flags {join(names)} "
+                             f"(a bias against the leadership panel or a drift in their own "
+                             f"team of {self.calibrators.threshold:g} points or more).")
+            else:
+                parts.append("The quarterly calibration of calibrators flags no calibrator.")
+            parts.append(self.calibrators.rotation)
         return " ".join(parts)
 
     def _meeting_sentences(self) -> list[str]:
@@ -197,6 +227,11 @@ class ProgramReview:
                 "evaluators": [p.to_dict() for p in self.evaluators],
                 "meeting": (None if self.meeting is None
                             else [m.to_dict() for m in self.meeting]),
+                "calibrators": None if self.calibrators is None else {
+                    "flags": self.calibrators.flags.astype(object).where(
+                        self.calibrators.flags.notna(), None).to_dict("records"),
+                    "next_calibrator": self.calibrators.next_calibrator,
+                    "rotation": self.calibrators.rotation},
                 "paragraph": self.paragraph(), "problems": dict(self.problems)}
 
 
@@ -207,6 +242,7 @@ def _teams(names: Sequence[str]) -> str:
 def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
                    teams: Sequence[str] | None = None,
                    months: Sequence[str] | None = None, bias_threshold: float = 3.0,
+                   drift_threshold: float = 10.0, leadership_team: str = "leadership",
                    confidence: float = 0.95, min_trend_change: float = 1.0,
                    n_permutations: int = 9999, seed: int = 0) -> ProgramReview:
     """Review the teams' calibration over the months.
@@ -225,6 +261,11 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
         The months ``YYYY-MM`` (default: every month in ``scores``).
     bias_threshold : float
         Points of severity worth acting on (sets the severity fit's precision target).
+    drift_threshold : float
+        Points of calibrator bias or drift that flag a calibrator (the quarterly check).
+    leadership_team : str
+        The team of the quarterly leadership calibrations; when the teams reviewed include it,
+        the calibration of calibrators runs over the period's last three months.
     confidence : float
         Level of every CI.
     min_trend_change : float
@@ -278,11 +319,20 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
         rows = agreed[agreed["team"].astype(str).isin(teams)
                       & agreed["month"].astype(str).isin(period)]
         meeting = meeting_moves(rows, min_change=min_trend_change, confidence=confidence)
+    calibrators = None
+    if leadership_team in teams:
+        try:
+            calibrators = quarter_review(data, months=period[-3:],
+                                         leadership_team=leadership_team,
+                                         threshold=drift_threshold, confidence=confidence)
+        except ValueError as exc:
+            problems["calibration of calibrators"] = " ".join(str(exc).split())
     table = (pd.concat(reliability, ignore_index=True) if reliability
              else pd.DataFrame(columns=list(RELIABILITY_COLUMNS)))
     return ProgramReview(months=period, teams=tuple(reviews),
                          reliability=table[list(RELIABILITY_COLUMNS)], evaluators=progress,
-                         severity=severity, meeting=meeting, problems=problems)
+                         severity=severity, meeting=meeting, calibrators=calibrators,
+                         problems=problems)
 
 
 def _consistency(rows: pd.DataFrame, months: list[str], confidence: float,
