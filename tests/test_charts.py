@@ -51,7 +51,7 @@ def test_score_strip_draws_every_scored_evaluation_once():
     assert scatter_points(fig) == int(scores["total_score"].notna().sum()), \
         "one dot per finished evaluation (the unscored one is left out)"
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels[1] == "conv1  [discuss]"
+    assert labels[1] == "conv1 (n=5)", "a call's label and its n; the tier is the band's colour"
 
 
 def test_score_strip_rows_take_the_given_names():
@@ -59,7 +59,7 @@ def test_score_strip_rows_take_the_given_names():
     scores = make_scores(2)
     fig = charts.score_strip(scores, names={"cal0": "Omar Fischer · conv0"})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["Omar Fischer · conv0", "conv1"]
+    assert labels == ["Omar Fischer · conv0 (n=5)", "conv1 (n=5)"]
 
 
 def test_score_strip_band_uses_the_tier_colour():
@@ -114,7 +114,7 @@ def test_heatmap_cells_are_the_agreement_values():
     expected = data.pivot(index="question_id", columns="calibration_id", values="agreement")
     np.testing.assert_allclose(np.asarray(image), expected.to_numpy())
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
-    assert legend == ["Yes", "N/A", "No"], "each answer is in the legend once"
+    assert legend == ["Yes", "No", "N/A"], "each answer once: Yes, No, the scale, N/A last"
     assert renders(fig)
 
 

@@ -118,7 +118,8 @@ def test_report_settings_have_one_set_of_defaults_and_refuse_nonsense():
     assert ReportSettings() == ReportSettings.from_mapping({"team": "demo"})
     assert ReportSettings().as_dict() == {
         "history_months": 6, "aligned_max": 5.0, "discuss_max": 15.0, "bias_threshold": 3.0,
-        "drift_threshold": 10.0, "confidence": 0.95, "n_boot": 1000, "seed": 0}
+        "drift_threshold": 10.0, "confidence": 0.95, "question_tolerance": 0.25, "n_boot": 1000,
+        "seed": 0}
     with pytest.raises(ParameterError, match="'aligned_max' must be smaller than 'discuss_max'"):
         ReportSettings(aligned_max=20)
     with pytest.raises(ParameterError, match="'confidence' is nan"):

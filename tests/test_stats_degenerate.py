@@ -229,7 +229,12 @@ def test_perfect_agreement_reads_as_good_reliability_in_the_report_headline():
                                  problems, "2026-11")
     assert problems == {}
     assert coefficients["ICC(A,1)"]["value"] == 1.0
+    from calib.verdicts import build_verdicts
+
+    verdicts = build_verdicts(scores.assign(month="2026-11", status="FINISHED",
+                                            role="evaluator"), n_permutations=99)
     data = SimpleNamespace(gate_closed=False, params={},
-                           analysis={"coefficients": coefficients, "bias": None,
-                                     "drift": None, "gray_area": []})
-    assert headline_sentence(data).startswith("Reliability is good")
+                           analysis={"coefficients": coefficients, "verdicts": verdicts})
+    assert verdicts.consistency.level == "excellent"
+    assert "excellent" in verdicts.headline()[0]
+    assert headline_sentence(data).startswith("Keep the monthly calibration cadence")

@@ -14,12 +14,14 @@ import pandas as pd
 
 from calib import stats
 from calib.agenda import build_agenda
+from calib.context import ReportSettings
 from calib.stats.variance import calibration_variance, question_disagreement
+from calib.verdicts import build_verdicts
+from calib.verdicts.questions import (answer_tolerance, critical_splits, evaluator_tolerance,
+                                      question_verdicts)
 
 #: A CI wider than this (on a 0–1 coefficient) is too wide to act on.
 WIDE_COEFFICIENT_CI = 0.5
-#: A bias CI wider than this many points is too wide to act on.
-WIDE_BIAS_CI = 10.0
 
 
 def _attempt(problems: dict, name: str, fn: Callable[[], Any]) -> Any:
@@ -73,8 +75,7 @@ def analyze(data: Any) -> dict[str, Any]:
         With the gate closed only ``problems`` and ``warnings`` are set.
     """
 
-    p = {"confidence": 0.95, "n_boot": 1000, "seed": 0, "aligned_max": 5, "discuss_max": 15,
-         "bias_threshold": 3.0, "drift_threshold": 10.0, **data.params}
+    p = {**ReportSettings().as_dict(), **data.params}
     problems: dict[str, str] = {}
     out: dict[str, Any] = {"problems": problems, "warnings": []}
     if data.gate_closed:
@@ -82,6 +83,7 @@ def analyze(data: Any) -> dict[str, Any]:
     scores, answers = _finished(data.month_scores), data.month_answers
     out["variance"] = _attempt(problems, "variance", lambda: calibration_variance(
         data.month_scores, aligned_max=p["aligned_max"], discuss_max=p["discuss_max"]))
+    out["call_order"] = call_order(out["variance"])
     out["coefficients"] = _coefficients(scores, p, problems, data.month)
     trend = []
     for m in data.months:
@@ -97,6 +99,12 @@ def analyze(data: Any) -> dict[str, Any]:
                                   ci_low=c["ci_low"], ci_high=c["ci_high"], n=c["n_calls"]))
     out["trend"] = pd.DataFrame(trend, columns=["month", "measure", "value", "ci_low", "ci_high",
                                                 "n"])
+    # The verdicts: severity over the window against the leave-one-out consensus, the expert's
+    # drift, consistency and its trend, the ranked actions. Headline and appendix read these.
+    out["verdicts"] = _attempt(problems, "verdicts", lambda: build_verdicts(
+        data.scores, month=data.month, bias_threshold=p["bias_threshold"],
+        drift_threshold=p["drift_threshold"], confidence=p["confidence"], seed=p["seed"]))
+    # The month's bias against the expert: a secondary view only, labelled as such.
     out["bias"] = _attempt(problems, "bias", lambda: stats.evaluator_bias(
         data.month_scores, threshold=p["bias_threshold"], confidence=p["confidence"]))
     if data.answers.empty and not data.month_scores.empty:
@@ -127,11 +135,27 @@ def analyze(data: Any) -> dict[str, Any]:
         data.scores, threshold=p["drift_threshold"], confidence=p["confidence"]))
     out["recurring"] = per_question("recurring criteria",
                                     lambda: stats.recurring_criteria(data.answers))
+    out["tolerance"] = per_question("question tolerance", lambda: answer_tolerance(
+        answers, tolerance=p["question_tolerance"]))
+    if out["tolerance"] is not None:
+        out["evaluator_tolerance"] = evaluator_tolerance(out["tolerance"])
+    out["critical"] = per_question("critical questions", lambda: critical_splits(
+        answers, data.form_questions))
+    if has_answers and data.form_questions.empty:
+        problems["critical questions"] = (
+            "The store holds no form definition for these answers (imported files carry "
+            "answers, not the form), so splits on critical or fatal questions are not checked.")
+    out["questions"] = per_question("questions to rewrite", lambda: question_verdicts(
+        answers, out["disagreement"], out["recurring"], form_questions=data.form_questions,
+        answer_options=data.answer_options, notes=data.rubric_notes))
     out["g"] = _attempt(problems, "G-study", lambda: stats.g_study(scores))
     if out["g"] is not None:
-        out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(out["g"]))
+        out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(
+            out["g"], range(1, 11), confidence=p["confidence"]))
         out["evaluators_needed"] = _attempt(problems, "D-study",
                                             lambda: stats.evaluators_needed(out["g"]))
+        if out.get("d") is not None:
+            out["evaluators_needed_ci"] = evaluators_needed_interval(out["d"])
 
     agents = {**dict(zip(data.users.get("user_id", []), data.users.get("name", []))),
               **data.agent_names}
@@ -140,8 +164,31 @@ def analyze(data: Any) -> dict[str, Any]:
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
         discuss_max=p["discuss_max"], agent_names=agents, variance=out["variance"],
         title=f"{data.team} {data.month}: discussion agenda"))
-    out["warnings"] = _warnings(out)
+    out["warnings"] = _warnings(out, p["confidence"])
     return out
+
+
+def call_order(variance: Any) -> list[str]:
+    """The report's one order of calls: full session, discuss, aligned; widest range first
+    within a tier (the agenda's order), ties by id."""
+    if variance is None or variance.table.empty:
+        return []
+    rank = {"full_session": 0, "discuss": 1, "aligned": 2}
+    table = variance.table.assign(_tier=variance.table["tier"].map(rank).fillna(3))
+    table = table.sort_values(["_tier", "range", "calibration_id"],
+                              ascending=[True, False, True], kind="stable")
+    return list(table["calibration_id"])
+
+
+def evaluators_needed_interval(d: pd.DataFrame, target: float = 0.8) -> tuple[int | None,
+                                                                             int | None]:
+    """The D-study's panel size for ``target`` read off Φ's interval: the fewest evaluators
+    whose upper limit reaches it, and the fewest whose lower limit does (None: more than the
+    largest size studied)."""
+    def first(column: str) -> int | None:
+        hits = d.loc[d[column] >= target, "n_evaluators"]
+        return int(hits.min()) if len(hits) else None
+    return first("phi_high"), first("phi_low")
 
 
 def _wide(c: dict | None) -> bool:
@@ -159,63 +206,27 @@ def _nan(x: Any) -> bool:
         return True
 
 
-def _warnings(out: dict) -> list[str]:
+def _warnings(out: dict, confidence: float) -> list[str]:
+    """Coefficients of the month whose interval is too wide to act on. (Evaluators with too
+    few shared calls are the verdicts' "not enough shared calls", not a warning.)"""
     warnings = []
     for name, c in out.get("coefficients", {}).items():
         if _wide(c):
             warnings.append(
-                f"{name} rests on {c.get('n_calls', 0)} call(s): its {95}% CI "
-                f"[{c.get('ci_low', float('nan')):.2f}, {c.get('ci_high', float('nan')):.2f}] is "
-                f"too wide to act on. Pool several months before judging reliability.")
-    bias = out.get("bias")
-    if bias is not None and not bias.empty:
-        wide = bias[(bias["ci_high"] - bias["ci_low"] > WIDE_BIAS_CI) | bias["ci_low"].isna()]
-        if len(wide):
-            names = ", ".join(sorted(set(map(str, wide["evaluator_name"]))))
-            warnings.append(f"The bias CIs of {names} are wider than {WIDE_BIAS_CI:g} points: "
-                            f"too few shared calls to judge these evaluators this month.")
+                f"{name} of this month alone rests on {c.get('n_calls', 0)} call(s): its "
+                f"{confidence:.0%} CI [{c.get('ci_low', float('nan')):.2f}, "
+                f"{c.get('ci_high', float('nan')):.2f}] is too wide to act on; the consistency "
+                f"verdict pools the history window for that reason.")
     return warnings
 
 
-def drift_suggestion(data: Any) -> str:
-    """The drift result's suggestion with calibrators named, not identified by id."""
-    drift = data.analysis.get("drift")
-    if drift is None or not drift.suggestion:
-        return ""
-    suggestion = str(drift.suggestion)
-    for calibrator_id in drift.table["calibrator_id"].dropna().unique():
-        suggestion = suggestion.replace(str(calibrator_id), data.name_of(calibrator_id))
-    return suggestion
-
-
 def headline_sentence(data: Any) -> str:
-    """One sentence a QM lead can act on, chosen from the month's results."""
-    a = data.analysis
+    """The headline's first action (or the gate's instruction), in one sentence: what
+    ``summary.json`` carries as ``headline``. Built from the same verdicts as the page."""
     if data.gate_closed:
         return ("Scores stay hidden until every evaluator has finished; chase the open "
                 "evaluations listed below.")
-    coef = a.get("coefficients", {})
-    icc_a, icc_c = coef.get("ICC(A,1)"), coef.get("ICC(C,1)")
-    bias = a.get("bias")
-    drift = a.get("drift")
-    flagged = [] if bias is None or bias.empty else sorted(set(
-        bias.loc[bias["flagged"].astype(bool) & (bias["reference"] == "expert"),
-                 "evaluator_name"].astype(str)))
-    if drift is not None and drift.flagged:
-        return ("The calibrator's own scores have drifted from the panel beyond the "
-                f"{data.params.get('drift_threshold', 10.0):g}-point band: "
-                f"{drift_suggestion(data)}")
-    if flagged:
-        return (f"Review scoring with {', '.join(flagged)} first: their bias against the expert "
-                f"exceeds {data.params.get('bias_threshold', 3.0):g} points and its CI excludes 0.")
-    if icc_a is None:
-        return "Too few finished calibrations this month to estimate reliability; pool months."
-    if icc_c and not _nan(icc_c["value"]) and icc_c["value"] - icc_a["value"] > 0.15:
-        return ("Evaluators rank calls alike but differ in level: calibrate severity with the "
-                "bias table before rewriting the form.")
-    gray = a.get("gray_area") or []
-    if icc_a["value"] >= 0.75 and not _wide(icc_a):
-        return "Reliability is good; keep the monthly cadence and confirm the gray-area criteria."
-    target = f" starting with the {len(gray)} gray-area question(s)" if gray else ""
-    return (f"Scores disagree beyond severity alone: clarify the rubric{target} in this "
-            f"month's session.")
+    verdicts = data.analysis.get("verdicts")
+    if verdicts is None or not verdicts.actions:
+        return "Too few finished calibrations to judge the evaluators yet; pool more months."
+    return verdicts.actions[0].sentence()

@@ -92,7 +92,7 @@ def defects_html(defects: pd.DataFrame) -> str:
 
 
 def show_rubric(data: Any) -> Any:
-    """Report section: notes in force with before/after figures, and the rubric defects.
+    """Report section: notes in force with before/after figures.
 
     Parameters
     ----------
@@ -112,10 +112,8 @@ def show_rubric(data: Any) -> Any:
              "<p>Disagreement is 1 − pairwise agreement on the question, averaged over calls; "
              "a note's month counts as <em>before</em> (the meeting discussed that month's "
              "calls).</p>", before_after_html(table)]
-    recurring = data.analysis.get("recurring") if isinstance(data.analysis, dict) else None
-    if recurring is not None and len(recurring):
-        parts += ["<h3>Rubric defects</h3>", defects_html(rubric_defects(recurring,
-                                                                         data.rubric_notes))]
+    # Recurring criteria (rubric defects) are rows of "Questions to rewrite", with the
+    # suggestion that fits their split; they are not repeated here.
     return Section("Rubric decisions", "".join(parts))
 
 
