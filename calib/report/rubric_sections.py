@@ -15,7 +15,7 @@ import pandas as pd
 
 from calib.consensus import agreement_over_time, initial_vs_agreed, over_time_html
 from calib.report.display import Section, table_html
-from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force, rubric_defects
+from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 from calib.tables import require_columns
 
 __all__ = ["before_after_table", "before_after_html", "defects_html", "show_rubric",
