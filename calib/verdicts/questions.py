@@ -257,13 +257,16 @@ def question_verdicts(month_answers: pd.DataFrame, disagreement: pd.DataFrame | 
         disputed_calls = month.loc[(month["question_id"] == question)
                                    & month["disputed"].astype(bool), "calibration_id"]
         options = _options(question, rows, answer_options)
+        scale = rows["max_points"].max() if "max_points" in rows else None
+        # a question worth more than one point is a scale even when a month used two options
+        n_options = max(len(options), 3 if scale is not None and scale > 1 else 0)
         critical = bool(question in flags.index and (bool(flags.loc[question, "is_critical"])
                                                      or bool(flags.loc[question, "is_kill"])))
         text = rows["question_text"].dropna()
         out.append(QuestionVerdict(
             question_id=str(question), question_text=str(text.iloc[0]) if len(text) else
             str(question),
-            shape=_shape(rows[rows["calibration_id"].isin(disputed_calls)], len(options)),
+            shape=_shape(rows[rows["calibration_id"].isin(disputed_calls)], n_options),
             calls_disputed=int(r["disputed"]), calls=int(r["calls"]),
             months_high=int(rec.loc[question, "sessions_high"]) if question in rec.index else 0,
             months_considered=(int(rec.loc[question, "sessions_considered"])
