@@ -142,3 +142,14 @@ def test_an_unknown_backend_is_a_sentence():
 
 def test_a_backend_error_is_a_runtime_error_with_a_sentence():
     assert issubclass(BackendError, RuntimeError)
+
+
+@pytest.mark.parametrize("value", ["demo\n", "2026-10\n"])
+def test_a_trailing_newline_is_not_part_of_a_valid_name(value):
+    """Found by the issue-10 adversarial pass: ``$`` let "demo\\n" through as a team (it would
+    name a folder with a newline) and "2026-10\\n" as a month."""
+    from calib.values import check_month, check_team
+
+    with pytest.raises(ParameterError):
+        check_team(value) if value.startswith("demo") else check_month(value)
+    assert check_team("demo") == "demo" and check_month("2026-10") == "2026-10"

@@ -20,7 +20,7 @@ from calib.values import ParameterError, check_month, check_team
 
 __all__ = ["check", "prepare", "BACKENDS"]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
 def check(params: dict[str, Any], source: str = "the parameters") -> None:
