@@ -156,7 +156,8 @@ def score_strip(scores: pd.DataFrame, tiers: pd.DataFrame | None = None, *, band
 
 
 def bias_forest(bias: pd.DataFrame, *, threshold: float = 3.0,
-                title: str = "Evaluator bias (evaluator − reference, points)") -> Figure:
+                title: str = "Evaluator bias (evaluator − reference, points)",
+                confidence: float = 0.95) -> Figure:
     """Evaluator bias forest plot: bias vs the expert and vs the consensus with their CIs.
 
     Parameters
@@ -168,6 +169,8 @@ def bias_forest(bias: pd.DataFrame, *, threshold: float = 3.0,
         The practical threshold in points, drawn as a band ±threshold around 0.
     title : str
         The chart's title.
+    confidence : float
+        Level of the intervals in ``bias`` (for the legend).
 
     Returns
     -------
@@ -193,7 +196,7 @@ def bias_forest(bias: pd.DataFrame, *, threshold: float = 3.0,
         ax.errorbar(rows["bias"], ys, xerr=[rows["bias"] - rows["ci_low"],
                                              rows["ci_high"] - rows["bias"]],
                     fmt=marker, color=colour, ecolor=colour, capsize=2, markersize=5,
-                    label=f"vs {reference} (95% CI)")
+                    label=f"vs {reference} ({confidence:.0%} CI)")
     flagged = set(data.loc[data["flagged"].astype(bool), "evaluator_id"])
     labels = []
     for person in people:
@@ -403,46 +406,6 @@ def reliability_trend(trend: pd.DataFrame, *, confidence: float = 0.95) -> Figur
     ax.grid(axis="y", color=PALETTE["band"])
     _title(ax, title)
     ax.legend(fontsize=_FONT["size"] - 1, frameon=False, loc="lower left")
-    return fig
-
-
-def calibrator_drift(drift: pd.DataFrame, *, threshold: float = 10.0) -> Figure:
-    """Calibrator (expert) drift by month against the panel, with the ±threshold band.
-
-    Parameters
-    ----------
-    drift : pandas.DataFrame
-        ``DriftResult.table``: ``month, calibrator_id, n, drift, ci_low, ci_high, flagged``.
-    threshold : float
-        Points; months outside ±threshold are marked.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    require_columns(drift, ("month", "drift", "ci_low", "ci_high", "flagged"), what="drift")
-    title = "Calibrator drift by month (expert − panel, points)"
-    data = drift[drift["drift"].notna()].sort_values("month")
-    if data.empty:
-        return _empty(title, "No month has expert and panel scores on the same calls.")
-    months = sorted(data["month"].unique())
-    fig, (ax,) = _figure(7.5, 3.0)
-    ax.axhspan(-threshold, threshold, color=PALETTE["band"], zorder=0,
-               label=f"±{threshold:g} points")
-    ax.axhline(0, color=PALETTE["gray"], linewidth=0.8)
-    x = np.array([months.index(m) for m in data["month"]])
-    y = data["drift"].to_numpy(float)
-    ax.errorbar(x, y, yerr=[y - data["ci_low"].to_numpy(float), data["ci_high"].to_numpy(float) - y],
-                fmt="o-", color=PALETTE["blue"], capsize=3, label="drift (95% CI)")
-    out = data["flagged"].astype(bool).to_numpy()
-    if out.any():
-        ax.scatter(x[out], y[out], s=90, marker="X", color=PALETTE["vermillion"], zorder=4,
-                   label="outside the band")
-    ax.set_xticks(range(len(months)), months)
-    ax.set_ylabel("points")
-    ax.grid(axis="y", color=PALETTE["band"])
-    _title(ax, title)
-    ax.legend(fontsize=_FONT["size"] - 1, frameon=False, loc="best")
     return fig
 
 

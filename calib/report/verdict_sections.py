@@ -161,7 +161,8 @@ def _expert_part(data: Any, verdicts: Any, figures: dict, confidence: float) -> 
         vs_expert = bias[bias["reference"] == "expert"]
         figures["bias_vs_expert"] = charts.bias_forest(
             vs_expert.assign(flagged=False), threshold=float(p.get("bias_threshold", 3.0)),
-            title="This month only: each evaluator minus the expert (points)")
+            title="This month only: each evaluator minus the expert (points)",
+            confidence=confidence)
         watch = [e.name for e in verdicts.experts if e.status in ("watch", "drift")]
         caveat = (f" {', '.join(watch)} is on {verdicts.experts[0].status}, so these gaps "
                   f"mostly measure the expert, not the evaluators." if watch else "")
