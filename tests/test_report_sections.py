@@ -11,7 +11,8 @@ import re
 import pytest
 
 from calib.report import sections
-from calib.report.analysis import headline_sentence
+from calib.report.analysis import Analysis
+from calib.report.verdict_sections import headline_sentence
 from calib.report.data import history_months, load_month
 from calib.render.html import offline_problems
 from calib.render.contract import ParameterError
@@ -79,7 +80,7 @@ def test_headline_table_and_appendix_read_the_same_verdict_objects(open_month):
     """Every sentence comes from the one Verdicts object: change it and all three change."""
     import dataclasses
 
-    verdicts = open_month.analysis["verdicts"]
+    verdicts = open_month.analysis.verdicts
     headline = _text(sections.show_headline(open_month))
     table = _text(sections.show_evaluators(open_month))
     appendix = _text(sections.show_appendix(open_month))
@@ -97,7 +98,8 @@ def test_headline_table_and_appendix_read_the_same_verdict_objects(open_month):
     evaluators = (flipped,) + verdicts.evaluators[1:]
     changed = dataclasses.replace(verdicts, evaluators=evaluators, actions=rank_actions(
         evaluators, verdicts.experts, verdicts.consistency, verdicts.trend))
-    open_month.analysis["verdicts"] = changed
+    original = open_month.analysis
+    open_month.analysis = dataclasses.replace(original, verdicts=changed)
     try:
         assert f"{first.name} (lenient)" in _text(sections.show_headline(open_month))
         assert " ".join(flipped.sentence().split()) in _text(sections.show_evaluators(open_month))
@@ -105,13 +107,13 @@ def test_headline_table_and_appendix_read_the_same_verdict_objects(open_month):
         assert build_summary(open_month)["flagged_evaluators"][0]["evaluator_id"] == \
             first.evaluator_id
     finally:
-        open_month.analysis["verdicts"] = verdicts
+        open_month.analysis = original
 
 
 def test_summary_flags_exactly_the_people_the_page_calls_lenient_or_harsh(open_month):
     summary = build_summary(open_month)
     table = _text(sections.show_evaluators(open_month))
-    called = {v.evaluator_id for v in open_month.analysis["verdicts"].evaluators
+    called = {v.evaluator_id for v in open_month.analysis.verdicts.evaluators
               if f"{v.name} is {v.verdict}:" in table and v.verdict in ("lenient", "harsh")}
     listed = {f["evaluator_id"] for f in summary["flagged_evaluators"]
               if f["reference"] == "consensus"}
@@ -123,7 +125,7 @@ def test_summary_flags_exactly_the_people_the_page_calls_lenient_or_harsh(open_m
 
 
 def test_every_chart_and_the_agenda_use_the_tables_call_labels_in_one_order(open_month):
-    order = open_month.analysis["call_order"]
+    order = open_month.analysis.call_order
     labels = [open_month.call_label(c) for c in order]
     table = sections.show_calibrations(open_month)
     rows = re.findall(r"<tr><td[^>]*>.*?</td><td[^>]*>(.*?)</td>", table.html)
@@ -160,7 +162,7 @@ def test_agent_names_come_from_the_users_api(open_month):
 
 def test_sealed_month_shows_completion_only(sealed_month):
     assert sealed_month.gate_closed
-    assert sealed_month.analysis == {"problems": {}, "warnings": []}
+    assert sealed_month.analysis == Analysis(problems={}), "nothing score-derived while sealed"
     header = sections.show_header(sealed_month)._repr_html_()
     assert "Completion by evaluator" in header and "closed" in header
     for show in (sections.show_evaluators, sections.show_calibrations, sections.show_questions,
@@ -175,7 +177,7 @@ def test_sealed_month_shows_completion_only(sealed_month):
 def test_headline_names_people_and_never_their_ids(open_month):
     """The sandbox's demo calibrator drifts: on two months it is a watch, named, not an id."""
     lines = " ".join(sections.show_headline(open_month)._repr_html_().split())
-    verdicts = open_month.analysis["verdicts"]
+    verdicts = open_month.analysis.verdicts
     assert verdicts.experts and verdicts.experts[0].name == "Quinn Calder"
     assert verdicts.experts[0].status in ("watch", "drift")
     assert "Quinn Calder" in lines
@@ -203,7 +205,7 @@ def test_session_view_takes_the_calls_label_and_refuses_an_unknown_one(open_mont
     with pytest.raises(ValueError, match="matches no call of demo in 2026-10; name one as the "
                                          "calls table does: .*·"):
         sections.show_session(open_month, "no-such-call")
-    first = open_month.analysis["call_order"][0]
+    first = open_month.analysis.call_order[0]
     label = open_month.call_label(first)
     short = label.rsplit("· ", 1)[1]
     for name in (label, short, label.upper(), first):

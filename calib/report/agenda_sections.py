@@ -54,15 +54,15 @@ def _cell(line: AnswerLine | None, out: bool) -> str:
 
 def show_agenda(data: Any) -> Section:
     """One grid per call, in the report's call order (tier, then widest range first)."""
-    agenda = data.analysis.get("agenda")
+    agenda = data.analysis.agenda
     if data.gate_closed or agenda is None:
         return Section("", "")
-    tolerance = data.analysis.get("tolerance")
+    tolerance = data.analysis.tolerance
     out_cells = set()
     if tolerance is not None and not tolerance.empty:
         hit = tolerance[tolerance["out_of_tolerance"].astype(bool)]
         out_cells = set(zip(hit["calibration_id"], hit["evaluator_id"], hit["question_id"]))
-    critical = {(c.calibration_id, c.question_id) for c in data.analysis.get("critical") or ()}
+    critical = {(c.calibration_id, c.question_id) for c in data.analysis.critical or ()}
     parts = ['<p class="calib-muted">One grid per call: evaluators down the side, the questions '
              'they split on across, the expert\'s answer in the header. Shaded cells are out of '
              'tolerance against the other evaluators; ⚠ marks a critical or fatal question. '
@@ -119,11 +119,11 @@ def show_questions(data: Any) -> Section:
         return Section("", "")
     parts: list[str] = []
     figures: dict[str, Any] = {}
-    order = a.get("call_order") or []
+    order = a.call_order or []
     names = {c: data.call_label(c) for c in order}
-    if a.get("disagreement") is not None:
+    if a.disagreement is not None:
         figures["heatmap"] = charts.disagreement_heatmap(
-            a["disagreement"], a.get("distribution"), gray_area=a.get("gray_area") or (),
+            a.disagreement, a.distribution, gray_area=a.gray_area or (),
             names=names, order=order)
         parts.append(figure_html(
             figures["heatmap"], alt="Agreement per question and call",
@@ -131,9 +131,9 @@ def show_questions(data: Any) -> Section:
                      "table above), the share of evaluator pairs who gave the same answer; "
                      "dark cells split the panel. Bold rows are the most disputed questions, "
                      "whose answers the right panel shows (n = answers given this month).")))
-    questions = a.get("questions")
+    questions = a.questions
     if questions:
-        qa = a.get("question_agreement")
+        qa = a.question_agreement
         ac1 = ({} if qa is None or qa.empty else
                {r.question_id: (r.ac1, r.ac1_ci_low, r.ac1_ci_high) for r in qa.itertuples()})
         rows = []
@@ -155,7 +155,7 @@ def show_questions(data: Any) -> Section:
             "over a scale) or yes/no. <em>Gwet's AC1</em>: agreement beyond chance on this "
             "month's answers, N/A counted as an answer (1 = perfect). ⚠: a critical or fatal "
             "question, which swings the whole score.</p>")
-    splits = a.get("critical") or ()
+    splits = a.critical or ()
     if splits:
         parts.append("<h3>Splits on critical or fatal questions</h3><ul>" + "".join(
             f"<li>{esc(s.sentence(data.call_label(s.calibration_id)))}</li>" for s in splits)

@@ -1,14 +1,18 @@
-"""The report's numbers: one call per statistic from ``calib.stats``.
+"""The report's numbers: one call per statistic from ``calib.stats`` and the verdicts, collected
+in one frozen :class:`Analysis`.
 
 Each statistic is computed on its own; when one cannot be computed (one calibration, no expert,
-no history) the reason is recorded in ``analysis["problems"]`` and the report says so instead of
-failing. Nothing here is a new statistic: it only chooses the inputs and collects the results.
+no history) the reason is recorded in ``Analysis.problems`` and the report says so instead of
+failing. Nothing here is a new statistic and nothing here writes prose for the page: it only
+chooses the inputs and collects the results (the words are the verdicts' and the sections').
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -22,6 +26,73 @@ from calib.verdicts.questions import (answer_tolerance, critical_splits, evaluat
 
 #: A CI wider than this (on a 0–1 coefficient) is too wide to act on.
 WIDE_COEFFICIENT_CI = 0.5
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The month's results, as :func:`analyze` computed them (None: not computable, see
+    ``problems``). While the blind gate is closed only ``problems`` is set.
+
+    Attributes
+    ----------
+    problems : mapping
+        Statistic → why it could not be computed (a sentence).
+    warnings : tuple of str
+        Sample-size warnings on the month's coefficients.
+    variance : calib.stats.variance.VarianceResult
+        Per-call variance and discussion tiers.
+    call_order : tuple of str
+        The report's one order of calls (calibration ids): :func:`call_order`.
+    coefficients : mapping
+        The month's ``"ICC(A,1)"``, ``"ICC(C,1)"`` and ``"alpha"``: value, ci_low, ci_high, n_calls.
+    trend : pandas.DataFrame
+        ``month, measure, value, ci_low, ci_high, n`` over the history window.
+    verdicts : calib.verdicts.Verdicts
+        Evaluators, the expert, consistency, trend and actions: what the headline says.
+    bias : pandas.DataFrame
+        The month against the expert and the consensus (``calib.stats.evaluator_bias``): the
+        secondary view only.
+    disagreement, question_agreement, distribution, recurring : pandas.DataFrame
+        Per question and call, per question (AC1 with CI), the answers given, recurring criteria.
+    gray_area : tuple of str
+        The five least agreed question ids.
+    tolerance, evaluator_tolerance : pandas.DataFrame
+        Each answer against the others (:func:`calib.verdicts.questions.answer_tolerance`) and the
+        counts per evaluator.
+    critical : tuple of CriticalSplit
+        Calls split on a critical or fatal question.
+    questions : tuple of QuestionVerdict
+        The questions to rewrite.
+    g, d : GStudyResult, pandas.DataFrame
+        G-study and D-study (with Φ's interval).
+    evaluators_needed : int or None
+    evaluators_needed_ci : tuple
+        :func:`evaluators_needed_interval`.
+    agenda : calib.agenda.Agenda
+    """
+
+    problems: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    variance: Any = None
+    call_order: tuple[str, ...] = ()
+    coefficients: Mapping[str, Any] = field(default_factory=dict)
+    trend: pd.DataFrame | None = None
+    verdicts: Any = None
+    bias: pd.DataFrame | None = None
+    disagreement: pd.DataFrame | None = None
+    question_agreement: pd.DataFrame | None = None
+    distribution: pd.DataFrame | None = None
+    gray_area: tuple[str, ...] = ()
+    recurring: pd.DataFrame | None = None
+    tolerance: pd.DataFrame | None = None
+    evaluator_tolerance: pd.DataFrame | None = None
+    critical: tuple[Any, ...] = ()
+    questions: tuple[Any, ...] = ()
+    g: Any = None
+    d: pd.DataFrame | None = None
+    evaluators_needed: int | None = None
+    evaluators_needed_ci: tuple[int | None, int | None] = (None, None)
+    agenda: Any = None
 
 
 def _attempt(problems: dict, name: str, fn: Callable[[], Any]) -> Any:
@@ -56,7 +127,7 @@ def _coefficients(scores: pd.DataFrame, p: dict, problems: dict, key: str) -> di
     return out
 
 
-def analyze(data: Any) -> dict[str, Any]:
+def analyze(data: Any) -> Analysis:
     """Compute the report month's statistics and the history trend.
 
     Parameters
@@ -66,24 +137,19 @@ def analyze(data: Any) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        Keys: ``variance`` (VarianceResult), ``coefficients`` (ICC(A,1), ICC(C,1), alpha of the
-        month), ``trend`` (DataFrame month, measure, value, ci_low, ci_high, n), ``bias``,
-        ``disagreement``, ``question_agreement``, ``distribution``, ``gray_area`` (question ids),
-        ``drift`` (DriftResult), ``recurring``, ``g``, ``d``, ``evaluators_needed``, ``agenda``,
-        ``problems`` (statistic → why it is missing), ``warnings`` (sample-size warnings).
-        With the gate closed only ``problems`` and ``warnings`` are set.
+    Analysis
+        With the gate closed only ``problems`` is set: no score-derived number exists.
     """
 
     p = {**ReportSettings().as_dict(), **data.params}
     problems: dict[str, str] = {}
-    out: dict[str, Any] = {"problems": problems, "warnings": []}
+    out: dict[str, Any] = {}
     if data.gate_closed:
-        return out
+        return Analysis(problems=MappingProxyType(problems))
     scores, answers = _finished(data.month_scores), data.month_answers
     out["variance"] = _attempt(problems, "variance", lambda: calibration_variance(
         data.month_scores, aligned_max=p["aligned_max"], discuss_max=p["discuss_max"]))
-    out["call_order"] = call_order(out["variance"])
+    out["call_order"] = tuple(call_order(out["variance"]))
     out["coefficients"] = _coefficients(scores, p, problems, data.month)
     trend = []
     for m in data.months:
@@ -128,11 +194,9 @@ def analyze(data: Any) -> dict[str, Any]:
     qa = out["question_agreement"]
     # ties broken by question id: the five must not depend on the order the answers came in
     # (the API-backed store and an imported file list them differently)
-    out["gray_area"] = ([] if qa is None or qa.empty else
-                        list(qa.sort_values(["percent_agreement", "question_id"])
-                             .query("percent_agreement < 1")["question_id"].head(5)))
-    out["drift"] = _attempt(problems, "calibrator drift", lambda: stats.calibrator_drift(
-        data.scores, threshold=p["drift_threshold"], confidence=p["confidence"]))
+    out["gray_area"] = (() if qa is None or qa.empty else
+                        tuple(qa.sort_values(["percent_agreement", "question_id"])
+                              .query("percent_agreement < 1")["question_id"].head(5)))
     out["recurring"] = per_question("recurring criteria",
                                     lambda: stats.recurring_criteria(data.answers))
     out["tolerance"] = per_question("question tolerance", lambda: answer_tolerance(
@@ -140,14 +204,14 @@ def analyze(data: Any) -> dict[str, Any]:
     if out["tolerance"] is not None:
         out["evaluator_tolerance"] = evaluator_tolerance(out["tolerance"])
     out["critical"] = per_question("critical questions", lambda: critical_splits(
-        answers, data.form_questions))
+        answers, data.form_questions)) or ()
     if has_answers and data.form_questions.empty:
         problems["critical questions"] = (
             "The store holds no form definition for these answers (imported files carry "
             "answers, not the form), so splits on critical or fatal questions are not checked.")
     out["questions"] = per_question("questions to rewrite", lambda: question_verdicts(
         answers, out["disagreement"], out["recurring"], form_questions=data.form_questions,
-        answer_options=data.answer_options, notes=data.rubric_notes))
+        answer_options=data.answer_options, notes=data.rubric_notes)) or ()
     out["g"] = _attempt(problems, "G-study", lambda: stats.g_study(scores))
     if out["g"] is not None:
         out["d"] = _attempt(problems, "D-study", lambda: stats.d_study(
@@ -164,8 +228,9 @@ def analyze(data: Any) -> dict[str, Any]:
         data.month_scores, answers, rubric_notes=notes, aligned_max=p["aligned_max"],
         discuss_max=p["discuss_max"], agent_names=agents, variance=out["variance"],
         title=f"{data.team} {data.month}: discussion agenda"))
-    out["warnings"] = _warnings(out, p["confidence"])
-    return out
+    out["warnings"] = tuple(_warnings(out, p["confidence"]))
+    return Analysis(problems=MappingProxyType(problems),
+                    **{k: v for k, v in out.items() if v is not None})
 
 
 def call_order(variance: Any) -> list[str]:
@@ -218,15 +283,3 @@ def _warnings(out: dict, confidence: float) -> list[str]:
                 f"{c.get('ci_high', float('nan')):.2f}] is too wide to act on; the consistency "
                 f"verdict pools the history window for that reason.")
     return warnings
-
-
-def headline_sentence(data: Any) -> str:
-    """The headline's first action (or the gate's instruction), in one sentence: what
-    ``summary.json`` carries as ``headline``. Built from the same verdicts as the page."""
-    if data.gate_closed:
-        return ("Scores stay hidden until every evaluator has finished; chase the open "
-                "evaluations listed below.")
-    verdicts = data.analysis.get("verdicts")
-    if verdicts is None or not verdicts.actions:
-        return "Too few finished calibrations to judge the evaluators yet; pool more months."
-    return verdicts.actions[0].sentence()

@@ -22,7 +22,7 @@ import pandas as pd
 from calib import context
 from calib.consensus import initial_vs_agreed
 from calib.interchange import import_into_store
-from calib.report.analysis import analyze as run_analysis
+from calib.report.analysis import Analysis, analyze as run_analysis
 from calib.store import Store
 from calib.sync import sync_months
 from calib.values import ParameterError, check_month as month_check, check_team
@@ -56,8 +56,8 @@ class MonthData:
         The store's URL with any password masked.
     notes : list of str
         What happened while loading (e.g. months with no calibrations).
-    analysis : dict
-        Filled by :func:`calib.report.analysis.analyze`.
+    analysis : Analysis
+        Filled by :func:`calib.report.analysis.analyze` (frozen; empty until then).
     """
 
     params: dict
@@ -75,7 +75,7 @@ class MonthData:
     forms: pd.DataFrame = field(default_factory=pd.DataFrame)
     agent_names: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    analysis: dict = field(default_factory=dict)
+    analysis: Analysis = field(default_factory=Analysis)
     reveal_reasons: dict = field(default_factory=dict)
     agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
     form_questions: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -98,7 +98,7 @@ def show_rubric(data: Any) -> Any:
     ----------
     data : calib.report.MonthData
         Uses ``answers``, ``rubric_notes``, ``month``, ``gate_closed`` and
-        ``analysis["recurring"]``.
+        ``analysis.recurring``.
 
     Returns
     -------

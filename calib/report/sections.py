@@ -83,13 +83,13 @@ def _gate_open_text(data: Any) -> str:
 
 def show_calibrations(data: Any) -> Section:
     """One row per call, in the report's one call order, and the score strip chart."""
-    variance = data.analysis.get("variance")
+    variance = data.analysis.variance
     if data.gate_closed or variance is None:
         return Section("", "")
     p = data.params
-    order = data.analysis.get("call_order") or list(variance.table["calibration_id"])
-    table = variance.table.set_index("calibration_id").loc[order].reset_index()
-    critical = {c.calibration_id for c in data.analysis.get("critical") or ()}
+    order = data.analysis.call_order or list(variance.table["calibration_id"])
+    table = variance.table.set_index("calibration_id").loc[list(order)].reset_index()
+    critical = {c.calibration_id for c in data.analysis.critical or ()}
     rows = [(_tier(r.tier), esc(data.call_label(r.calibration_id))
              + (" ⚠" if r.calibration_id in critical else ""),
              r.n_evaluators, fmt(r.mean, 1), fmt(r.sd, 1), fmt(r.range, 1), fmt(r.expert_score, 1),
@@ -133,12 +133,11 @@ def show_appendix(data: Any) -> Section:
              "evaluators and a D-study with Brennan's (2001) intervals. Tiers: range ≤ "
              f"{esc(p.get('aligned_max', 5))} aligned, ≤ {esc(p.get('discuss_max', 15))} "
              f"discuss, above: full session. Every interval is at {confidence:.0%}.</p>"]
-    a_g = a.get("g")
+    a_g = a.g
     if a_g is not None:
-        fig = charts.variance_shares(a_g.components, a.get("d"), confidence=confidence)
-        needed, (low, high) = a.get("evaluators_needed"), a.get("evaluators_needed_ci",
-                                                               (None, None))
-        d = a.get("d")
+        fig = charts.variance_shares(a_g.components, a.d, confidence=confidence)
+        needed, (low, high) = a.evaluators_needed, a.evaluators_needed_ci
+        d = a.d
         one = (f"A single evaluator's score — the routine evaluation — has a dependability of "
                f"{fmt(d['phi'].iloc[0], 2)} ({confidence:.0%} CI {fmt(d['phi_low'].iloc[0], 2)} "
                f"to {fmt(d['phi_high'].iloc[0], 2)}). " if d is not None and len(d) else "")
@@ -149,11 +148,11 @@ def show_appendix(data: Any) -> Section:
             fig, alt="Where score variance comes from, and the D-study",
             caption=one + need + f" From {a_g.n_calls} calls and {a_g.n_evaluators} "
                                  f"evaluators this month."))
-    warnings = a.get("warnings") or []
+    warnings = a.warnings or []
     if warnings:
         parts.append("<h3>Sample-size warnings</h3>" + "".join(
             f'<p class="calib-warning">{esc(w)}</p>' for w in warnings))
-    variance = a.get("variance")
+    variance = a.variance
     excluded = variance.excluded if variance is not None else pd.DataFrame()
     parts.append("<h3>Excluded evaluations</h3>")
     if excluded is not None and not excluded.empty:
@@ -162,7 +161,7 @@ def show_appendix(data: Any) -> Section:
                                 numeric=(1,)))
     else:
         parts.append("<p>None.</p>")
-    problems = a.get("problems") or {}
+    problems = a.problems or {}
     if problems:
         parts.append("<h3>Not computed</h3>" + table_html(problems.items(),
                                                           ["statistic", "why"]))
@@ -185,7 +184,7 @@ def show_session(data: Any, call: str | None = None) -> Section:
     scores = data.month_scores
     if scores.empty:
         return Section("Session", "<p>No open calibration this month.</p>")
-    order = data.analysis.get("call_order") or list(scores["calibration_id"])
+    order = data.analysis.call_order or list(scores["calibration_id"])
     cal = data.find_call(call) if call else order[0]
     rows = scores[scores["calibration_id"] == cal].sort_values("total_score")
     body = table_html(((r.evaluator_name, r.role, r.status, fmt(r.total_score, 1))
@@ -193,7 +192,7 @@ def show_session(data: Any, call: str | None = None) -> Section:
                       ["evaluator", "role", "status", "total score"], numeric=(3,))
     fig = charts.score_strip(rows, band=float(data.params.get("aligned_max", 5)))
     body += figure_html(fig, alt="Scores of this calibration")
-    dis = data.analysis.get("disagreement")
+    dis = data.analysis.disagreement
     if dis is not None:
         mine = dis[(dis["calibration_id"] == cal) & dis["disputed"].astype(bool)]
         body += "<h3>Disputed questions</h3>" + table_html(

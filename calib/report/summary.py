@@ -13,8 +13,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from calib.report.analysis import headline_sentence
-from calib.report.verdict_sections import headline_lines
+from calib.report.verdict_sections import headline_lines, headline_sentence
 
 #: 2: ``flagged_evaluators`` holds the people the verdicts call lenient or harsh (severity over
 #: the history window against the leave-one-out consensus; ``reference`` "consensus", ``bias`` the
@@ -121,17 +120,17 @@ def build_summary(data: Any) -> dict[str, Any]:
         "excluded_evaluations": 0, "headline": headline_sentence(data),
         "headline_lines": list(headline_lines(data)), "verdicts": None,
         "questions_to_rewrite": [], "critical_splits": [], "evaluators_needed_ci": None,
-        "warnings": list(a.get("warnings", [])), "problems": dict(a.get("problems", {})),
+        "warnings": list(a.warnings), "problems": dict(a.problems),
     }
     if data.gate_closed:
         return out
-    out["reliability"] = a.get("coefficients", {})
-    variance = a.get("variance")
+    out["reliability"] = dict(a.coefficients)
+    variance = a.variance
     if variance is not None:
         counts = variance.table["tier"].value_counts()
         out["tiers"] = {t: int(counts.get(t, 0)) for t in ("aligned", "discuss", "full_session")}
         out["excluded_evaluations"] = int(len(variance.excluded))
-    verdicts = a.get("verdicts")
+    verdicts = a.verdicts
     if verdicts is not None:
         # exactly the people the page calls lenient or harsh, and a drifted expert
         out["flagged_evaluators"] = verdicts.flagged_evaluators()
@@ -142,16 +141,16 @@ def build_summary(data: Any) -> dict[str, Any]:
                             **{k: e.get(k) for k in ("drift", "ci_low", "ci_high", "n_calls",
                                                      "slope_per_month", "slope_ci_low",
                                                      "slope_ci_high", "sentence")}}
-    out["questions_to_rewrite"] = [q.to_dict() for q in a.get("questions") or ()]
+    out["questions_to_rewrite"] = [q.to_dict() for q in a.questions or ()]
     out["critical_splits"] = [{"calibration_id": c.calibration_id, "question_id": c.question_id,
                                "question_text": c.question_text, "kind": c.kind,
                                "answers": [list(x) for x in c.answers]}
-                              for c in a.get("critical") or ()]
-    out["evaluators_needed"] = a.get("evaluators_needed")
-    ci = a.get("evaluators_needed_ci")
+                              for c in a.critical or ()]
+    out["evaluators_needed"] = a.evaluators_needed
+    ci = a.evaluators_needed_ci
     out["evaluators_needed_ci"] = list(ci) if ci else None
-    out["gray_area_questions"] = list(a.get("gray_area") or [])
-    recurring = a.get("recurring")
+    out["gray_area_questions"] = list(a.gray_area or [])
+    recurring = a.recurring
     if recurring is not None and not recurring.empty:
         out["recurring_questions"] = list(recurring.loc[recurring["recurring"].astype(bool),
                                                         "question_id"])

@@ -18,7 +18,7 @@ from calib.verdicts.words import KOO_LI_SOURCE, REFERENCE_WORDS, window_words
 
 def verdicts_of(data: Any) -> Any:
     """The month's :class:`calib.verdicts.Verdicts` (None while sealed or not computable)."""
-    return None if data.gate_closed else data.analysis.get("verdicts")
+    return None if data.gate_closed else data.analysis.verdicts
 
 
 def _ci(c: dict | None, confidence: float, digits: int = 2) -> str:
@@ -35,10 +35,21 @@ def headline_lines(data: Any) -> tuple[str, ...]:
                 "evaluations listed below.",)
     verdicts = verdicts_of(data)
     if verdicts is None:
-        why = data.analysis.get("problems", {}).get("verdicts", "")
+        why = data.analysis.problems.get("verdicts", "")
         return (f"Too few finished calibrations to judge the evaluators yet{': ' + why if why else ''}."
                 " Pool more months (history_months) or add calls.",)
     return verdicts.headline()
+
+
+def headline_sentence(data: Any) -> str:
+    """The headline's first action (or the gate's instruction), in one sentence: what
+    ``summary.json`` carries as ``headline``. Built from the same verdicts as the page."""
+    if data.gate_closed:
+        return headline_lines(data)[0]
+    verdicts = verdicts_of(data)
+    if verdicts is None or not verdicts.actions:
+        return "Too few finished calibrations to judge the evaluators yet; pool more months."
+    return verdicts.actions[0].sentence()
 
 
 def show_headline(data: Any) -> Section:
@@ -56,7 +67,7 @@ def show_headline(data: Any) -> Section:
     body += '<p class="calib-muted">What to do first:</p><ol class="calib-actions">' + "".join(
         f"<li><strong>{esc(a.title)}</strong> {esc(a.evidence)}</li>" for a in verdicts.actions)
     body += "</ol></div>"
-    coef = data.analysis.get("coefficients", {})
+    coef = data.analysis.coefficients
     details = [x.details() for x in (verdicts.consistency, verdicts.trend) if x is not None]
     details.append(f"This month alone: ICC(A,1) {_ci(coef.get('ICC(A,1)'), confidence)}; "
                    f"ICC(C,1) {_ci(coef.get('ICC(C,1)'), confidence)}; Krippendorff's alpha "
@@ -64,7 +75,7 @@ def show_headline(data: Any) -> Section:
     body += ('<details class="calib-details"><summary>Details (the coefficients)</summary>'
              + "".join(f"<p>{esc(d)}</p>" for d in details) + "</details>")
     figures = {}
-    trend = data.analysis.get("trend")
+    trend = data.analysis.trend
     if trend is not None and not trend.empty:
         figures["trend"] = charts.reliability_trend(trend, confidence=confidence)
         body += figure_html(
@@ -83,7 +94,7 @@ def evaluator_frame(verdicts: Any, data: Any) -> pd.DataFrame:
                  sentence=v.sentence()) for v in verdicts.evaluators]
     frame = pd.DataFrame(rows, columns=["evaluator_id", "name", "verdict", "severity", "ci_low",
                                         "ci_high", "n_calls", "sentence"])
-    tolerance = data.analysis.get("evaluator_tolerance")
+    tolerance = data.analysis.evaluator_tolerance
     if tolerance is not None and not tolerance.empty:
         t = tolerance.set_index("evaluator_id")
         frame["n_out"] = frame["evaluator_id"].map(t["n_out"])
@@ -156,7 +167,7 @@ def _expert_part(data: Any, verdicts: Any, figures: dict, confidence: float) -> 
                      "out), month by month; n: calls. A cross marks a month whose estimate is "
                      "outside the band; a verdict needs more than one such month or an interval "
                      "wholly outside it.")))
-    bias = data.analysis.get("bias")
+    bias = data.analysis.bias
     if bias is not None and not bias.empty and (bias["reference"] == "expert").any():
         vs_expert = bias[bias["reference"] == "expert"]
         figures["bias_vs_expert"] = charts.bias_forest(
