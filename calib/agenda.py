@@ -181,31 +181,45 @@ def _md(text: object) -> str:
     return markdown_text(text)
 
 
+def _said(line: AnswerLine) -> str:
+    """An answer in words: its label, with its points where the label is another number."""
+    text = line.answer_text
+    if line.points is None or text == NA_CATEGORY:
+        return text
+    try:
+        same = float(text) == line.points
+    except ValueError:
+        return text
+    return text if same else f"{text} ({line.points:g} pts)"
+
+
 def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> tuple[str, ...]:
     """Sentences a facilitator can read out, written from the answers alone."""
     panel = [a for a in lines if a.role != "expert" and a.category is not None]
     points: list[str] = []
     if not panel:
         return ("No panel answers to compare.",)
+    said = {a.answer_text: _said(a) for a in panel}
     counts = Counter(a.answer_text for a in panel)
     n = len(panel)
     top_text, top_n = counts.most_common(1)[0]
     verb = "marked" if top_text == NA_CATEGORY else "answered"
     if expert is not None and expert.category is not None:
         if expert.answer_text != top_text:
-            points.append(f"{top_n} of {n} {verb} {top_text}; the expert "
+            points.append(f"{top_n} of {n} {verb} {said[top_text]}; the expert "
                           f"{'marked' if expert.answer_text == NA_CATEGORY else 'answered'} "
-                          f"{expert.answer_text}.")
+                          f"{_said(expert)}.")
         else:
             dissent = n - top_n
-            points.append(f"{top_n} of {n} agreed with the expert ({top_text}); {dissent} did not.")
+            points.append(f"{top_n} of {n} agreed with the expert ({said[top_text]}); "
+                          f"{dissent} did not.")
     else:
-        points.append(f"{top_n} of {n} {verb} {top_text}; the expert gave no answer.")
+        points.append(f"{top_n} of {n} {verb} {said[top_text]}; the expert gave no answer.")
     if NA_CATEGORY in counts and top_text != NA_CATEGORY:
         points.append(f"{counts[NA_CATEGORY]} marked N/A: agree first whether the question applies.")
     scored = [a.points for a in panel if a.points is not None]
     if len(set(scored)) > 1:
-        points.append(f"Answers span {min(scored):g}–{max(scored):g} points.")
+        points.append(f"The points given range from {min(scored):g} to {max(scored):g}.")
     return tuple(points)
 
 

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from calib import sandbox as sb
 from calib.genesys import GenesysClient, errors
 from calib.genesys.month import find_users
+from calib.genesys.regions import resolve_domain
 from calib.sandbox import sandbox_now
 from calib.store import Store
 from calib.values import ParameterError, check_team
@@ -118,6 +119,10 @@ class ReportSettings:
         Points of calibrator (expert) drift worth acting on.
     confidence : float
         Level of every interval (0.5 to 1).
+    question_tolerance : float
+        Share of a question's scale an answer may differ from the other evaluators' answer on
+        the same call before it counts as out of tolerance (0.25: one step on a 0–4 scale is
+        in, a yes/no difference is out); the per-question companion of ``aligned_max``.
     n_boot : int
         Bootstrap resamples for the intervals that need them.
     seed : int
@@ -130,6 +135,7 @@ class ReportSettings:
     bias_threshold: float = 3.0
     drift_threshold: float = 10.0
     confidence: float = 0.95
+    question_tolerance: float = 0.25
     n_boot: int = 1000
     seed: int = 0
 
@@ -187,6 +193,9 @@ class ReportSettings:
                      f"not {getattr(self, name)}.")
         if not 0.5 <= self.confidence < 1:
             fail("'confidence' must be between 0.5 and 1 (e.g. 0.95).")
+        if not 0 <= self.question_tolerance < 1:
+            fail(f"'question_tolerance' is a share of a question's scale from 0 to below 1 "
+                 f"(0.25 allows one step on a 0–4 scale), not {self.question_tolerance}.")
 
 
 # -- backends -----------------------------------------------------------------------------------
@@ -344,6 +353,20 @@ def _open_sandbox(seed: int, state_dir: Path | None) -> Backend:
     return Backend("sandbox", client, sandbox=sandbox, clock=sandbox.now,
                    closers=[lambda: handle.__exit__(None, None, None), client.close],
                    describe=f"demo org (seed {seed}, state in {state_dir})")
+
+
+def genesys_ui_base(environ: Mapping[str, str] | None = None) -> str:
+    """The Genesys Cloud web UI origin of the org in the environment (``https://apps.<region
+    domain>``, e.g. ``https://apps.mypurecloud.ie``), for links to interactions; empty when only
+    an API origin (``GENESYSCLOUD_API_REGION``) is set or the region is unknown."""
+    env = os.environ if environ is None else environ
+    region = str(env.get("GENESYSCLOUD_REGION", "")).strip()
+    if not region:
+        return ""
+    try:
+        return f"https://apps.{resolve_domain(region)}"
+    except ValueError:
+        return ""
 
 
 def _open_genesys(reach_timeout: float) -> Backend:

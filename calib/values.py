@@ -29,8 +29,8 @@ import yaml
 __all__ = ["pick", "parse_instant", "MONTH_PATTERN", "ParameterError", "TEAM_PATTERN", "check_team", "check_month", "month_end",
            "read_yaml", "parse_yaml", "inside", "MAX_PARAMETER_FILE_BYTES"]
 
-TEAM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+TEAM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: "$" lets a final newline in
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
 _MONTH = MONTH_PATTERN
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 #: Parameter files and session plans are a few KB; a file past this is not one.

@@ -41,7 +41,47 @@ def test_report_opens_offline_with_every_chart_loaded(demo_report, offline_page,
     assert view.dialogs == [], "a script ran in the report"
     assert shot.stat().st_size > 50_000
     headings = view.page.eval_on_selector_all("h1, h2", "els => els.map(e => e.textContent)")
-    assert headings[:3] == ["Calibration report — demo, 2026-10", "Headline", "Calibrations"]
+    assert headings[:4] == ["Calibration report — demo, 2026-10", "Headline",
+                            "Who scores high or low", "Calls"]
+
+
+def test_headline_bias_chart_and_an_agenda_grid_render_and_name_calls_alike(demo_report,
+                                                                           offline_page,
+                                                                           tmp_path):
+    """Issue 13: screenshots of what a QM lead reads first, and one label per call everywhere
+    the page names calls (the table, the agenda grids); the charts' labels are checked against
+    the same labels in test_report_sections (they are pictures here)."""
+    view = offline_page(demo_report)
+    folder = Path(os.environ.get("CALIB_SCREENSHOT_DIR", tmp_path))
+    shots = {}
+    for name, selector in (("headline", ".calib-headline"),
+                           ("severity", "img[alt='Evaluator severity against the other "
+                                        "evaluators']"),
+                           ("agenda-grid", ".calib-call")):
+        element = view.page.query_selector(selector)
+        assert element is not None, f"{name} ({selector}) is missing from the page"
+        box = element.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100, f"{name} is drawn too small: {box}"
+        shots[name] = folder / f"report-{name}.png"
+        element.screenshot(path=str(shots[name]))
+        assert shots[name].stat().st_size > 5_000
+    # The headline speaks in words first; the coefficients wait in a closed details line.
+    headline = view.page.inner_text(".calib-headline")
+    assert "ICC" not in headline and "alpha" not in headline
+    assert view.page.eval_on_selector("details.calib-details", "e => e.open") is False
+    # one agenda grid fits a printed page (A4 at 96 dpi is about 1,100 px tall)
+    heights = view.page.eval_on_selector_all(".calib-call",
+                                             "els => els.map(e => e.offsetHeight)")
+    assert heights and max(heights) < 1100, heights
+    table_labels = view.page.eval_on_selector_all(
+        "section.calib-section:has(h2:text-is('Calls')) tbody tr td:nth-child(2)",
+        "els => els.map(e => e.textContent.replace(' ⚠', '').trim())")
+    agenda_labels = view.page.eval_on_selector_all(
+        ".calib-call h3", "els => els.map(e => e.firstChild.textContent.replace(/^\\d+\\. /, '')"
+                          ".trim())")
+    assert table_labels and agenda_labels
+    assert agenda_labels == [x for x in table_labels if x in agenda_labels], \
+        "the agenda lists calls by the table's labels, in the table's order"
 
 
 def test_a_script_tag_as_an_agent_name_renders_as_text(tmp_path, offline_page):

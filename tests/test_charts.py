@@ -8,7 +8,7 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
-from calib import charts
+from calib import charts, charts_severity
 from calib.report.display import figure_png
 from calib.tables import scores_frame
 
@@ -51,7 +51,7 @@ def test_score_strip_draws_every_scored_evaluation_once():
     assert scatter_points(fig) == int(scores["total_score"].notna().sum()), \
         "one dot per finished evaluation (the unscored one is left out)"
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels[1] == "conv1  [discuss]"
+    assert labels[1] == "conv1 (n=5)", "a call's label and its n; the tier is the band's colour"
 
 
 def test_score_strip_rows_take_the_given_names():
@@ -59,7 +59,7 @@ def test_score_strip_rows_take_the_given_names():
     scores = make_scores(2)
     fig = charts.score_strip(scores, names={"cal0": "Omar Fischer · conv0"})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["Omar Fischer · conv0", "conv1"]
+    assert labels == ["Omar Fischer · conv0 (n=5)", "conv1 (n=5)"]
 
 
 def test_score_strip_band_uses_the_tier_colour():
@@ -114,7 +114,7 @@ def test_heatmap_cells_are_the_agreement_values():
     expected = data.pivot(index="question_id", columns="calibration_id", values="agreement")
     np.testing.assert_allclose(np.asarray(image), expected.to_numpy())
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
-    assert legend == ["Yes", "N/A", "No"], "each answer is in the legend once"
+    assert legend == ["Yes", "No", "N/A"], "each answer once: Yes, No, the scale, N/A last"
     assert renders(fig)
 
 
@@ -128,13 +128,42 @@ def test_reliability_trend_and_drift_draw_one_point_per_month():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["2026-08", "2026-09",
                                                                     "2026-10"]
     assert renders(fig)
-    drift = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"], "calibrator_id": "q",
-                          "n": 5, "drift": [1.0, 6.0, 12.0], "ci_low": [-1.0, 3.0, 9.0],
-                          "ci_high": [3.0, 9.0, 15.0], "flagged": [False, False, True]})
-    fig = charts.calibrator_drift(drift, threshold=10)
-    flagged = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
-    assert sum(len(c.get_offsets()) for c in flagged) == 1, "only the month outside the band"
+    drift = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"], "expert_name": "Quinn",
+                          "n_calls": 5, "drift": [1.0, -11.0, 12.0], "ci_low": [-1.0, -20.0, 9.0],
+                          "ci_high": [3.0, -2.0, 15.0]})
+    fig = charts_severity.expert_drift_chart(drift, threshold=10, status="watch")
+    marked = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in marked) == 2, \
+        "every month whose estimate is outside the band is marked, on either side"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][0] == "2026-08\nn=5"
+    assert fig.axes[0].get_title(loc="left").endswith("— watch")
     assert renders(fig)
+
+
+def test_severity_forest_names_each_verdict_with_its_n():
+    verdicts = pd.DataFrame({"name": ["Ann", "Bo", "Cy"],
+                             "verdict": ["lenient", "within the band", "not enough shared calls"],
+                             "severity": [5.0, 0.5, np.nan], "ci_low": [3.0, -1.0, np.nan],
+                             "ci_high": [7.0, 2.0, np.nan], "n_calls": [30, 30, 1]})
+    fig = charts_severity.severity_forest(verdicts, threshold=3.0)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Ann — lenient (n=30)", "Bo — within the band (n=30)",
+                      "Cy — not enough shared calls (n=1)"]
+    assert renders(fig)
+
+
+def test_severity_lines_colour_the_flagged_by_direction_and_gray_the_rest():
+    monthly = pd.DataFrame({"month": ["2026-09", "2026-10"] * 3,
+                            "evaluator_id": ["a", "a", "b", "b", "c", "c"],
+                            "evaluator_name": ["Ann", "Ann", "Bo", "Bo", "Cy", "Cy"],
+                            "n_calls": 6, "severity": [5.0, 6.0, -5.0, -6.0, 0.1, 0.2]})
+    fig = charts_severity.severity_by_month(monthly, highlight=["a", "b"],
+                                            verdict_of={"a": "lenient", "b": "harsh"})
+    colours = {line.get_label(): line.get_color() for line in fig.axes[0].get_lines()
+               if not line.get_label().startswith("_")}
+    assert colours["Ann (lenient)"] == charts.PALETTE["vermillion"]
+    assert colours["Bo (harsh)"] == charts.PALETTE["blue"]
+    assert colours["Cy (within the band)"] == charts.PALETTE["gray"]
 
 
 def test_variance_shares_clip_negative_components_and_draw_the_d_study():

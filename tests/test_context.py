@@ -118,7 +118,8 @@ def test_report_settings_have_one_set_of_defaults_and_refuse_nonsense():
     assert ReportSettings() == ReportSettings.from_mapping({"team": "demo"})
     assert ReportSettings().as_dict() == {
         "history_months": 6, "aligned_max": 5.0, "discuss_max": 15.0, "bias_threshold": 3.0,
-        "drift_threshold": 10.0, "confidence": 0.95, "n_boot": 1000, "seed": 0}
+        "drift_threshold": 10.0, "confidence": 0.95, "question_tolerance": 0.25, "n_boot": 1000,
+        "seed": 0}
     with pytest.raises(ParameterError, match="'aligned_max' must be smaller than 'discuss_max'"):
         ReportSettings(aligned_max=20)
     with pytest.raises(ParameterError, match="'confidence' is nan"):
@@ -141,6 +142,17 @@ def test_an_unknown_backend_is_a_sentence():
 
 def test_a_backend_error_is_a_runtime_error_with_a_sentence():
     assert issubclass(BackendError, RuntimeError)
+
+
+@pytest.mark.parametrize("value", ["demo\n", "2026-10\n"])
+def test_a_trailing_newline_is_not_part_of_a_valid_name(value):
+    """Found by the issue-10 adversarial pass: ``$`` let "demo\\n" through as a team (it would
+    name a folder with a newline) and "2026-10\\n" as a month."""
+    from calib.values import check_month, check_team
+
+    with pytest.raises(ParameterError):
+        check_team(value) if value.startswith("demo") else check_month(value)
+    assert check_team("demo") == "demo" and check_month("2026-10") == "2026-10"
 
 
 def _store_of_two_teams(tmp_path: Path) -> str:

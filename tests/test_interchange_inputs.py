@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from calib.cli import main
-from calib.interchange import InterchangeError, export_month, load_files, read_files
+from calib.interchange import export_month, load_files, read_files
 from calib.store import Store
 from tests.store_dump import dump_store
 

@@ -17,6 +17,7 @@ import pytest
 
 from calib.render.html import offline_problems
 from calib.render.runner import render_many
+from calib.verdicts import build_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
@@ -72,8 +73,12 @@ def test_complete_month_summary_matches_the_statistics(rendered):
     assert s["reliability"]["alpha"]["ci_low"] == pytest.approx(alpha.ci_low)
     tiers = calibration_variance(scores).table["tier"].value_counts()
     assert s["tiers"] == {t: int(tiers.get(t, 0)) for t in ("aligned", "discuss", "full_session")}
-    bias = stats.evaluator_bias(scores, threshold=3.0)
-    flagged = {(r.evaluator_id, r.reference) for r in bias[bias["flagged"]].itertuples()}
+    with store_for(rendered) as store:
+        window = store.scores("demo", s["months"])
+    verdicts = build_verdicts(window, month="2026-10", bias_threshold=3.0, drift_threshold=10.0)
+    flagged = {(v.evaluator_id, "consensus") for v in verdicts.evaluators if v.flagged}
+    flagged |= {(e.expert_id, e.reference) for e in verdicts.experts if e.flagged}
+    assert flagged, "the demo month has lenient and harsh evaluators to list"
     assert {(f["evaluator_id"], f["reference"]) for f in s["flagged_evaluators"]} == flagged
     assert s["completion"] == {"assigned": 42, "finished": 42, "overdue": 0}
 
@@ -81,8 +86,8 @@ def test_complete_month_summary_matches_the_statistics(rendered):
 def test_complete_month_html_has_every_section_in_order_and_works_offline(rendered):
     page = rendered["complete"].html.read_text()
     assert offline_problems(page) == []
-    order = ["Calibration report — demo, 2026-10", "Headline", "Calibrations", "Charts",
-             "Recurring criteria", "Discussion agenda", "Appendix"]
+    order = ["Calibration report — demo, 2026-10", "Headline", "Who scores high or low", "Calls",
+             "Questions that split the panel", "Discussion agenda", "Appendix"]
     positions = [page.find(f">{title}</h") for title in order]
     assert all(p > 0 for p in positions), dict(zip(order, positions))
     assert positions == sorted(positions), "sections must come in the report's order"
@@ -100,7 +105,7 @@ def test_gate_closed_shows_completion_only(rendered):
     assert s["completion"]["finished"] == int((status["status"] == "finished").sum())
     page = rendered["gate-closed"].html.read_text()
     assert "Completion by evaluator" in page
-    assert "<img" not in page and ">Charts</h" not in page, "no score may leak while sealed"
+    assert "<img" not in page and ">Calls</h" not in page, "no score may leak while sealed"
 
 
 def test_single_calibration_reports_what_cannot_be_computed(rendered):

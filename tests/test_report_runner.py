@@ -5,7 +5,9 @@ These tests use small notebooks built here, so they do not depend on the data mo
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from pathlib import Path
 
 import nbformat
@@ -14,7 +16,7 @@ import pytest
 from calib.cli import main
 from calib.render.html import export_html, offline_problems
 from calib.render.contract import ParameterError
-from calib.render.runner import RenderError, render, render_many
+from calib.render.runner import RenderError, _local_kernel_manager, render, render_many
 
 PARAMS = '''team: str = "demo"  # team name
 month: str = "2026-10"  # YYYY-MM
@@ -255,3 +257,28 @@ def test_a_month_with_no_calibrations_exits_non_zero_naming_the_latest_month(tmp
     assert "Team 'demo' has no calibration in 2027-03" in err
     assert "the latest month with calibrations is 2026-11" in err
     assert not list((tmp_path / "out").rglob("*.html"))
+
+
+def test_shutdown_sends_no_sigint_to_a_finished_kernel():
+    """jupyter_client interrupts before every shutdown; an idle kernel then printed "ERROR |
+    KeyboardInterrupt caught in kernel" on a new user's terminal now and then."""
+    async def run() -> tuple[list, list, bool]:
+        km = _local_kernel_manager()(kernel_name="python3")
+        await km.start_kernel()
+        sent: list = []
+        original = km.provisioner.send_signal
+
+        async def spy(signum):
+            sent.append(signum)
+            return await original(signum)
+
+        km.provisioner.send_signal = spy
+        await km.interrupt_kernel()
+        outside = list(sent)
+        sent.clear()
+        await km.shutdown_kernel()
+        return outside, sent, await km.is_alive()
+
+    outside, during, alive = asyncio.run(run())
+    assert outside == [signal.SIGINT], "an interrupt outside shutdown still reaches the kernel"
+    assert signal.SIGINT not in during and not alive

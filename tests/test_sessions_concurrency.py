@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from calib.genesys.errors import GenesysError
 from calib.sessions import SessionPlan, calibration_body, create_session

@@ -221,7 +221,8 @@ def test_perfect_agreement_reads_as_good_reliability_in_the_report_headline():
     must read as good reliability, not "scores disagree" (main crashed before any headline)."""
     from types import SimpleNamespace
 
-    from calib.report.analysis import _coefficients, headline_sentence
+    from calib.report.analysis import Analysis, _coefficients
+    from calib.report.verdict_sections import headline_sentence
 
     scores = long([[80, 80, 80], [60, 60, 60], [90, 90, 90]])
     problems: dict = {}
@@ -229,7 +230,12 @@ def test_perfect_agreement_reads_as_good_reliability_in_the_report_headline():
                                  problems, "2026-11")
     assert problems == {}
     assert coefficients["ICC(A,1)"]["value"] == 1.0
+    from calib.verdicts import build_verdicts
+
+    verdicts = build_verdicts(scores.assign(month="2026-11", status="FINISHED",
+                                            role="evaluator"), n_permutations=99)
     data = SimpleNamespace(gate_closed=False, params={},
-                           analysis={"coefficients": coefficients, "bias": None,
-                                     "drift": None, "gray_area": []})
-    assert headline_sentence(data).startswith("Reliability is good")
+                           analysis=Analysis(coefficients=coefficients, verdicts=verdicts))
+    assert verdicts.consistency.level == "excellent"
+    assert "excellent" in verdicts.headline()[0]
+    assert headline_sentence(data).startswith("Keep the monthly calibration cadence")

@@ -74,6 +74,7 @@ discuss_max: 15
 bias_threshold: 3.0
 drift_threshold: 10.0
 confidence: 0.95
+question_tolerance: 0.25
 n_boot: 1000
 seed: 0
 """

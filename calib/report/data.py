@@ -22,7 +22,7 @@ import pandas as pd
 from calib import context
 from calib.consensus import initial_vs_agreed
 from calib.interchange import import_into_store
-from calib.report.analysis import analyze as run_analysis
+from calib.report.analysis import Analysis, analyze as run_analysis
 from calib.store import Store
 from calib.sync import sync_months
 from calib.values import ParameterError, check_month as month_check, check_team
@@ -45,6 +45,9 @@ class MonthData:
         The month's per-evaluator status and per-calibration gate (``Store.status/gate``).
     users, rubric_notes, forms : pandas.DataFrame
         ``Store.users()``, ``Store.rubric_notes()``, ``Store.forms()``.
+    form_questions, answer_options : pandas.DataFrame
+        ``Store.form_questions()`` (critical and fatal flags, scales) and
+        ``Store.answer_options()`` (each question's answers in the form's order).
     agent_names : dict
         Agent id → display name, read from the users API (user-supplied text: escape it).
     now : datetime
@@ -53,8 +56,8 @@ class MonthData:
         The store's URL with any password masked.
     notes : list of str
         What happened while loading (e.g. months with no calibrations).
-    analysis : dict
-        Filled by :func:`calib.report.analysis.analyze`.
+    analysis : Analysis
+        Filled by :func:`calib.report.analysis.analyze` (frozen; empty until then).
     """
 
     params: dict
@@ -72,9 +75,11 @@ class MonthData:
     forms: pd.DataFrame = field(default_factory=pd.DataFrame)
     agent_names: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    analysis: dict = field(default_factory=dict)
+    analysis: Analysis = field(default_factory=Analysis)
     reveal_reasons: dict = field(default_factory=dict)
     agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    form_questions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    answer_options: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -111,6 +116,32 @@ class MonthData:
         conversation = rows["conversation_id"].dropna()
         short = str(conversation.iloc[0])[:8] if len(conversation) else str(calibration_id)
         return f"{self.name_of(agent.iloc[0])} · {short}" if len(agent) else short
+
+    def find_call(self, call: str) -> str:
+        """The calibration id of a call named as the report names it: its label (``"Omar
+        Fischer · e302d14c"``), the short id in it, or a conversation or calibration id.
+
+        Raises
+        ------
+        ValueError
+            No call, or more than one, of the month matches; the message lists the labels.
+        """
+        wanted = " ".join(str(call).split()).casefold()
+        ids = list(dict.fromkeys(self.month_scores["calibration_id"]))
+        labels = {c: self.call_label(c) for c in ids}
+        conversations = dict(zip(self.month_scores["calibration_id"],
+                                 self.month_scores["conversation_id"].astype(str)))
+        exact = [c for c in ids if labels[c].casefold() == wanted or str(c).casefold() == wanted]
+        hits = exact or [c for c in ids if wanted and (
+            str(c).casefold().startswith(wanted)
+            or conversations.get(c, "").casefold().startswith(wanted)
+            or labels[c].casefold().endswith(wanted))]
+        if len(hits) == 1:
+            return hits[0]
+        known = "; ".join(sorted(labels.values()))
+        problem = "matches no call" if not hits else f"matches {len(hits)} calls"
+        raise ValueError(f"{call!r} {problem} of {self.team} in {self.month}; name one as the "
+                         f"calls table does: {known}.")
 
     def __repr__(self) -> str:
         return (f"MonthData(team={self.team!r}, month={self.month!r}, months={len(self.months)}, "
@@ -249,7 +280,8 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
         store_display=store.url_for_display, forms=store.forms(),
         agent_names=dict(zip(users["user_id"], users["name"])), notes=notes,
-        reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months))
+        reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months),
+        form_questions=store.form_questions(), answer_options=store.answer_options())
 
 
 def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from calib import context
 from calib.context import BACKENDS, ReportSettings
 from calib.interchange.presets import PRESETS
 from calib.report.data import prepare_month
@@ -19,7 +20,7 @@ from calib.values import ParameterError, check_month, check_team
 
 __all__ = ["check", "prepare", "BACKENDS"]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
 def check(params: dict[str, Any], source: str = "the parameters") -> None:
@@ -63,4 +64,5 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
 
     prepared = prepare_month(params)
     return {**params, "backend": "store", "store_url": prepared.store_url,
-            "as_of": prepared.as_of.isoformat(), "sync_notes": list(prepared.notes)}
+            "as_of": prepared.as_of.isoformat(), "sync_notes": list(prepared.notes),
+            "ui_base": context.genesys_ui_base() if params.get("backend") == "genesys" else ""}

@@ -15,7 +15,7 @@ import pandas as pd
 
 from calib.consensus import agreement_over_time, initial_vs_agreed, over_time_html
 from calib.report.display import Section, table_html
-from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force, rubric_defects
+from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 from calib.tables import require_columns
 
 __all__ = ["before_after_table", "before_after_html", "defects_html", "show_rubric",
@@ -92,13 +92,13 @@ def defects_html(defects: pd.DataFrame) -> str:
 
 
 def show_rubric(data: Any) -> Any:
-    """Report section: notes in force with before/after figures, and the rubric defects.
+    """Report section: notes in force with before/after figures.
 
     Parameters
     ----------
     data : calib.report.MonthData
         Uses ``answers``, ``rubric_notes``, ``month``, ``gate_closed`` and
-        ``analysis["recurring"]``.
+        ``analysis.recurring``.
 
     Returns
     -------
@@ -112,10 +112,8 @@ def show_rubric(data: Any) -> Any:
              "<p>Disagreement is 1 − pairwise agreement on the question, averaged over calls; "
              "a note's month counts as <em>before</em> (the meeting discussed that month's "
              "calls).</p>", before_after_html(table)]
-    recurring = data.analysis.get("recurring") if isinstance(data.analysis, dict) else None
-    if recurring is not None and len(recurring):
-        parts += ["<h3>Rubric defects</h3>", defects_html(rubric_defects(recurring,
-                                                                         data.rubric_notes))]
+    # Recurring criteria (rubric defects) are rows of "Questions to rewrite", with the
+    # suggestion that fits their split; they are not repeated here.
     return Section("Rubric decisions", "".join(parts))
 
 

@@ -12,22 +12,13 @@ from typing import Any
 import pandas as pd
 
 from calib import charts
-from calib.report.analysis import drift_suggestion, headline_sentence
+from calib.report.agenda_sections import show_agenda, show_questions, tier_html as _tier
 from calib.report.display import Section, esc, figure_html, fmt, table_html
+from calib.report.verdict_sections import show_evaluators, show_headline, verdict_details_html
+from calib.verdicts.words import KOO_LI_SOURCE
 
-_TIER_TEXT = {"aligned": "aligned", "discuss": "discuss", "full_session": "full session"}
-
-
-def _tier(tier: Any) -> str:
-    key = str(tier)
-    return f'<span class="tier tier-{esc(key)}">{esc(_TIER_TEXT.get(key, key))}</span>'
-
-
-def _ci(c: dict | None, digits: int = 2) -> str:
-    if not c:
-        return "not computable"
-    return (f"{fmt(c['value'], digits)} (95% CI {fmt(c['ci_low'], digits)} to "
-            f"{fmt(c['ci_high'], digits)}; {c.get('n_calls', 0)} calls)")
+__all__ = ["show_header", "show_headline", "show_evaluators", "show_calibrations",
+           "show_questions", "show_agenda", "show_appendix", "show_session", "Section"]
 
 
 def show_header(data: Any) -> Section:
@@ -47,7 +38,7 @@ def show_header(data: Any) -> Section:
         if not status.empty else []
     rows = [
         ("Team", esc(data.team)), ("Month", esc(data.month)), ("Form", esc(form_text)),
-        ("Calibrator", esc(", ".join(data.params.get("calibrators", [])))),
+        ("Calibrator", esc(", ".join(_calibrator_names(data)))),
         ("Expert", esc(", ".join(experts) or "–")),
         ("Panel", esc(", ".join(panel) or "–")),
         ("Calibrations", str(len(data.gate))),
@@ -69,6 +60,14 @@ def show_header(data: Any) -> Section:
     return Section(f"Calibration report — {data.team}, {data.month}", body, level=1)
 
 
+def _calibrator_names(data: Any) -> list[str]:
+    """The calibrators by name (their email when the org does not know them)."""
+    users = data.users
+    by_email = ({str(e).lower(): n for e, n in zip(users["email"], users["name"])}
+                if "email" in users.columns else {})
+    return [str(by_email.get(str(e).lower()) or e) for e in data.params.get("calibrators", [])]
+
+
 def _gate_open_text(data: Any) -> str:
     """"open", and who opened calibrations early (after their deadline) and why."""
     revealed = data.gate[data.gate["reason"].str.startswith("revealed by")] \
@@ -82,147 +81,78 @@ def _gate_open_text(data: Any) -> str:
             f"evaluations missing: " + "; ".join(esc(x) for x in lines))
 
 
-def show_headline(data: Any) -> Section:
-    """Reliability with its CI and trend, and one sentence a QM lead can act on."""
-    sentence = headline_sentence(data)
-    if data.gate_closed:
-        return Section("Headline", f'<p class="calib-headline action">{esc(sentence)}</p>')
-    coef = data.analysis.get("coefficients", {})
-    body = (f'<div class="calib-headline"><p>Reliability of a single evaluator\'s score, '
-            f'ICC(A,1): <strong>{esc(_ci(coef.get("ICC(A,1)")))}</strong>. Consistency '
-            f'ICC(C,1): {esc(_ci(coef.get("ICC(C,1)")))}. Krippendorff\'s alpha (interval): '
-            f'{esc(_ci(coef.get("alpha")))}.</p><p class="action">{esc(sentence)}</p></div>')
-    figures = {}
-    trend = data.analysis.get("trend")
-    if trend is not None and not trend.empty:
-        figures["trend"] = charts.reliability_trend(trend)
-        body += figure_html(figures["trend"], alt="Reliability by month",
-                            caption="ICC(A,1) and alpha per month of the history window.")
-    return Section("Headline", body, figures)
-
-
 def show_calibrations(data: Any) -> Section:
-    """One row per calibration: agent, evaluators, mean, range, expert score, tier."""
-    variance = data.analysis.get("variance")
+    """One row per call, in the report's one call order, and the score strip chart."""
+    variance = data.analysis.variance
     if data.gate_closed or variance is None:
         return Section("", "")
-    table = variance.table
-    rows = [(_tier(r.tier), esc(data.call_label(r.calibration_id)),
+    p = data.params
+    order = data.analysis.call_order or list(variance.table["calibration_id"])
+    table = variance.table.set_index("calibration_id").loc[list(order)].reset_index()
+    critical = {c.calibration_id for c in data.analysis.critical or ()}
+    rows = [(_tier(r.tier), esc(data.call_label(r.calibration_id))
+             + (" ⚠" if r.calibration_id in critical else ""),
              r.n_evaluators, fmt(r.mean, 1), fmt(r.sd, 1), fmt(r.range, 1), fmt(r.expert_score, 1),
              f"{r.within_5_share:.0%}" if pd.notna(r.within_5_share) else "–")
             for r in table.itertuples(index=False)]
-    body = table_html(rows, ["tier", "call", "evaluators", "mean", "sd",
-                             "range", "expert", "within ±5 of expert"],
+    band = float(p.get("aligned_max", 5))
+    body = table_html(rows, ["tier", "call", "evaluators", "mean", "sd", "range", "expert",
+                             f"within ±{band:g} of expert"],
                       numeric=range(2, 8), raw=(0, 1))
     counts = table["tier"].value_counts()
-    body += (f"<p>{counts.get('aligned', 0)} aligned, {counts.get('discuss', 0)} to discuss, "
-             f"{counts.get('full_session', 0)} for a full session.</p>")
-    return Section("Calibrations", body)
-
-
-def show_charts(data: Any) -> Section:
-    """Score strips, evaluator bias, question disagreement, calibrator drift, variance shares."""
-    a = data.analysis
-    if data.gate_closed:
-        return Section("", "")
-    p = data.params
-    figures: dict[str, Any] = {}
-    parts = []
-    variance = a.get("variance")
-    if variance is not None:
-        names = {r.calibration_id: data.call_label(r.calibration_id)
-                 for r in variance.table.itertuples(index=False)}
-        figures["strip"] = charts.score_strip(data.month_scores, variance.table, names=names,
-                                              band=float(p.get("aligned_max", 5)))
-        parts.append(figure_html(figures["strip"], alt="Scores per calibration",
-                                 caption="Each circle is an evaluator, the diamond the expert; "
-                                         "the band spans ±5 points around the expert."))
-    if a.get("bias") is not None:
-        figures["bias"] = charts.bias_forest(a["bias"], threshold=p.get("bias_threshold", 3.0))
-        parts.append(figure_html(figures["bias"], alt="Evaluator bias forest plot",
-                                 caption="Flagged (⚑): the CI excludes 0 and the bias exceeds "
-                                         "the practical threshold."))
-    if a.get("disagreement") is not None:
-        figures["heatmap"] = charts.disagreement_heatmap(a["disagreement"], a.get("distribution"),
-                                                         gray_area=a.get("gray_area") or ())
-        parts.append(figure_html(figures["heatmap"], alt="Question disagreement heatmap",
-                                 caption="Darker cells: evaluators chose different answers. "
-                                         "Bold questions are the gray area."))
-    if a.get("drift") is not None:
-        figures["drift"] = charts.calibrator_drift(a["drift"].table,
-                                                   threshold=p.get("drift_threshold", 10.0))
-        parts.append(figure_html(figures["drift"], alt="Calibrator drift by month",
-                                 caption=drift_suggestion(data)))
-    if a.get("g") is not None:
-        figures["variance"] = charts.variance_shares(a["g"].components, a.get("d"))
-        needed = a.get("evaluators_needed")
-        parts.append(figure_html(
-            figures["variance"], alt="Variance shares and D-study",
-            caption=(f"{needed} evaluator(s) per call give a reliable (Φ ≥ 0.8) averaged score."
-                     if needed else "No panel size up to 50 reaches Φ ≥ 0.8.")))
-    return Section("Charts", "".join(parts), figures)
-
-
-def show_recurring(data: Any) -> Section:
-    """Criteria with high disagreement month after month, with the rubric notes agreed."""
-    recurring = data.analysis.get("recurring")
-    if data.gate_closed or recurring is None:
-        return Section("", "")
-    rec = recurring[recurring["recurring"].astype(bool)] if "recurring" in recurring else recurring
-    if rec.empty:
-        return Section("Recurring criteria", "<p>No criterion was disputed in most of the last "
-                                              "sessions.</p>")
-    notes = data.rubric_notes
-    rows = []
-    for r in rec.itertuples(index=False):
-        agreed = notes[notes["question_id"] == r.question_id]["decision"] if not notes.empty \
-            else []
-        rows.append((r.question_text, f"{r.sessions_high} of {r.sessions_considered}",
-                     "; ".join(map(str, agreed)) or "no note agreed yet"))
-    return Section("Recurring criteria", table_html(
-        rows, ["question", "sessions with high disagreement", "agreed rubric notes"]))
-
-
-def show_agenda(data: Any) -> Section:
-    """The discussion agenda: by tier, disputed questions first, answers beside the expert's."""
-    agenda = data.analysis.get("agenda")
-    if data.gate_closed or agenda is None:
-        return Section("", "")
-    parts = []
-    for n, item in enumerate(agenda.items, start=1):
-        parts.append(f"<h3>{n}. {_tier(item.tier)} {esc(item.agent_name)} — range "
-                     f"{fmt(item.range, 1)}, expert {fmt(item.expert_score, 1)}</h3>")
-        if not item.disputed:
-            parts.append("<p>Every question was answered alike; confirm briefly.</p>")
-        for q in item.disputed:
-            expert = next((x for x in q.answers if x.role == "expert"), None)
-            parts.append(f"<p><strong>{esc(q.question_text)}</strong> — agreement "
-                         f"{q.agreement:.0%}. {esc(' '.join(q.talking_points))}</p>")
-            for note in q.rubric_notes:
-                parts.append(f"<p class='calib-muted'>Agreed note: {esc(note)}</p>")
-            rows = [(x.evaluator_name + (" (expert)" if x.role == "expert" else ""),
-                     x.answer_text, expert.answer_text if expert else "–", x.comment or "")
-                    for x in q.answers]
-            parts.append(table_html(rows, ["evaluator", "answer", "expert's answer", "comment"]))
-    return Section("Discussion agenda", "".join(parts) or "<p>Nothing to discuss.</p>")
+    body += (f"<p>{counts.get('aligned', 0)} aligned (range ≤ {band:g} points), "
+             f"{counts.get('discuss', 0)} to discuss (up to {float(p.get('discuss_max', 15)):g}),"
+             f" {counts.get('full_session', 0)} for a full session."
+             + (" ⚠: the panel split on a critical or fatal question (see the questions "
+                "section)." if critical else "") + "</p>")
+    names = {c: data.call_label(c) for c in order}
+    figures = {"strip": charts.score_strip(data.month_scores, variance.table, names=names,
+                                           band=band, order=order)}
+    body += figure_html(figures["strip"], alt="Scores per call",
+                        caption=(f"Each circle is an evaluator's total score, the diamond the "
+                                 f"expert's; the band spans ±{band:g} points around the expert "
+                                 f"and takes the call's tier colour. n: evaluations of the call."))
+    return Section("Calls", body, figures)
 
 
 def show_appendix(data: Any) -> Section:
     """Methods, what was excluded and why, sample-size warnings, and what could not be computed."""
     a = data.analysis
-    parts = ["<h3>Methods</h3><p>Reliability: ICC(A,1), two-way random, absolute agreement, "
-             "single evaluator, with McGraw &amp; Wong (1996) CIs, beside ICC(C,1); "
-             "Krippendorff's alpha (interval) with a bootstrap CI when calls miss scores. Bias: "
-             "evaluator − expert and − leave-one-out consensus with t-based CIs and "
-             "Bland-Altman limits. Questions: pairwise agreement and Gwet's AC1 (N/A is a "
-             "category). Variance: G-study calls × evaluators and a D-study (Brennan 2001). "
-             "Tiers: range ≤ {0} aligned, ≤ {1} discuss, above: full session.</p>".format(
-                 esc(data.params.get("aligned_max", 5)), esc(data.params.get("discuss_max", 15)))]
-    warnings = a.get("warnings") or []
+    p = data.params
+    confidence = float(p.get("confidence", 0.95))
+    parts = [verdict_details_html(data), "<h3>Methods</h3><p>Consistency: ICC(A,1), two-way random, "
+             "absolute agreement, single evaluator, with McGraw &amp; Wong (1996) CIs, pooled "
+             f"over the history window and read on the scale of {esc(KOO_LI_SOURCE)}; beside "
+             "it ICC(C,1) and Krippendorff's alpha (interval) for the month. Trend: the slope of "
+             "each call's spread of scores over the months, with a permutation test. Evaluator "
+             "severity: a least-squares model of total score on call and evaluator (it handles "
+             "panels where not everyone scored every call), each evaluator against the "
+             "leave-one-out mean of the others, the expert left out. The expert: each month, "
+             "the expert's score minus the severity-corrected panel mean. Questions: pairwise "
+             "agreement and Gwet's AC1 (N/A is a category). Variance: G-study calls × "
+             "evaluators and a D-study with Brennan's (2001) intervals. Tiers: range ≤ "
+             f"{esc(p.get('aligned_max', 5))} aligned, ≤ {esc(p.get('discuss_max', 15))} "
+             f"discuss, above: full session. Every interval is at {confidence:.0%}.</p>"]
+    a_g = a.g
+    if a_g is not None:
+        fig = charts.variance_shares(a_g.components, a.d, confidence=confidence)
+        needed, (low, high) = a.evaluators_needed, a.evaluators_needed_ci
+        d = a.d
+        one = (f"A single evaluator's score — the routine evaluation — has a dependability of "
+               f"{fmt(d['phi'].iloc[0], 2)} ({confidence:.0%} CI {fmt(d['phi_low'].iloc[0], 2)} "
+               f"to {fmt(d['phi_high'].iloc[0], 2)}). " if d is not None and len(d) else "")
+        need = (f"Averaging {needed} evaluator(s) per call reaches 0.8 (between {low or '?'} and "
+                f"{high or 'more than 10'} at {confidence:.0%}, from Φ's interval)."
+                if needed else "No panel size up to 50 reaches 0.8.")
+        parts.append("<h3>How many evaluators a dependable score needs</h3>" + figure_html(
+            fig, alt="Where score variance comes from, and the D-study",
+            caption=one + need + f" From {a_g.n_calls} calls and {a_g.n_evaluators} "
+                                 f"evaluators this month."))
+    warnings = a.warnings or []
     if warnings:
         parts.append("<h3>Sample-size warnings</h3>" + "".join(
             f'<p class="calib-warning">{esc(w)}</p>' for w in warnings))
-    variance = a.get("variance")
+    variance = a.variance
     excluded = variance.excluded if variance is not None else pd.DataFrame()
     parts.append("<h3>Excluded evaluations</h3>")
     if excluded is not None and not excluded.empty:
@@ -231,7 +161,7 @@ def show_appendix(data: Any) -> Section:
                                 numeric=(1,)))
     else:
         parts.append("<p>None.</p>")
-    problems = a.get("problems") or {}
+    problems = a.problems or {}
     if problems:
         parts.append("<h3>Not computed</h3>" + table_html(problems.items(),
                                                           ["statistic", "why"]))
@@ -243,28 +173,29 @@ def show_appendix(data: Any) -> Section:
     return Section("Appendix", "".join(parts))
 
 
-def show_session(data: Any, calibration_id: str | None = None) -> Section:
-    """One calibration for interactive exploration: its scores and its disputed questions."""
+def show_session(data: Any, call: str | None = None) -> Section:
+    """One call for interactive exploration: its scores and its disputed questions.
+
+    ``call`` names it as the report does (``"Omar Fischer · e302d14c"``), by the short id in
+    that label, or by its conversation or calibration id; empty: the report's first call."""
     if data.gate_closed:
         return Section("Session", "<p>Sealed: scores stay hidden until every evaluation is "
                                   "finished.</p>")
     scores = data.month_scores
     if scores.empty:
         return Section("Session", "<p>No open calibration this month.</p>")
-    cal = calibration_id or scores["calibration_id"].iloc[0]
+    order = data.analysis.call_order or list(scores["calibration_id"])
+    cal = data.find_call(call) if call else order[0]
     rows = scores[scores["calibration_id"] == cal].sort_values("total_score")
-    if rows.empty:
-        raise ValueError(f"Calibration {cal!r} is not among {data.team}'s open calibrations of "
-                         f"{data.month}; pick one from show_calibrations(data).")
     body = table_html(((r.evaluator_name, r.role, r.status, fmt(r.total_score, 1))
                        for r in rows.itertuples(index=False)),
                       ["evaluator", "role", "status", "total score"], numeric=(3,))
     fig = charts.score_strip(rows, band=float(data.params.get("aligned_max", 5)))
     body += figure_html(fig, alt="Scores of this calibration")
-    dis = data.analysis.get("disagreement")
+    dis = data.analysis.disagreement
     if dis is not None:
         mine = dis[(dis["calibration_id"] == cal) & dis["disputed"].astype(bool)]
         body += "<h3>Disputed questions</h3>" + table_html(
             ((r.question_text, f"{r.agreement:.0%}", r.categories)
              for r in mine.itertuples(index=False)), ["question", "agreement", "answers"])
-    return Section(f"Session {cal}", body, {"strip": fig})
+    return Section(f"Call {data.call_label(cal)}", body, {"strip": fig})

@@ -13,9 +13,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from calib.report.analysis import headline_sentence
+from calib.report.verdict_sections import headline_lines, headline_sentence
 
-SCHEMA_VERSION = 1
+#: 2: ``flagged_evaluators`` holds the people the verdicts call lenient or harsh (severity over
+#: the history window against the leave-one-out consensus; ``reference`` "consensus", ``bias`` the
+#: severity, ``n`` the shared calls, plus ``verdict``) and the expert when their drift is a
+#: verdict; ``drift`` is the expert's drift verdict; new keys ``verdicts``, ``headline_lines``,
+#: ``questions_to_rewrite``, ``critical_splits``, ``evaluators_needed_ci``.
+SCHEMA_VERSION = 2
 
 
 def jsonable(value: Any) -> Any:
@@ -91,9 +96,12 @@ def build_summary(data: Any) -> dict[str, Any]:
         ``schema_version, team, month, months, clock, gate ("open"|"closed"), completion
         {assigned, finished, overdue}, n_calibrations, reliability {"ICC(A,1)", "ICC(C,1)",
         "alpha": {value, ci_low, ci_high, n_calls, ...}}, tiers {aligned, discuss,
-        full_session}, flagged_evaluators [...], drift {flagged, slope_per_month, slope_ci_low,
-        slope_ci_high}, evaluators_needed, gray_area_questions, recurring_questions,
-        excluded_evaluations, headline, warnings, problems``. With the gate closed, only the
+        full_session}, flagged_evaluators [{evaluator_id, evaluator_name, reference, n, bias,
+        ci_low, ci_high, verdict}], drift {status, flagged, drift, ci_low, ci_high, n_calls,
+        slope_per_month, slope_ci_low, slope_ci_high, sentence}, verdicts (every verdict as
+        plain values), evaluators_needed, evaluators_needed_ci, gray_area_questions,
+        recurring_questions, questions_to_rewrite, critical_splits, excluded_evaluations,
+        headline, headline_lines, warnings, problems``. With the gate closed, only the
         completion figures are filled: no score-derived number is written.
     """
 
@@ -110,28 +118,39 @@ def build_summary(data: Any) -> dict[str, Any]:
         "reliability": {}, "tiers": {}, "flagged_evaluators": [], "drift": None,
         "evaluators_needed": None, "gray_area_questions": [], "recurring_questions": [],
         "excluded_evaluations": 0, "headline": headline_sentence(data),
-        "warnings": list(a.get("warnings", [])), "problems": dict(a.get("problems", {})),
+        "headline_lines": list(headline_lines(data)), "verdicts": None,
+        "questions_to_rewrite": [], "critical_splits": [], "evaluators_needed_ci": None,
+        "warnings": list(a.warnings), "problems": dict(a.problems),
     }
     if data.gate_closed:
         return out
-    out["reliability"] = a.get("coefficients", {})
-    variance = a.get("variance")
+    out["reliability"] = dict(a.coefficients)
+    variance = a.variance
     if variance is not None:
         counts = variance.table["tier"].value_counts()
         out["tiers"] = {t: int(counts.get(t, 0)) for t in ("aligned", "discuss", "full_session")}
         out["excluded_evaluations"] = int(len(variance.excluded))
-    bias = a.get("bias")
-    if bias is not None and not bias.empty:
-        flagged = bias[bias["flagged"].astype(bool)]
-        out["flagged_evaluators"] = flagged[["evaluator_id", "evaluator_name", "reference", "n",
-                                             "bias", "ci_low", "ci_high"]].to_dict("records")
-    drift = a.get("drift")
-    if drift is not None:
-        out["drift"] = {"flagged": bool(drift.flagged), "slope_per_month": drift.slope_per_month,
-                        "slope_ci_low": drift.slope_ci_low, "slope_ci_high": drift.slope_ci_high}
-    out["evaluators_needed"] = a.get("evaluators_needed")
-    out["gray_area_questions"] = list(a.get("gray_area") or [])
-    recurring = a.get("recurring")
+    verdicts = a.verdicts
+    if verdicts is not None:
+        # exactly the people the page calls lenient or harsh, and a drifted expert
+        out["flagged_evaluators"] = verdicts.flagged_evaluators()
+        out["verdicts"] = verdicts.to_dict()
+        if verdicts.experts:
+            e = verdicts.experts[0].to_dict()
+            out["drift"] = {"status": e.get("status"), "flagged": verdicts.experts[0].flagged,
+                            **{k: e.get(k) for k in ("drift", "ci_low", "ci_high", "n_calls",
+                                                     "slope_per_month", "slope_ci_low",
+                                                     "slope_ci_high", "sentence")}}
+    out["questions_to_rewrite"] = [q.to_dict() for q in a.questions or ()]
+    out["critical_splits"] = [{"calibration_id": c.calibration_id, "question_id": c.question_id,
+                               "question_text": c.question_text, "kind": c.kind,
+                               "answers": [list(x) for x in c.answers]}
+                              for c in a.critical or ()]
+    out["evaluators_needed"] = a.evaluators_needed
+    ci = a.evaluators_needed_ci
+    out["evaluators_needed_ci"] = list(ci) if ci else None
+    out["gray_area_questions"] = list(a.gray_area or [])
+    recurring = a.recurring
     if recurring is not None and not recurring.empty:
         out["recurring_questions"] = list(recurring.loc[recurring["recurring"].astype(bool),
                                                         "question_id"])

@@ -8,8 +8,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib.stats import consistency as cons, prepare_scores
-from calib.stats.expert_drift import expert_drift
-from calib.stats.severity import panel_severity
+from calib.stats.expert_drift import ExpertDriftResult, expert_drift
+from calib.stats.severity import SeverityResult, panel_severity
 from calib.values import MONTH_PATTERN
 from calib.verdicts.people import (DriftVerdict, EvaluatorVerdict, check_threshold, drift_verdicts,
                                    evaluator_verdicts)
@@ -117,6 +117,9 @@ class Verdicts:
     trend: TrendVerdict | None
     actions: tuple[Action, ...]
     problems: Mapping[str, str] = field(default_factory=dict)
+    #: The fits the verdicts were read from, for the charts that draw the same numbers.
+    severity: SeverityResult | None = field(default=None, compare=False, repr=False)
+    drift: ExpertDriftResult | None = field(default=None, compare=False, repr=False)
 
     def headline(self) -> tuple[str, ...]:
         """The headline's sentences: consistency, trend, then the ranked actions."""
@@ -211,7 +214,8 @@ def build_verdicts(scores: pd.DataFrame, *, month: str | None = None,
                            min_change=min_trend_change) if spread is not None else None)
     actions = rank_actions(evaluators, experts, consistency, trend, max_actions=max_actions)
     return Verdicts(month=month, months=months, evaluators=evaluators, experts=experts,
-                    consistency=consistency, trend=trend, actions=actions, problems=problems)
+                    consistency=consistency, trend=trend, actions=actions, problems=problems,
+                    severity=severity, drift=drift)
 
 
 def _unjudged(window: pd.DataFrame, threshold: float, confidence: float,
