@@ -10,12 +10,15 @@ teams: one pooled severity fit (:mod:`calib.review.progress`).
 
 from __future__ import annotations
 
+import html
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from calib.quarterly import CalibratorReview, quarter_review
+from calib.quarterly import CalibratorReview, quarter_review, section_html
 from calib.review.meeting import MeetingMove, meeting_moves, meeting_table
 from calib.review.progress import EvaluatorProgress, evaluator_progress, progress_table
 from calib.stats import consistency as cons
@@ -113,10 +116,6 @@ class ProgramReview:
     def calibrators_html(self) -> str:
         """The calibration of calibrators as the quarterly notebook shows it (escaped HTML), or a
         sentence saying why there is none."""
-        import html
-
-        from calib.quarterly import section_html
-
         if self.calibrators is not None:
             return section_html(self.calibrators)
         why = self.problems.get("calibration of calibrators",
@@ -385,9 +384,6 @@ def _team(team: str, rows: pd.DataFrame, *, confidence: float, min_trend_change:
 def write_review(review: ProgramReview, output_dir: str) -> str | None:
     """Write ``review.json`` (the verdicts and the paragraph) into ``output_dir``; nothing when
     ``output_dir`` is empty (an interactive run). Returns the path written."""
-    import json
-    from pathlib import Path
-
     if not output_dir:
         return None
     path = Path(output_dir) / "review.json"

@@ -46,6 +46,8 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from calib.store.migrate import scope_file_ids
+
 SCHEMA_VERSION = 4
 
 
@@ -198,6 +200,4 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
 
 
 def _scope_file_ids(conn: sa.Connection) -> None:
-    from calib.store.migrate import scope_file_ids
-
     scope_file_ids(conn, build_metadata().tables)
