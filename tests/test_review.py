@@ -305,3 +305,16 @@ def test_the_sandbox_calibrator_who_drifts_is_flagged_and_named_in_the_paragraph
     text = review.paragraph()
     assert f"calibration of calibrators flags {name}" in text
     assert review.calibrators.rotation in text
+
+
+def test_the_figures_show_every_team_and_name_who_moved(one_year):
+    from calib.review.figures import severity_over_time, team_reliability
+
+    _, review = one_year
+    fig = team_reliability(review)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.axison]
+    assert titles == [f"{t.team} ({t.trend.direction if t.trend else 'too short'})"
+                      for t in review.teams]
+    texts = {t.get_text() for ax in severity_over_time(review).axes for t in ax.texts}
+    moved = {p.name for p in review.evaluators if p.verdict.startswith("moved")}
+    assert moved and moved <= texts

@@ -44,7 +44,7 @@ def team_reliability(review: ProgramReview, *, columns: int = 4) -> Figure:
         ax.tick_params(labelsize=_FONT_SIZE - 1)
     for ax in axes[len(teams):]:
         ax.axis("off")
-    ticks = list(range(0, len(months), max(1, len(months) // 4)))
+    ticks = list(range(0, len(months), max(1, -(-len(months) // 3))))
     axes[0].set_xticks(ticks, [months[i] for i in ticks])
     axes[0].set_ylim(-0.05, 1.02)
     fig.suptitle(f"Reliability per team and month: ICC(A,1), {confidence:.0%} CI; dotted: "
@@ -71,10 +71,16 @@ def severity_over_time(review: ProgramReview) -> Figure:
         part = monthly[monthly["evaluator_id"] == p.evaluator_id].dropna(subset=["severity"])
         colour, marker = _PROGRESS_STYLE[p.verdict]
         x = [months.index(m) for m in part["month"] if m in months]
-        ax.plot(x, part["severity"].to_numpy(float)[:len(x)], marker=marker, color=colour,
+        y = part["severity"].to_numpy(float)[:len(x)]
+        ax.plot(x, y, marker=marker, color=colour,
                 linewidth=1.4 if p.verdict != "steady" else 0.7, markersize=4,
                 alpha=1.0 if p.verdict != "steady" else 0.6)
-    ticks = list(range(0, len(months), max(1, len(months) // 6)))
+        if p.verdict.startswith("moved") and len(x):  # the director asks who
+            ax.annotate(_label(p.name), (x[-1], y[-1]), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=_FONT_SIZE - 1,
+                        color=colour)
+    ax.set_xlim(-0.3, len(months) - 0.3)
+    ticks = list(range(0, len(months), max(1, -(-len(months) // 6))))
     ax.set_xticks(ticks, [months[i] for i in ticks])
     ax.tick_params(labelsize=_FONT_SIZE - 1)
     ax.set_ylabel("points above the consensus", fontsize=_FONT_SIZE)
@@ -86,3 +92,9 @@ def severity_over_time(review: ProgramReview) -> Figure:
     fig.legend(handles=handles, loc="outside lower left", ncols=4, frameon=False,
                fontsize=_FONT_SIZE - 1)
     return fig
+
+
+def _label(text: str, limit: int = 24) -> str:
+    """A name shown literally: no mathtext, shortened to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return (text[: limit - 1] + "…" if len(text) > limit else text).replace("$", r"\$")
