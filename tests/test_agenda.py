@@ -3,7 +3,6 @@ beside the expert's, and nothing user-supplied rendered as markup."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import pandas as pd
