@@ -229,7 +229,7 @@ def answer_words(line: AnswerLine) -> str:
         same = float(text) == line.points
     except ValueError:
         return text
-    return text if same else f"{text} ({line.points:g} pts)"
+    return text if same else f"{text} ({line.points:g} pt{'' if line.points == 1 else 's'})"
 
 
 def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> tuple[str, ...]:
