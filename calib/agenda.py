@@ -16,7 +16,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from calib.markup import markdown_text
+from calib.markup import markdown_text, without_tags
 from calib.stats.categorical import answer_categories
 from calib.stats.variance import VarianceResult, calibration_variance
 from calib.tables import NA_CATEGORY, require_columns
@@ -73,6 +73,28 @@ class AgendaItem:
     scores: tuple[tuple[str, str, float], ...]  # (evaluator name, role, score)
     disputed: tuple[DisputedQuestion, ...]
 
+    @property
+    def label(self) -> str:
+        """The call's one name, as the report's tables and charts show it: the agent and the
+        first 8 characters of the conversation id."""
+        short = (self.conversation_id or self.calibration_id)[:8]
+        return f"{self.agent_name} · {short}" if self.agent_name else short
+
+    def grid(self) -> tuple[list[str], list[tuple[str, list[AnswerLine | None]]]]:
+        """The call as a grid: the disputed questions' headers (with the expert's answer), then
+        one row per panel evaluator (name with total score, one answer per question)."""
+        headers = [f"{q.question_text} (expert: {expert_words(q)})" for q in self.disputed]
+        totals = {name: score for name, role, score in self.scores if role != "expert"}
+        panel = sorted({(a.evaluator_name, a.evaluator_id) for q in self.disputed
+                        for a in q.answers if a.role != "expert"})
+        rows = []
+        for name, evaluator_id in panel:
+            cells = [next((a for a in q.answers if a.evaluator_id == evaluator_id), None)
+                     for q in self.disputed]
+            total = totals.get(name)
+            rows.append((name if total is None else f"{name} ({total:.1f})", cells))
+        return headers, rows
+
 
 @dataclass(frozen=True)
 class Agenda:
@@ -100,36 +122,39 @@ class Agenda:
                                            "question_text", "agreement", "talking_points"])
 
     def to_markdown(self) -> str:
-        """The agenda as Markdown (names and comments are Markdown-escaped)."""
+        """The agenda as Markdown, one grid per call (names and comments Markdown-escaped)."""
         out = [f"# {_md(self.title)}", ""]
         if not self.items:
             out.append("No finished calibrations to discuss.")
         for n, item in enumerate(self.items, start=1):
             expert = "—" if item.expert_score is None else f"{item.expert_score:.1f}"
-            out += [f"## {n}. {_md(item.agent_name)} — conversation `{item.conversation_id}`", "",
+            out += [f"## {n}. {_md(item.label)}", "",
                     f"**{TIER_LABEL.get(item.tier, item.tier)}** · range {item.range:.1f} points · "
-                    f"expert {expert}", "",
-                    "Scores: " + ", ".join(f"{_md(name)}{' (expert)' if role == 'expert' else ''} "
-                                           f"{score:.1f}" for name, role, score in item.scores), ""]
+                    f"expert {expert} · conversation `{item.conversation_id}`", ""]
             if not item.disputed:
                 out += ["Every question was answered alike; confirm the interpretation briefly.", ""]
+                continue
+            headers, rows = item.grid()
+            out += ["| evaluator (total) | " + " | ".join(_md(h) for h in headers) + " |",
+                    "|---" * (len(headers) + 1) + "|"]
+            for who, cells in rows:
+                out.append(f"| {_md(who)} | " + " | ".join(_md(_cell_words(c)) for c in cells)
+                           + " |")
+            out.append("")
             for q in item.disputed:
-                out += [f"### {_md(q.question_text)}", "",
-                        f"Agreement {q.agreement:.0%}. " + " ".join(_md(p) for p in q.talking_points), ""]
-                for note in q.rubric_notes:
-                    out.append(f"> Agreed note: {_md(note)}")
-                if q.rubric_notes:
-                    out.append("")
-                out += ["| evaluator | answer | points | comment |", "|---|---|---|---|"]
-                for a in q.answers:
-                    who = _md(a.evaluator_name) + (" **(expert)**" if a.role == "expert" else "")
-                    pts = "" if a.points is None else f"{a.points:g}"
-                    out.append(f"| {who} | {_md(a.answer_text)} | {pts} | {_md(a.comment or '')} |")
-                out.append("")
+                line = f"- **{_md(q.question_text)}**: " + " ".join(_md(p) for p in q.talking_points)
+                out.append(line + "".join(f" *Agreed note: {_md(x)}*" for x in q.rubric_notes))
+            comments = [(a.evaluator_name, q.question_text, a.comment) for q in item.disputed
+                        for a in q.answers if a.comment]
+            if comments:
+                out += ["", "Comments:"] + [f"- {_md(who)} on {_md(qt)}: “{_md(without_tags(c))}”"
+                                            for who, qt, c in comments]
+            out.append("")
         return "\n".join(out)
 
     def to_html(self) -> str:
-        """A self-contained HTML page: inline style, no script, nothing fetched; all text escaped."""
+        """A self-contained HTML page, one grid per call (a printed page each): inline style,
+        no script, nothing fetched; all text escaped."""
         e = html.escape
         parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(self.title)}"
                  f"</title><style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>"]
@@ -138,33 +163,45 @@ class Agenda:
         for n, item in enumerate(self.items, start=1):
             expert = "—" if item.expert_score is None else f"{item.expert_score:.1f}"
             parts.append(
-                f"<section class='call tier-{e(item.tier)}'><h2>{n}. {e(item.agent_name)} "
-                f"<small>conversation {e(item.conversation_id)}</small></h2>"
+                f"<section class='call tier-{e(item.tier)}'><h2>{n}. {e(item.label)}</h2>"
                 f"<p><strong>{e(TIER_LABEL.get(item.tier, item.tier))}</strong> · range "
-                f"{item.range:.1f} points · expert {expert}</p><p>Scores: "
-                + ", ".join(f"{e(name)}{' (expert)' if role == 'expert' else ''} {score:.1f}"
-                            for name, role, score in item.scores) + "</p>")
+                f"{item.range:.1f} points · expert {expert} · <small>conversation "
+                f"{e(item.conversation_id)}</small></p>")
             if not item.disputed:
                 parts.append("<p>Every question was answered alike; confirm the interpretation "
-                             "briefly.</p>")
+                             "briefly.</p></section>")
+                continue
+            headers, rows = item.grid()
+            parts.append("<table><thead><tr><th>evaluator (total)</th>"
+                         + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr></thead><tbody>")
+            for who, cells in rows:
+                parts.append(f"<tr><th>{e(who)}</th>"
+                             + "".join(f"<td>{e(_cell_words(c))}</td>" for c in cells) + "</tr>")
+            parts.append("</tbody></table><ul>")
             for q in item.disputed:
-                parts.append(f"<h3>{e(q.question_text)}</h3><p>Agreement {q.agreement:.0%}. "
-                             + " ".join(e(p) for p in q.talking_points) + "</p>")
-                for note in q.rubric_notes:
-                    parts.append(f"<blockquote>Agreed note: {e(note)}</blockquote>")
-                parts.append("<table><thead><tr><th>evaluator</th><th>answer</th><th>points</th>"
-                             "<th>comment</th></tr></thead><tbody>")
-                for a in q.answers:
-                    cls = " class='expert'" if a.role == "expert" else ""
-                    pts = "" if a.points is None else f"{a.points:g}"
-                    parts.append(f"<tr{cls}><td>{e(a.evaluator_name)}"
-                                 f"{' (expert)' if a.role == 'expert' else ''}</td>"
-                                 f"<td>{e(a.answer_text)}</td><td>{pts}</td>"
-                                 f"<td>{e(a.comment or '')}</td></tr>")
-                parts.append("</tbody></table>")
+                parts.append(f"<li><strong>{e(q.question_text)}</strong>: "
+                             + " ".join(e(p) for p in q.talking_points)
+                             + "".join(f" <em>Agreed note: {e(x)}</em>" for x in q.rubric_notes)
+                             + "</li>")
+            parts.append("</ul>")
+            comments = [(a.evaluator_name, q.question_text, a.comment) for q in item.disputed
+                        for a in q.answers if a.comment]
+            if comments:
+                parts.append("<p class='comments'>Comments: " + "; ".join(
+                    f"{e(who)} on {e(qt)}: “{e(without_tags(c))}”" for who, qt, c in comments)
+                    + "</p>")
             parts.append("</section>")
         parts.append("</body></html>")
         return "".join(parts)
+
+
+def _cell_words(line: AnswerLine | None) -> str:
+    return "–" if line is None or line.category is None else answer_words(line)
+
+
+def expert_words(question: DisputedQuestion) -> str:
+    expert = next((a for a in question.answers if a.role == "expert"), None)
+    return "no answer" if expert is None or expert.category is None else answer_words(expert)
 
 
 _CSS = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
@@ -173,7 +210,9 @@ _CSS = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222
         "section.call{border-left:6px solid #999;padding-left:1rem;margin-bottom:2rem}"
         "section.tier-full_session{border-color:#d55e00}section.tier-discuss{border-color:#e69f00}"
         "section.tier-aligned{border-color:#009e73}blockquote{background:#f6f6f6;margin:.5rem 0;"
-        "padding:.5rem 1rem}small{color:#666;font-weight:normal}")
+        "padding:.5rem 1rem}small{color:#666;font-weight:normal}tbody th{text-align:left;"
+        "font-weight:normal;white-space:nowrap}.comments{color:#555;font-size:.9rem}"
+        "@media print{section.call{break-before:page;break-inside:avoid}}")
 
 
 def _md(text: object) -> str:
@@ -181,7 +220,7 @@ def _md(text: object) -> str:
     return markdown_text(text)
 
 
-def _said(line: AnswerLine) -> str:
+def answer_words(line: AnswerLine) -> str:
     """An answer in words: its label, with its points where the label is another number."""
     text = line.answer_text
     if line.points is None or text == NA_CATEGORY:
@@ -190,7 +229,7 @@ def _said(line: AnswerLine) -> str:
         same = float(text) == line.points
     except ValueError:
         return text
-    return text if same else f"{text} ({line.points:g} pts)"
+    return text if same else f"{text} ({line.points:g} pt{'' if line.points == 1 else 's'})"
 
 
 def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> tuple[str, ...]:
@@ -199,7 +238,7 @@ def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> t
     points: list[str] = []
     if not panel:
         return ("No panel answers to compare.",)
-    said = {a.answer_text: _said(a) for a in panel}
+    said = {a.answer_text: answer_words(a) for a in panel}
     counts = Counter(a.answer_text for a in panel)
     n = len(panel)
     top_text, top_n = counts.most_common(1)[0]
@@ -208,7 +247,7 @@ def _talking_points(lines: Sequence[AnswerLine], expert: AnswerLine | None) -> t
         if expert.answer_text != top_text:
             points.append(f"{top_n} of {n} {verb} {said[top_text]}; the expert "
                           f"{'marked' if expert.answer_text == NA_CATEGORY else 'answered'} "
-                          f"{_said(expert)}.")
+                          f"{answer_words(expert)}.")
         else:
             dissent = n - top_n
             points.append(f"{top_n} of {n} agreed with the expert ({said[top_text]}); "

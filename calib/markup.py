@@ -10,7 +10,9 @@ start Markdown syntax are backslash-escaped, so the text reads as typed and neve
 
 from __future__ import annotations
 
-__all__ = ["markdown_text"]
+import re
+
+__all__ = ["markdown_text", "without_tags"]
 
 # The characters that open emphasis, code, links and images (a link needs "[" and "]", which are
 # escaped, so "(" ")" and "!" stay readable), headings and table cells. "<" and ">" (raw HTML,
@@ -40,3 +42,15 @@ def markdown_text(text: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def without_tags(text: object) -> str:
+    """User text with anything that looks like a markup tag removed, on one line.
+
+    For comments shown to a panel: the demo org seeds some with ``<i>…</i>`` on purpose, and an
+    escaped tag reads as a broken page. The result is still escaped by whoever renders it.
+
+    >>> without_tags("Tone was flat <i>throughout</i>")
+    'Tone was flat throughout'
+    """
+    return " ".join(re.sub(r"<[^>]*>", "", "" if text is None else str(text)).split())

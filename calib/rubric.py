@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
+from scipy.stats import ttest_ind
 import yaml
 
 from calib.markup import markdown_text as md
@@ -31,6 +32,7 @@ BEFORE_AFTER_COLUMNS = (
     "question_id", "question_text", "note_id", "decided_on", "decision",
     "n_before", "disagreement_before", "disputed_before",
     "n_after", "disagreement_after", "disputed_after", "change", "fell",
+    "change_ci_low", "change_ci_high", "p_value",
 )
 
 REWRITE_SUGGESTION = (
@@ -218,7 +220,7 @@ def notes_in_force(notes: pd.DataFrame, *, as_of: str) -> pd.DataFrame:
 
 
 def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
-                 disputed_below: float = 0.75) -> pd.DataFrame:
+                 disputed_below: float = 0.75, confidence: float = 0.95) -> pd.DataFrame:
     """Disagreement on each noted question before and after its note, with the n behind each.
 
     A call counts as *before* a note when its month is the note's month or earlier (the meeting
@@ -233,6 +235,8 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         notes, each note is compared with the calls between it and the next one.
     disputed_below : float
         As in :func:`calib.stats.variance.question_disagreement`.
+    confidence : float
+        Level of the change's interval.
 
     Returns
     -------
@@ -240,7 +244,10 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
         Columns ``BEFORE_AFTER_COLUMNS``: ``disagreement_*`` is the mean over calls of
         1 − pairwise agreement, ``disputed_*`` the share of calls on which the question was
         disputed, ``n_*`` the number of calls; ``change`` is after − before and ``fell`` is
-        True/False, or None while there is no call on one side.
+        True/False (the point estimate), or None while there is no call on one side;
+        ``change_ci_low``/``change_ci_high`` and ``p_value`` are Welch's t interval and test of
+        the change over calls (scipy's ``ttest_ind(equal_var=False)``; NaN with fewer than two
+        calls on a side), so a fall can be told from noise.
     """
 
     require_columns(answers, ("month", "calibration_id", "question_id"), what="answers")
@@ -268,6 +275,13 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
 
             nb, db, sb = stats(before)
             na, da, sa = stats(after)
+            low = high = p = float("nan")
+            if nb >= 2 and na >= 2:
+                gap_after, gap_before = 1 - after["agreement"], 1 - before["agreement"]
+                if gap_after.std() > 0 or gap_before.std() > 0:
+                    test = ttest_ind(gap_after, gap_before, equal_var=False)
+                    interval = test.confidence_interval(confidence_level=confidence)
+                    low, high, p = float(interval.low), float(interval.high), float(test.pvalue)
             text = calls["question_text"].dropna()
             rows.append({
                 "question_id": qid, "question_text": text.iloc[0] if len(text) else qid,
@@ -276,6 +290,7 @@ def before_after(answers: pd.DataFrame, notes: pd.DataFrame, *,
                 "disputed_before": sb, "n_after": na, "disagreement_after": da,
                 "disputed_after": sa, "change": da - db if nb and na else float("nan"),
                 "fell": (bool(da < db) if nb and na else None),
+                "change_ci_low": low, "change_ci_high": high, "p_value": p,
             })
     return pd.DataFrame(rows, columns=BEFORE_AFTER_COLUMNS)
 

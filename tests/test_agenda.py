@@ -3,7 +3,6 @@ beside the expert's, and nothing user-supplied rendered as markup."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import pandas as pd
@@ -62,7 +61,7 @@ def test_html_escapes_comments_and_question_text():
     scores, answers = _toy(comment="<script>alert(1)</script> & more")
     page = build_agenda(scores, answers).to_html()
     assert "<script>" not in page
-    assert html.escape("<script>alert(1)</script> & more") in page
+    assert "alert(1) &amp; more" in page, "the comment's words stay, its tags go, the rest escaped"
     assert "Offers &lt;b&gt;callback&lt;/b&gt;" in page
     assert not re.search(r"<(script|link|img)\b", page), "the page must fetch and run nothing"
 
@@ -70,7 +69,7 @@ def test_html_escapes_comments_and_question_text():
 def test_markdown_escapes_table_breaking_characters():
     scores, answers = _toy(comment="a | b <i>c</i>")
     md = build_agenda(scores, answers).to_markdown()
-    assert "a \\| b &lt;i&gt;c&lt;/i&gt;" in md
+    assert "a \\| b c" in md, "a pipe is escaped, markup tags are dropped from comments"
 
 
 def test_rubric_notes_are_shown_beside_their_question():

@@ -89,8 +89,11 @@ def test_the_monthly_loop_runs_command_by_command_on_one_demo_org(calib):
     agenda = (tmp / "agenda" / "agenda.md").read_text()
     conversation = re.search(r"conversation `([0-9a-f-]{36})`", agenda).group(1)
     section = agenda[agenda.index(conversation):]
-    question = re.search(r"^### (.+)$", section, re.M).group(1).replace("\\", "")
-    answer = re.search(r"^\| [^|]+\*\*\(expert\)\*\* \| ([^|]+) \|", section, re.M).group(1)
+    # the call's grid: its first disputed question and the expert's answer, from the header
+    head = re.search(r"^\| evaluator \(total\) \| ([^|]+?) \(expert: ([^|]+?)\) \|", section,
+                     re.M)
+    question = head.group(1).replace("\\", "")
+    answer = head.group(2).replace("\\", "").split(" (")[0]
 
     out = calib("consensus", "record", "--call", conversation[:8], "--question", question[:20],
                 "--answer", answer.strip(), "--by", "Quinn Calder", "--by", "Dana Chen")

@@ -115,3 +115,22 @@ def test_export_writes_nothing_partial(tmp_path):
     paths = export_decision_log(store, tmp_path / "out")
     assert sorted(p.suffix for p in paths) == [".md", ".yaml"]
     assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_a_fall_is_called_only_when_its_interval_excludes_zero():
+    """Issue 13: "fell" on a point estimate read noise as progress; the report now says so only
+    when Welch's interval of the change excludes 0."""
+    from calib.report.rubric_sections import before_after_html
+
+    split, agree = ["y", "y", "n", "n"], ["y", "y", "y", "y"]
+    notes = pd.DataFrame({"note_id": [1], "question_id": ["q1"], "decided_on": ["2026-09-20"],
+                          "decision": ["Name the model"]})
+    few = before_after(_answers({"2026-09": [split, split, agree],
+                                 "2026-10": [agree, split, agree]}), notes)
+    many = before_after(_answers({"2026-09": [split] * 8 + [agree] * 2,
+                                  "2026-10": [agree] * 9 + [split]}), notes)
+    (f,), (m,) = few.to_dict("records"), many.to_dict("records")
+    assert f["fell"] is True and f["change_ci_low"] < 0 < f["change_ci_high"]
+    assert m["fell"] is True and m["change_ci_high"] < 0 and m["p_value"] < 0.05
+    assert "no clear change yet (CI" in before_after_html(few)
+    assert "fell (CI" in before_after_html(many)

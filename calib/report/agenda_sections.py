@@ -9,13 +9,12 @@ Quality tab, where the calibration and its evaluations are opened (URL pattern i
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from calib import charts
-from calib.agenda import AnswerLine, _said
+from calib.agenda import AnswerLine, answer_words, expert_words
+from calib.markup import without_tags
 from calib.report.display import Section, esc, figure_html, fmt, table_html
-from calib.tables import NA_CATEGORY
 
 _TIER_TEXT = {"aligned": "aligned", "discuss": "discuss", "full_session": "full session"}
 
@@ -37,19 +36,13 @@ def interaction_links(data: Any, conversation_id: str) -> str:
             f"(Quality tab)</a>")
 
 
-def plain_text(text: str) -> str:
-    """A comment without markup tags (the demo org seeds some on purpose, to prove they are
-    never rendered); escaped by the caller like every other user string."""
-    return " ".join(re.sub(r"<[^>]*>", "", str(text)).split())
-
-
 def _cell(line: AnswerLine | None, out: bool) -> str:
     if line is None or line.category is None:
         return '<td class="calib-blank">–</td>'
     cls = "calib-out" if out else ""
-    comment = (f'<div class="calib-comment">“{esc(plain_text(line.comment))}”</div>'
+    comment = (f'<div class="calib-comment">“{esc(without_tags(line.comment))}”</div>'
                if line.comment else "")
-    return f'<td class="{cls}">{esc(_said(line))}{comment}</td>'
+    return f'<td class="{cls}">{esc(answer_words(line))}{comment}</td>'
 
 
 def show_agenda(data: Any) -> Section:
@@ -76,22 +69,16 @@ def show_agenda(data: Any) -> Section:
         head = (f'<div class="calib-call"><h3>{n}. {esc(label)} {tier_html(item.tier)}</h3>'
                 f'<p>Scores range {fmt(item.range, 1)} points; expert '
                 f'{fmt(item.expert_score, 1)}.{interaction_links(data, item.conversation_id)}</p>')
-        panel = sorted({(a.evaluator_name, a.evaluator_id) for q in item.disputed
-                        for a in q.answers if a.role != "expert"})
-        totals = {name: score for name, role, score in item.scores if role != "expert"}
         header = "<th>evaluator (total)</th>" + "".join(
             f"<th>{'⚠ ' if (item.calibration_id, q.question_id) in critical else ''}"
             f"{esc(q.question_text)}<div class='calib-expert'>expert: "
-            f"{esc(_expert_said(q))}</div></th>" for q in item.disputed)
+            f"{esc(expert_words(q))}</div></th>" for q in item.disputed)
         body = []
-        for name, evaluator_id in panel:
-            cells = []
-            for q in item.disputed:
-                line = next((a for a in q.answers if a.evaluator_id == evaluator_id), None)
-                cells.append(_cell(line, (item.calibration_id, evaluator_id, q.question_id)
-                                   in out_cells))
-            body.append(f"<tr><th>{esc(name)} ({fmt(totals.get(name), 1)})</th>"
-                        f"{''.join(cells)}</tr>")
+        for who, cells in item.grid()[1]:
+            tds = "".join(_cell(line, line is not None and (
+                item.calibration_id, line.evaluator_id, q.question_id) in out_cells)
+                for line, q in zip(cells, item.disputed))
+            body.append(f"<tr><th>{esc(who)}</th>{tds}</tr>")
         grid = (f'<table class="calib-grid"><thead><tr>{header}</tr></thead>'
                 f"<tbody>{''.join(body)}</tbody></table>")
         points = "".join(f"<li><strong>{esc(q.question_text)}</strong>: "
@@ -103,13 +90,6 @@ def show_agenda(data: Any) -> Section:
         parts.append("<h3>Confirm briefly (every question answered alike)</h3><p>"
                      + "; ".join(confirm) + "</p>")
     return Section("Discussion agenda", "".join(parts))
-
-
-def _expert_said(question: Any) -> str:
-    expert = next((a for a in question.answers if a.role == "expert"), None)
-    if expert is None or expert.category is None:
-        return "no answer"
-    return _said(expert) if expert.answer_text != NA_CATEGORY else NA_CATEGORY
 
 
 def show_questions(data: Any) -> Section:

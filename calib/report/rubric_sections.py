@@ -59,6 +59,22 @@ def before_after_table(answers: pd.DataFrame, notes: pd.DataFrame, *, as_of: str
     return before_after(answers, in_force, disputed_below=disputed_below)
 
 
+def _change_words(r: Any) -> str:
+    """The change in words: clear only when its interval excludes 0."""
+    if r.fell is None:
+        return "too early to tell (no call on one side)"
+    low, high = r.change_ci_low, r.change_ci_high
+    if not (isinstance(low, float) and math.isfinite(low)):
+        return ("lower, too few calls to tell from chance" if r.fell else
+                "not lower, too few calls to tell from chance")
+    ci = f"CI {_num(low, signed=True)} to {_num(high, signed=True)}"
+    if high < 0:
+        return f"fell ({ci})"
+    if low > 0:
+        return f"rose ({ci})"
+    return f"no clear change yet ({ci})"
+
+
 def before_after_html(table: pd.DataFrame) -> str:
     """The before/after table as escaped HTML, with the n behind every figure."""
 
@@ -67,8 +83,7 @@ def before_after_html(table: pd.DataFrame) -> str:
         return "<p>No rubric note is in force yet.</p>"
     rows = []
     for r in table.itertuples(index=False):
-        verdict = ("fell" if r.fell is True else "did not fall" if r.fell is False
-                   else "too early to tell (no call on one side)")
+        verdict = _change_words(r)
         rows.append((r.question_text, f"{r.decided_on}: {r.decision}",
                      f"{_num(r.disagreement_before)} (n = {int(r.n_before)})",
                      f"{_num(r.disagreement_after)} (n = {int(r.n_after)})",
