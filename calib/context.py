@@ -234,14 +234,24 @@ class Backend:
             return sorted(self.sandbox.teams())
         return None
 
-    def check_team(self, team: str, calibrators: Sequence[str] = ()) -> None:
+    def check_team(self, team: str, calibrators: Sequence[str] = (), *,
+                   store: Store | None = None) -> None:
         """Refuse a team the backend does not have.
 
         On the sandbox the team must be one of the org's teams and the calibrators its own; on
-        Genesys Cloud the calibrators (emails) must be users of the org. Files and the store
-        check their team against the store (see :meth:`check_team_in_store`).
+        Genesys Cloud the calibrators (emails) must be users of the org. The files and store
+        backends know the teams the ``store`` holds (for files: after the files' import, so a
+        team's first files are welcome); without ``store`` they accept any well-formed name.
+
+        Raises
+        ------
+        ParameterError
+            A sentence naming the team, the teams there are and the fix.
         """
         check_team(team)
+        if self.name in ("files", "store") and store is not None:
+            _check_team_in_store(store, team)
+            return
         if self.sandbox is not None:
             teams = self.sandbox.teams()
             if team not in teams:
@@ -275,6 +285,21 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"Backend({self.describe})"
+
+
+def _check_team_in_store(store: Store, team: str) -> None:
+    teams = store.teams()
+    if team in teams:
+        return
+    if not teams:
+        raise ParameterError(
+            f"The store at {store.url_for_display} holds no team yet; import the team's score "
+            f"files first (calib import --team {team} FILES), or sync it from an org "
+            f"(backend: sandbox or genesys).")
+    raise ParameterError(
+        f"The store at {store.url_for_display} holds no team {team!r}; its teams are "
+        f"{', '.join(teams)}. Fix 'team' in the parameter file, or import that team's score "
+        f"files first (calib import --team {team} FILES).")
 
 
 def open_backend(name: str, *, sandbox_seed: int = 7, state_dir: str | Path | None = None,

@@ -34,3 +34,27 @@ def table_rows(store: Store, name: str) -> list[dict[str, Any]]:
     table = store._tables[name]
     with store._engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(sa.select(table))]
+
+
+def shown_rows(store: Store, name: str) -> list[dict[str, Any]]:
+    """Like :func:`table_rows` for calibrations, evaluations or answers, with the ids as their
+    source named them: ids from files are stored team-scoped (``calib.store.scope``)."""
+    from calib.store.scope import shown_id
+
+    t = store._tables
+    cal, ev, table = t["calibrations"], t["evaluations"], t[name]
+    joined = table
+    if name in ("evaluations", "answers"):
+        joined = joined if name == "evaluations" else \
+            joined.join(ev, ev.c.evaluation_id == table.c.evaluation_id)
+        joined = joined.join(cal, cal.c.calibration_id == ev.c.calibration_id)
+    select = sa.select(table) if name == "calibrations" else \
+        sa.select(table, cal.c.team.label("_team"), cal.c.source.label("_source"))
+    with store._engine.connect() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(select.select_from(joined))]
+    for row in rows:
+        team, source = row.pop("_team", row.get("team")), row.pop("_source", row.get("source"))
+        for column in ("calibration_id", "evaluation_id"):
+            if column in row:
+                row[column] = shown_id(team, source, row[column])
+    return rows

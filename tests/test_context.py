@@ -153,3 +153,70 @@ def test_a_trailing_newline_is_not_part_of_a_valid_name(value):
     with pytest.raises(ParameterError):
         check_team(value) if value.startswith("demo") else check_month(value)
     assert check_team("demo") == "demo" and check_month("2026-10") == "2026-10"
+
+
+def _store_of_two_teams(tmp_path: Path) -> str:
+    """A store holding the spreadsheet teams north and south (imported from files)."""
+    from calib.interchange import export_month, import_into_store
+    from calib.store import Store
+    from tests.test_interchange_teams import MONTH, spreadsheet_month
+
+    url = f"sqlite:///{tmp_path / 'teams.sqlite'}"
+    with Store(url) as store:
+        for seed, team in enumerate(("north", "south")):
+            scores, answers = spreadsheet_month(team, seed)
+            import_into_store(store, export_month(scores, answers, tmp_path / team, team=team,
+                                                  month=MONTH), team=team)
+    return url
+
+
+@pytest.mark.parametrize("backend", ["store", "files"])
+def test_an_unknown_team_in_the_store_is_refused_with_the_teams_it_holds(tmp_path, capsys,
+                                                                        backend):
+    """`backend: store` (and `files` reading earlier imports) used to say only that the team
+    had no calibration in any month, and the store backend said it inside the kernel."""
+    url = _store_of_two_teams(tmp_path)
+    path = params(tmp_path, team="west", backend=backend, store_url=f'"{url}"')
+    code, err = report(tmp_path, path, capsys)
+    assert code != 0, err
+    assert "The store at sqlite:///" in err and "holds no team 'west'" in err, err
+    assert "its teams are north, south" in err and "Fix 'team'" in err, err
+    assert no_kernel_ran(tmp_path)
+
+
+def test_the_store_backend_checks_the_team_where_the_notebook_reads_too(tmp_path):
+    from calib.report.data import load_month
+
+    url = _store_of_two_teams(tmp_path)
+    with pytest.raises(ParameterError, match=r"holds no team 'west'; its teams are north, "
+                                             r"south"):
+        load_month({"team": "west", "month": "2026-10", "backend": "store", "store_url": url},
+                   analyze=False)
+
+
+def test_an_empty_store_says_how_to_fill_it(tmp_path):
+    from calib.report.data import prepare_month
+
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    with pytest.raises(ParameterError, match=r"holds no team yet.*calib import --team west"):
+        prepare_month({"team": "west", "month": "2026-10", "backend": "store",
+                       "store_url": url, "calibrators": []})
+
+
+def test_the_files_backend_check_runs_after_the_import_so_a_new_team_is_welcome(tmp_path):
+    """Files without a team column name no team: the report's team is the files' team."""
+    from calib.interchange import export_month
+    from calib.report.data import prepare_month
+    from tests.test_interchange_teams import MONTH, spreadsheet_month
+
+    url = _store_of_two_teams(tmp_path)
+    import pandas as pd
+
+    scores, answers = spreadsheet_month("west", 3)
+    paths = export_month(scores, answers, tmp_path / "west", team="west", month=MONTH)
+    for path in paths:  # the files say nothing about their team
+        pd.read_csv(path, dtype=str).drop(columns="team").to_csv(path, index=False)
+    prepared = prepare_month({"team": "west", "month": MONTH, "backend": "files",
+                              "files": [str(p) for p in paths], "store_url": url,
+                              "calibrators": []})
+    assert prepared.store_url == url

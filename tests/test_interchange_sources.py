@@ -16,7 +16,7 @@ import pytest
 from calib.cli import main
 from calib.interchange import import_into_store
 from calib.store import Store
-from tests.store_dump import dump_store, table_rows
+from tests.store_dump import dump_store, shown_rows
 from tests.test_store_helpers import month_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_a_corrected_scores_file_updates_its_rows_and_keeps_the_answers(tmp_path
     assert "42 evaluations (new 0, changed 1, unchanged 41, removed 0)" in out, out
     with Store(url) as store:
         after = dump_store(store)
-        stored = {r["evaluation_id"]: r["total_score"] for r in table_rows(store, "evaluations")}
+        stored = {r["evaluation_id"]: r["total_score"] for r in shown_rows(store, "evaluations")}
     assert after["answers"] == before["answers"], "a file without answers never deletes answers"
     assert stored[fixed_eval] == 12.5
 
@@ -84,7 +84,8 @@ def test_a_scores_file_without_a_calibration_removes_it_with_its_answers_only(tm
                 "--store", url)[0] == 0
     frame = pd.read_csv(SCORES, dtype=str, keep_default_na=False)
     gone = frame.loc[0, "calibration_id"]
-    kept_evals = set(frame.loc[frame["calibration_id"] != gone, "evaluation_id"])
+    kept_evals = {"demo/" + e for e in frame.loc[frame["calibration_id"] != gone,
+                                                 "evaluation_id"]}  # as stored (team-scoped)
     shorter = tmp_path / "demo_2026-10_scores.csv"
     frame[frame["calibration_id"] != gone].to_csv(shorter, index=False)
     with Store(url) as store:
@@ -144,7 +145,7 @@ def test_a_file_reusing_an_api_evaluation_id_is_refused(store, tmp_path):
 
 def test_files_and_api_share_a_month_without_touching_each_other(store, tmp_path):
     api_scores, _ = _api_month(store)
-    api_rows = {r["evaluation_id"] for r in table_rows(store, "evaluations")}
+    api_rows = {r["evaluation_id"] for r in shown_rows(store, "evaluations")}
     path = tmp_path / "files.csv"
     path.write_text("calibration_id,evaluator_id,total_score,month\n"
                     "call-1,ana,80,2026-10\ncall-1,ben,70,2026-10\n", encoding="utf-8")
@@ -152,10 +153,10 @@ def test_files_and_api_share_a_month_without_touching_each_other(store, tmp_path
     path.write_text("calibration_id,evaluator_id,total_score,month\n"
                     "call-2,ana,60,2026-10\n", encoding="utf-8")
     import_into_store(store, path, team="demo")  # call-1 goes; the API rows stay
-    sources = {r["calibration_id"]: r["source"] for r in table_rows(store, "calibrations")}
+    sources = {r["calibration_id"]: r["source"] for r in shown_rows(store, "calibrations")}
     assert sources == {"demo-2026-10-cal0": "api", "demo-2026-10-cal1": "api",
                        "call-2": "files"}
-    stored = {r["evaluation_id"] for r in table_rows(store, "evaluations")}
+    stored = {r["evaluation_id"] for r in shown_rows(store, "evaluations")}
     assert stored == api_rows | {"call-2/ana"}
 
 
@@ -174,7 +175,7 @@ def test_an_api_sync_listing_a_file_calibration_is_refused_and_changes_nothing(s
     scores, answers = month_frames(n_calibrations=2, n_evaluators=3, prefix="api-")
     store.upsert_month("demo", "2026-10", scores, answers, source="api")
     store.upsert_month("demo", "2026-10", *month_frames(n_calibrations=0), source="api")
-    after = {r["calibration_id"]: r["source"] for r in table_rows(store, "calibrations")}
+    after = {r["calibration_id"]: r["source"] for r in shown_rows(store, "calibrations")}
     assert after == {"demo-2026-10-cal0": "files"}
     assert dump_store(store)["evaluations"] == before["evaluations"]
 
@@ -222,7 +223,7 @@ def test_the_dry_run_reports_exactly_what_the_import_then_does(store, tmp_path):
     planned, done = _dry_then_real(store, [corrected, tmp_path / "answers.csv"])
     assert planned == done
     assert done[0][3].deleted == 7 and done[0][3].updated == 1
-    assert first in {r["calibration_id"] for r in table_rows(store, "calibrations")}
+    assert first in {r["calibration_id"] for r in shown_rows(store, "calibrations")}
     # 5. once more with the sealed calibration in place: unchanged, both ways
     planned, done = _dry_then_real(store, [corrected, tmp_path / "answers.csv"])
     assert planned == done and not done[0][3].updated and not done[0][3].deleted

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calib.store import Store
 from calib.store.schema import build_metadata
-from tests.store_dump import dump_store, table_rows
+from tests.store_dump import dump_store, shown_rows
 from tests.test_store_helpers import month_frames
 
 
@@ -67,14 +67,14 @@ def _empty(store: Store) -> None:
 def _stored_by_source(store: Store) -> dict[str, tuple[dict, dict]]:
     """{source: ({evaluation_id: (calibration_id, total_score, status)},
                  {(evaluation_id, question_id): (answer_id, points, marked_na)})}."""
-    source_of = {r["calibration_id"]: r["source"] for r in table_rows(store, "calibrations")}
+    source_of = {r["calibration_id"]: r["source"] for r in shown_rows(store, "calibrations")}
     out: dict[str, tuple[dict, dict]] = {"api": ({}, {}), "files": ({}, {})}
     cal_of = {}
-    for r in table_rows(store, "evaluations"):
+    for r in shown_rows(store, "evaluations"):
         cal_of[r["evaluation_id"]] = r["calibration_id"]
         out[source_of[r["calibration_id"]]][0][r["evaluation_id"]] = (
             r["calibration_id"], r["total_score"], r["status"])
-    for r in table_rows(store, "answers"):
+    for r in shown_rows(store, "answers"):
         source = source_of[cal_of[r["evaluation_id"]]]
         out[source][1][(r["evaluation_id"], r["question_id"])] = (
             r["answer_id"], r["points"], bool(r["marked_na"]))

@@ -7,10 +7,12 @@ import sys
 
 #: The monthly report notebook ``calib report`` runs unless --notebook says otherwise.
 REPORT_NOTEBOOK = "04_monthly_report.ipynb"
+#: The program review notebook ``calib review`` runs.
+REVIEW_NOTEBOOK = "06_program_review.ipynb"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``report`` and ``run`` verbs to the ``calib`` command."""
+    """Add the ``report``, ``review`` and ``run`` verbs to the ``calib`` command."""
     report = subparsers.add_parser(
         "report", help="render monthly reports (papermill + offline HTML)",
         description="Render the monthly report notebook for one or more parameter files, in "
@@ -26,6 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--notebook", default=None, metavar="NOTEBOOK",
                         help="report notebook (default: notebooks/04_monthly_report.ipynb)")
     report.set_defaults(func=_report)
+
+    review = subparsers.add_parser(
+        "review", help="render the program review across teams (papermill + offline HTML)",
+        description="Render the program review notebook (every team's reliability by month, "
+                    "each team's trend, every evaluator's severity over the period, a paragraph "
+                    "for the director) for a parameter file; writes outputs/program_review/.")
+    review.add_argument("--params", required=True, metavar="FILE",
+                        help="YAML parameter file (see parameters/review-demo.yaml)")
+    review.add_argument("--outputs", default=None, metavar="DIR",
+                        help="output root (default: outputs/ in the project)")
+    review.set_defaults(func=_review)
 
     run = subparsers.add_parser(
         "run", help="run one notebook with a parameter file",
@@ -51,6 +64,19 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     for result in results:
         print(f"{result.team} {result.month}: {result.html} ({result.seconds:.1f} s)")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from calib.render.runner import RenderError, find_notebook, render
+
+    try:
+        result = render(args.params, notebook=find_notebook(REVIEW_NOTEBOOK),
+                        outputs_root=args.outputs)
+    except RenderError as exc:
+        print(f"calib: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.html} ({result.seconds:.1f} s)")
     return 0
 
 

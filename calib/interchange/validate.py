@@ -244,7 +244,8 @@ def _check_rows(frame: pd.DataFrame, path, *, team: str, log: ProblemLog) -> Non
             names = sorted(set(frame["team"].astype("object")[other]))[:3]
             log.add(path, _rows(frame, other), f"the team column says {names_text(names)} but the import "
                     f"is for team {team!r}.",
-                    "Import with --team set to the file's team, or remove the team column.")
+                    "Set the team to the file's team (--team, or 'team' in the report's "
+                    "parameter file), or remove the team column if the rows are this team's.")
     if "month" in frame.columns:
         _, bad = on_distinct(frame["month"], lambda values: np.array(
             [v if _MONTH.match(v) else None for v in values], dtype=object), "object")

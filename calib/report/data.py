@@ -203,8 +203,10 @@ def prepare_month(params: Mapping[str, Any]) -> Prepared:
         if backend.client is not None:
             backend.check_team(team, list(params.get("calibrators") or ()))
             synced = _sync(backend.client, store, team, months, params, notes)
-        elif name == "files":
-            _import_files(store, team, params, notes)
+        else:
+            if name == "files":
+                _import_files(store, team, params, notes)
+            backend.check_team(team, store=store)
         _check_month_has_data(store, team, month)
         return Prepared(url, backend.now(), tuple(notes), synced)
 
@@ -254,6 +256,8 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         url, notes, as_of = prepared.store_url, list(prepared.notes), prepared.as_of
     clock = (lambda: as_of) if as_of is not None else None
     with Store(url, clock=clock) as store:
+        if params.get("backend") == "store":
+            context.Backend("store").check_team(team, store=store)
         _check_month_has_data(store, team, month)
         data = _read_month(store, params, team, month, months, notes)
     missing = [m for m in months if m not in set(data.scores["month"])]

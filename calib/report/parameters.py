@@ -59,6 +59,7 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
     kernel starts; the kernel then reads the store (``backend: store``) as of the backend's
     clock at the sync."""
     if params.get("backend") == "store":
+        prepare_month(params)  # the team and month are checked; the kernel reads the store
         return params
 
     prepared = prepare_month(params)

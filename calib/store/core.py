@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from calib.store import convert as cv
 from calib.store import gate as gate_mod
 from calib.store import records as rec
+from calib.store import scope
 from calib.store.engine import create_store_engine, default_url, ensure_schema, parse_url, \
     write_connection
 from calib.store.errors import StoreError
@@ -241,7 +242,7 @@ class Store:
         """
         team, month = cv.check_team(team), cv.check_month(month)
         frame = self._read(gate_mod.gate_table, self._tables, team, [month])
-        return frame[list(gate_mod.GATE_COLUMNS)]
+        return gate_mod.shown_gate(frame)[list(gate_mod.GATE_COLUMNS)]
 
     def status(self, team: str, month: str) -> pd.DataFrame:
         """Each assigned evaluator's status per calibration, without any score.
@@ -297,10 +298,14 @@ class Store:
     def reveals(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
         """The recorded reveals: team, month, calibration_id, revealed_by, reason,
         revealed_at, deadline (UTC)."""
-        rv = self._tables["reveals"]
+        rv, cal = self._tables["reveals"], self._tables["calibrations"]
         where = rec.where_equal(rv, team=team, month=month and cv.check_month(month))
-        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
-            sa.select(rv).where(where).order_by(rv.c.revealed_at, rv.c.reveal_id))])
+        q = (sa.select(rv, cal.c.source)
+             .select_from(rv.outerjoin(cal, cal.c.calibration_id == rv.c.calibration_id))
+             .where(where).order_by(rv.c.revealed_at, rv.c.reveal_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        rows = scope.show_columns(pd.DataFrame(rows, columns=[*rv.columns.keys(), "source"]),
+                                  ("calibration_id",)).to_dict("records")
         return rec.times_frame(rows, ["reveal_id", "team", "month", "calibration_id",
                                       "revealed_by", "reason", "revealed_at", "deadline"],
                                ["revealed_at", "deadline"])
@@ -348,9 +353,14 @@ class Store:
     def deadline_changes(self) -> pd.DataFrame:
         """Every recorded move of a stored deadline, oldest first: session_id, calibration_id,
         old_deadline, new_deadline, changed_at (UTC)."""
-        table = self._tables["deadline_changes"]
-        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(
-            sa.select(table).order_by(table.c.change_id))])
+        table, cal = self._tables["deadline_changes"], self._tables["calibrations"]
+        q = (sa.select(table, cal.c.team, cal.c.source)
+             .select_from(table.outerjoin(cal, cal.c.calibration_id == table.c.calibration_id))
+             .order_by(table.c.change_id))
+        rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        frame = pd.DataFrame(rows, columns=[*table.columns.keys(), "team", "source"])
+        frame["source"] = frame["source"].fillna("api")  # a session's change: not a file id
+        rows = scope.show_columns(frame, ("calibration_id",)).to_dict("records")
         return rec.times_frame(rows, ["session_id", "calibration_id", "old_deadline",
                                       "new_deadline", "changed_at"],
                                ["old_deadline", "new_deadline", "changed_at"])
@@ -407,12 +417,15 @@ class Store:
         return rec.rubric_frame(rows)
 
     def record_consensus(self, calibration_id: str, question_id: str, answer_id: str | None, *,
-                         by: str | Iterable[str], at: datetime | str) -> None:
+                         by: str | Iterable[str], at: datetime | str,
+                         team: str | None = None) -> None:
         """Record the answer a calibration meeting agreed on for one question.
 
         ``answer_id`` is the agreed option's id, or ``"N/A"`` when the question was agreed to
         be not applicable. The pre-discussion answers stay in :meth:`answers`. Refused while
         the calibration is sealed: a meeting happens after the scores are open.
+        ``calibration_id`` is the id as :meth:`scores` shows it; ``team`` is needed only when
+        several teams' files use that id (ids from files are scoped by team).
         """
         if not calibration_id or not question_id:
             raise ValueError("record_consensus needs a calibration_id and a question_id.")
@@ -427,17 +440,18 @@ class Store:
         if row["agreed_at"] is None:
             raise ValueError("record_consensus needs 'at': when the answer was agreed.")
         table = self._tables["consensus_answers"]
+        team = None if team is None else cv.check_team(team)
 
         def save(conn: sa.Connection) -> None:
-            gate = gate_mod.gate_table(conn, self._tables, None, None, [calibration_id])
-            if gate.empty:
-                raise StoreError(f"Calibration {calibration_id!r} is not in the store; sync its "
-                                 f"month first.")
+            stored = scope.resolve_calibration(conn, self._tables["calibrations"],
+                                               str(calibration_id), team)
+            row["calibration_id"] = stored
+            gate = gate_mod.gate_table(conn, self._tables, None, None, [stored])
             if not bool(gate["open"].iloc[0]):
                 raise StoreError(f"Calibration {calibration_id!r} is still sealed (waiting for "
                                  f"evaluations); record consensus after every evaluation is "
                                  f"finished or the scores were revealed.")
-            conn.execute(table.delete().where(table.c.calibration_id == calibration_id,
+            conn.execute(table.delete().where(table.c.calibration_id == stored,
                                               table.c.question_id == question_id))
             conn.execute(table.insert().values(**row))
         self._write(save)
@@ -447,12 +461,17 @@ class Store:
         """Agreed answers: calibration_id, question_id, answer_id, marked_na, agreed_by,
         agreed_at (UTC)."""
         con, cal = self._tables["consensus_answers"], self._tables["calibrations"]
-        where = sa.and_(rec.where_equal(cal, team=team, month=month),
-                        rec.where_equal(con, calibration_id=calibration_id))
-        q = (sa.select(con).select_from(con.join(cal, cal.c.calibration_id
-                                                 == con.c.calibration_id))
+        where = rec.where_equal(cal, team=team, month=month)
+        if calibration_id is not None:
+            where = sa.and_(where, scope.matches_shown(cal, con.c.calibration_id,
+                                                       str(calibration_id)))
+        q = (sa.select(con, cal.c.team, cal.c.source)
+             .select_from(con.join(cal, cal.c.calibration_id == con.c.calibration_id))
              .where(where).order_by(con.c.calibration_id, con.c.question_id))
         rows = self._read(lambda c: [dict(r._mapping) for r in c.execute(q)])
+        rows = scope.show_columns(pd.DataFrame(rows, columns=[*con.columns.keys(), "team",
+                                                              "source"]),
+                                  ("calibration_id",)).to_dict("records")
         return rec.times_frame(rows, ["calibration_id", "question_id", "answer_id", "marked_na",
                                       "agreed_by", "agreed_at"], ["agreed_at"])
 

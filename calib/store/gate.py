@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from calib.store import convert as cv
 from calib.store.errors import StoreError
+from calib.store.scope import show_columns
 
 GATE_COLUMNS = ("calibration_id", "conversation_id", "n_assigned", "n_finished", "deadline",
                 "open", "reason")
@@ -40,7 +41,8 @@ def assignments(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(calibrations, assignments) frames for the selection, with deadlines and statuses.
 
-    ``calibrations`` has calibration_id, team, month, conversation_id, deadline (naive UTC);
+    ``calibrations`` has calibration_id (as stored), team, month, conversation_id, deadline
+    (naive UTC), source;
     ``assignments`` has calibration_id, evaluator_id, role, evaluator_name, eval_status (the
     evaluator's most advanced status: FINISHED beats INREVIEW, INPROGRESS, PENDING; RETRACTED
     only when every evaluation was retracted; None when no evaluation exists yet).
@@ -49,12 +51,12 @@ def assignments(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None
     ev, users = t["evaluations"], t["users"]
     where = _calibration_filter(cal, team, months, calibration_ids)
     cal_q = (sa.select(cal.c.calibration_id, cal.c.team, cal.c.month, cal.c.conversation_id,
-                       cal.c.deadline, ses.c.deadline.label("session_deadline"))
+                       cal.c.deadline, ses.c.deadline.label("session_deadline"), cal.c.source)
              .select_from(cal.outerjoin(ses, ses.c.session_id == cal.c.session_id))
              .where(where).order_by(cal.c.month, cal.c.calibration_id))
     cals = pd.DataFrame([dict(r._mapping) for r in conn.execute(cal_q)],
                         columns=["calibration_id", "team", "month", "conversation_id",
-                                 "deadline", "session_deadline"])
+                                 "deadline", "session_deadline", "source"])
     cals["deadline"] = pd.Series(
         [_first_time(d, s) or cv.month_end(m) for d, s, m in
          zip(cals["deadline"], cals["session_deadline"], cals["month"])], dtype="object")
@@ -106,8 +108,9 @@ def latest_reveals(conn: sa.Connection, t: Mapping[str, sa.Table],
 def gate_table(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None,
                months: list[str] | None, calibration_ids: list[str] | None = None
                ) -> pd.DataFrame:
-    """One row per calibration: calibration_id, conversation_id, n_assigned, n_finished,
-    deadline (UTC), open, reason, plus team and month."""
+    """One row per calibration: calibration_id (as stored), conversation_id, n_assigned,
+    n_finished, deadline (UTC), open, reason, plus team, month and source (see
+    :func:`shown_gate`)."""
     cals, asg = assignments(conn, t, team, months, calibration_ids)
     reveals = latest_reveals(conn, t, list(cals["calibration_id"]))
     n_assigned = asg.groupby("calibration_id").size()
@@ -127,10 +130,15 @@ def gate_table(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None,
         rows.append({"calibration_id": c.calibration_id, "conversation_id": c.conversation_id,
                      "n_assigned": assigned, "n_finished": finished,
                      "deadline": cv.aware(c.deadline), "open": is_open, "reason": reason,
-                     "team": c.team, "month": c.month})
-    frame = pd.DataFrame(rows, columns=[*GATE_COLUMNS, "team", "month"])
+                     "team": c.team, "month": c.month, "source": c.source})
+    frame = pd.DataFrame(rows, columns=[*GATE_COLUMNS, "team", "month", "source"])
     frame["deadline"] = pd.to_datetime(frame["deadline"], utc=True)
     return frame.astype({"n_assigned": "int64", "n_finished": "int64", "open": "bool"})
+
+
+def shown_gate(gate: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`gate_table` with the calibration ids as their source named them."""
+    return show_columns(gate, ("calibration_id",))
 
 
 def status_table(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month: str,
@@ -138,6 +146,8 @@ def status_table(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, mont
     """Per calibration and assigned evaluator: pending, in_progress, finished or overdue."""
     cals, asg = assignments(conn, t, team, [month])
     due = dict(zip(cals["calibration_id"], cals["deadline"]))
+    shown = dict(zip(cals["calibration_id"], show_columns(cals, ("calibration_id",))
+                     ["calibration_id"]))
     rows = []
     for a in asg.itertuples(index=False):
         deadline = due[a.calibration_id]
@@ -149,7 +159,7 @@ def status_table(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, mont
             status = "in_progress"
         else:
             status = "pending"
-        rows.append({"calibration_id": a.calibration_id, "evaluator_id": a.evaluator_id,
+        rows.append({"calibration_id": shown[a.calibration_id], "evaluator_id": a.evaluator_id,
                      "evaluator_name": a.evaluator_name, "role": a.role, "status": status,
                      "due": cv.aware(deadline)})
     frame = pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
@@ -169,10 +179,11 @@ def reveal_rows(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month
     ------
     StoreError
         When a selected sealed calibration's deadline has not passed at ``now``, or a
-        ``calibration_ids`` entry is not a calibration of this team and month.
+        ``calibration_ids`` entry (as its source named it) is not a calibration of this team
+        and month.
     """
-
-    gate = gate_table(conn, t, team, [month])
+    stored = gate_table(conn, t, team, [month])
+    gate = shown_gate(stored).assign(stored_id=stored["calibration_id"])
     if calibration_ids is not None:
         unknown = sorted(set(calibration_ids) - set(gate["calibration_id"]))
         if unknown:
@@ -197,5 +208,5 @@ def reveal_rows(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month
     conn.execute(t["reveals"].insert(), [
         {"team": team, "month": month, "calibration_id": cid, "revealed_by": by,
          "reason": reason, "revealed_at": now, "deadline": cv.to_naive_utc(deadline)}
-        for cid, deadline in zip(sealed["calibration_id"], sealed["deadline"])])
+        for cid, deadline in zip(sealed["stored_id"], sealed["deadline"])])
     return len(sealed)

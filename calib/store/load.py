@@ -14,8 +14,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
-from calib.store.gate import gate_table
-from calib.tables import answers_frame, scores_frame
+from calib.store.gate import gate_table, shown_gate
+from calib.store.scope import show_columns
+from calib.tables import SCORES_COLUMNS, answers_frame, scores_frame
 
 _ROLE_ORDER = {"expert": 0, "evaluator": 1}
 
@@ -30,6 +31,7 @@ def _filter(cal: sa.Table, team: str | None, months: list[str] | None) -> sa.Col
 
 
 def _gate_attrs(gate: pd.DataFrame, sealed_rows: int, shown: bool) -> dict:
+    gate = shown_gate(gate)
     sealed = gate[~gate["open"]]
     revealed = gate[gate["reason"].str.startswith("revealed by")]
     return {
@@ -60,17 +62,18 @@ def load_scores(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None
                    ev.c.any_failed_kill, ev.c.submitted_at,
                    sa.func.coalesce(ev.c.form_id, cal.c.form_id).label("form_id"),
                    sa.func.coalesce(ev.c.form_context_id, cal.c.form_context_id)
-                   .label("form_context_id"))
+                   .label("form_context_id"), cal.c.source)
          .select_from(ev.join(cal, cal.c.calibration_id == ev.c.calibration_id)
                       .outerjoin(users, users.c.user_id == ev.c.evaluator_id))
          .where(_filter(cal, team, months)))
     rows = [dict(r._mapping) for r in conn.execute(q)]
     for r in rows:
         r["submitted_at"] = cv.aware(r["submitted_at"])
-    frame = scores_frame(rows)
+    raw = pd.DataFrame(rows, columns=[*SCORES_COLUMNS, "source"])
     gate = gate_table(conn, t, team, months)
     sealed_ids = set(gate.loc[~gate["open"], "calibration_id"])
-    is_sealed = frame["calibration_id"].isin(sealed_ids)
+    is_sealed = raw["calibration_id"].isin(sealed_ids).to_numpy()
+    frame = scores_frame(show_columns(raw, ("calibration_id", "evaluation_id")))
     n_sealed_rows = int(is_sealed.sum())
     if include_sealed:
         frame.loc[is_sealed, ["total_score", "critical_score"]] = np.nan
@@ -99,7 +102,7 @@ def load_answers(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | Non
                    ans.c.question_group_id, ans.c.question_group_name, ans.c.question_id,
                    ans.c.question_text, ans.c.answer_id, ans.c.answer_text, ans.c.points,
                    ans.c.max_points, ans.c.marked_na, ans.c.comment,
-                   fq.c.position.label("_position"))
+                   fq.c.position.label("_position"), cal.c.source)
          .select_from(ans.join(ev, ev.c.evaluation_id == ans.c.evaluation_id)
                       .join(cal, cal.c.calibration_id == ev.c.calibration_id)
                       .outerjoin(fq, sa.and_(fq.c.form_id == ans.c.form_id,
@@ -107,7 +110,8 @@ def load_answers(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | Non
          .where(_filter(cal, team, months), cal.c.calibration_id.in_(open_ids)))
     result = conn.execute(q)
     keys = list(result.keys())
-    raw = pd.DataFrame([dict(zip(keys, row)) for row in result], columns=keys)
+    raw = show_columns(pd.DataFrame([dict(zip(keys, row)) for row in result], columns=keys),
+                       ("calibration_id", "evaluation_id"))
     # questions in form order when the form is stored, else by id
     raw = (raw.assign(_r=raw["role"].map(_ROLE_ORDER))
            .sort_values(["team", "month", "calibration_id", "_r", "evaluator_id",

@@ -17,7 +17,8 @@ Tables, and why each exists:
     or ``"<team>/<YYYY-MM>"`` for calibrations calib did not create.
 ``calibrations``, ``calibration_assignments``, ``evaluations``, ``answers``
     the month's data; ``source`` says where it came from (``"api"`` or ``"files"``) so that a
-    sync only ever removes what its own source no longer lists.
+    sync only ever removes what its own source no longer lists. Calibration and evaluation ids
+    from files are stored as ``"<team>/<id>"`` (:mod:`calib.store.scope`, version 4).
 ``deadline_changes``
     every move of a stored deadline (sessions and calibrations); a deadline only ever moves
     later, so the blind window a panel was promised cannot shrink.
@@ -45,7 +46,9 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3
+from calib.store.migrate import scope_file_ids
+
+SCHEMA_VERSION = 4
 
 
 def build_metadata() -> sa.MetaData:
@@ -191,4 +194,10 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     1: lambda conn: None,
     # 2 -> 3 adds the locks table only (created the same way).
     2: lambda conn: None,
+    # 3 -> 4 moves the ids from files to their team-scoped keys (calib.store.scope).
+    3: lambda conn: _scope_file_ids(conn),
 }
+
+
+def _scope_file_ids(conn: sa.Connection) -> None:
+    scope_file_ids(conn, build_metadata().tables)

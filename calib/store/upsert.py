@@ -25,19 +25,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from calib.store import convert as cv
+from calib.store import incoming, scope, staging
 from calib.store.errors import StoreError
-from calib.tables import ROLES, STATUSES, answers_frame, require_columns, scores_frame
+from calib.store.incoming import CALIBRATION_KEYS  # noqa: F401 - documented here
 
-CALIBRATION_KEYS = ("calibration_id", "name", "session_id", "conversation_id", "agent_id",
-                    "calibrator_id", "expert_id", "form_id", "form_context_id", "created_at",
-                    "deadline", "evaluator_ids")
-_EVALUATION_COLUMNS = ("evaluation_id", "calibration_id", "conversation_id", "agent_id",
-                       "evaluator_id", "evaluator_name", "role", "status", "total_score",
-                       "critical_score", "any_failed_kill", "submitted_at", "form_id",
-                       "form_context_id")
-_ANSWER_COLUMNS = ("evaluation_id", "question_id", "form_id", "question_group_id",
-                   "question_group_name", "question_text", "answer_id", "answer_text", "points",
-                   "max_points", "marked_na", "comment")
+#: Calibration ids fetched per statement (keeps far below SQLite's bound-parameter limit).
+_IDS_PER_QUERY = 5_000
 
 
 @dataclass(frozen=True)
@@ -144,7 +137,8 @@ def apply_diff(conn: sa.Connection, table: sa.Table, existing: Iterable[Mapping]
                new: Iterable[Mapping], *, delete: bool = True) -> dict[str, int]:
     """Insert new keys, update changed rows, delete vanished keys (when ``delete``); count them.
 
-    Only the columns present in the new rows are compared and written.
+    Only the columns present in the new rows are compared and written. Used for the reference
+    data (users, forms: a few hundred rows); the month's rows take the bulk path.
     """
     pk = tuple(c.name for c in table.primary_key.columns)
     old = {_key(r, pk): r for r in existing}
@@ -187,102 +181,6 @@ def _fetch(conn: sa.Connection, table: sa.Table, where: Any) -> list[dict]:
     return [dict(zip(keys, row)) for row in result]
 
 
-def _check_frames(team: str, month: str, scores: pd.DataFrame,
-                  answers: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    require_columns(scores, ("calibration_id", "evaluation_id", "evaluator_id", "role",
-                             "status"), what="scores")
-    if answers is not None:
-        require_columns(answers, ("evaluation_id", "question_id"), what="answers")
-        answers = answers_frame(answers)
-    scores = scores_frame(scores)
-    for name, frame in (("scores", scores), ("answers", answers)):
-        if frame is None:
-            continue
-        for col, expected in (("team", team), ("month", month)):
-            other = frame[col].dropna()
-            other = other[other != expected]
-            if len(other):
-                raise ValueError(f"{name} has {len(other)} row(s) with {col} "
-                                 f"{other.iloc[0]!r}, not {expected!r}; upsert one team and "
-                                 f"month at a time.")
-    for col in ("calibration_id", "evaluation_id", "evaluator_id", "role", "status"):
-        if scores[col].isna().any():
-            raise ValueError(f"scores has {int(scores[col].isna().sum())} row(s) without "
-                             f"{col}; every evaluation needs one.")
-    bad_role = sorted(set(scores["role"]) - set(ROLES))
-    if bad_role:
-        raise ValueError(f"scores has role(s) {bad_role}; use {list(ROLES)}.")
-    bad_status = sorted(set(scores["status"]) - set(STATUSES))
-    if bad_status:
-        raise ValueError(f"scores has status(es) {bad_status}; use the Quality API's upper-case "
-                         f"values {list(STATUSES)}.")
-    dup = scores["evaluation_id"][scores["evaluation_id"].duplicated()]
-    if len(dup):
-        raise ValueError(f"scores lists evaluation {dup.iloc[0]!r} more than once; keep one row "
-                         f"per evaluation.")
-    if answers is None:
-        return scores, None
-    if answers[["evaluation_id", "question_id"]].isna().any().any():
-        raise ValueError("answers has rows without evaluation_id or question_id; every answer "
-                         "needs both.")
-    orphan = sorted(set(answers["evaluation_id"]) - set(scores["evaluation_id"]))
-    if orphan:
-        raise ValueError(f"answers refers to {len(orphan)} evaluation(s) not in scores (such as "
-                         f"{orphan[0]!r}); pass the scores rows of every evaluation answered.")
-    dup = answers[answers.duplicated(["evaluation_id", "question_id"])]
-    if len(dup):
-        raise ValueError(f"answers has question {dup['question_id'].iloc[0]!r} of evaluation "
-                         f"{dup['evaluation_id'].iloc[0]!r} more than once; keep one row per "
-                         f"question answer.")
-    return scores, answers
-
-
-def _calibration_rows(team: str, month: str, source: str, scores: pd.DataFrame,
-                      calibrations: Iterable[Mapping]) -> tuple[dict, list[dict]]:
-    rows: dict[str, dict] = {}
-    assigned: dict[tuple[str, str], str] = {}
-    for rec in calibrations:
-        if not isinstance(rec, Mapping) or not rec.get("calibration_id"):
-            raise ValueError("Each calibration must be a dict with a 'calibration_id'.")
-        unknown = sorted(set(rec) - set(CALIBRATION_KEYS))
-        if unknown:
-            raise ValueError(f"Calibration {rec['calibration_id']!r} has unknown key(s) "
-                             f"{unknown}; the known keys are {list(CALIBRATION_KEYS)}.")
-        cid = str(rec["calibration_id"])
-        row = {k: cv.as_text(rec.get(k)) for k in CALIBRATION_KEYS
-               if k not in ("created_at", "deadline", "evaluator_ids")}
-        row["created_at"] = cv.to_naive_utc(rec.get("created_at"), what="created_at")
-        row["deadline"] = cv.to_naive_utc(rec.get("deadline"), what="deadline")
-        rows[cid] = row
-        for ev in rec.get("evaluator_ids") or ():
-            assigned.setdefault((cid, str(ev)), "evaluator")
-        if rec.get("expert_id"):
-            assigned[(cid, str(rec["expert_id"]))] = "expert"
-    columns = ["calibration_id", "session_id", "conversation_id", "agent_id", "calibrator_id",
-               "form_id", "form_context_id", "evaluator_id", "role"]
-    fill = ("session_id", "conversation_id", "agent_id", "calibrator_id", "form_id",
-            "form_context_id")
-    for ev in cv.frame_records(scores[columns]):  # plain rows: a groupby costs 10x more here
-        cid, evaluator, role = ev["calibration_id"], ev["evaluator_id"], ev["role"]
-        row = rows.setdefault(cid, {"calibration_id": cid})
-        for col in fill:
-            if row.get(col) is None and ev[col] is not None:
-                row[col] = str(ev[col])
-        if role == "expert" and row.get("expert_id") is None:
-            row["expert_id"] = evaluator
-        if role == "expert" or (cid, evaluator) not in assigned:
-            assigned[(cid, evaluator)] = role
-    for cid, row in rows.items():
-        for col in ("name", "conversation_id", "agent_id", "calibrator_id", "expert_id",
-                    "form_id", "form_context_id", "created_at", "deadline"):
-            row.setdefault(col, None)
-        row.update(team=team, month=month, source=source)
-        row["session_id"] = row.get("session_id") or f"{team}/{month}"
-    assignments = [{"calibration_id": c, "evaluator_id": e, "role": r}
-                   for (c, e), r in assigned.items()]
-    return rows, assignments
-
-
 def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str, month: str,
                  scores: pd.DataFrame, answers: pd.DataFrame | None, *,
                  forms: Iterable[Mapping] = (), users: Iterable[Mapping] = (),
@@ -294,110 +192,246 @@ def upsert_month(conn: sa.Connection, tables: Mapping[str, sa.Table], team: str,
     Raises :class:`StoredElsewhere` before any write when an id belongs to another source,
     team or month. ``now`` (naive UTC, default the system clock) stamps recorded deadline
     changes.
+
+    The month's rows go through the bulk path (:mod:`calib.store.staging`): the incoming
+    calibrations, assignments, evaluations and answers are loaded into temporary tables with
+    the database's bulk loader, checked and compared with set-based SQL, and only the
+    difference is written.
     """
-    scores, answers = _check_frames(team, month, scores, answers)
-    cal_rows, assignment_rows = _calibration_rows(team, month, source, scores, calibrations)
-    evaluation_rows = cv.frame_records(scores[list(_EVALUATION_COLUMNS)])
-    answer_rows = None if answers is None else cv.frame_records(answers[list(_ANSWER_COLUMNS)])
+    t = tables
+    data = incoming.checked_month(team, month, scores, answers, t["answers"])
+    if scope.is_scoped(source):  # ids from files are unique within the team only
+        data, calibrations = incoming.scoped(team, data, calibrations)
+    cal_rows, assignment_rows = incoming.calibration_rows(team, month, source, data.scores,
+                                                          calibrations)
     user_rows = {u["user_id"]: u for u in map(cv.user_row, users)}
     parsed_forms = [cv.form_rows(f) for f in forms]
 
-    t = tables
-    counts: dict[str, dict[str, int]] = {}
-    ids = list(cal_rows)
+    cal = t["calibrations"]
     wanted = (team, month, source)
-    old_cal = _fetch(conn, t["calibrations"], sa.or_(
-        sa.and_(t["calibrations"].c.team == team, t["calibrations"].c.month == month,
-                t["calibrations"].c.source == source),
-        t["calibrations"].c.calibration_id.in_(ids)))
-    conflicts = [Conflict("calibration", r["calibration_id"], r["calibration_id"], r["team"],
-                          r["month"], r["source"], wanted)
+    in_month = sa.and_(cal.c.team == team, cal.c.month == month, cal.c.source == source)
+    old_cal = _fetch(conn, cal, in_month)
+    seen = {r["calibration_id"] for r in old_cal}
+    old_cal += [r for r in _fetch_ids(conn, cal, [c for c in cal_rows if c not in seen])
+                if r["calibration_id"] not in seen]
+    conflicts = [_conflict("calibration", r["calibration_id"], r, wanted)
                  for r in old_cal if (r["team"], r["month"], r["source"]) != wanted]
-    scope = [r["calibration_id"] for r in old_cal]
-    eval_ids = [r["evaluation_id"] for r in evaluation_rows]
-    old_eval = _fetch(conn, t["evaluations"], sa.or_(t["evaluations"].c.calibration_id.in_(scope),
-                                                     t["evaluations"].c.evaluation_id.in_(eval_ids)))
-    # An evaluation id held by a calibration outside this team, month and source: updating it
-    # would move another source's row into this month.
-    in_scope = set(scope)
-    foreign = [(r["calibration_id"], r["evaluation_id"]) for r in old_eval
-               if r["calibration_id"] not in in_scope]
-    if foreign:
-        homes = {r["calibration_id"]: r for r in _fetch(
-            conn, t["calibrations"], t["calibrations"].c.calibration_id.in_(
-                sorted({cid for cid, _ in foreign})))}
-        conflicts += [Conflict("evaluation", eid, cid, homes[cid]["team"], homes[cid]["month"],
-                               homes[cid]["source"], wanted) for cid, eid in foreign]
+    staged: list[sa.Table] = []
+
+    def stage(table: str, columns: Mapping[str, Any], *, converted: bool = False) -> sa.Table:
+        target = t[table]
+        if not converted:
+            columns = {c: staging.column_values(pd.Series(v, dtype=object)
+                                                if isinstance(v, list) else v, target.c[c])
+                       for c, v in columns.items()}
+        staged.append(staging.stage(conn, f"calib_staged_{table}", target, columns))
+        return staged[-1]
+
+    deadline_changes, refusal = _deadlines(cal_rows, old_cal)
+    new_cal = stage("calibrations", _columns(cal_rows.values(), cal.columns.keys()))
+    new_eval = stage("evaluations", {c: data.scores[c].reset_index(drop=True)
+                                     for c in incoming.EVALUATION_COLUMNS})
+    conflicts += _evaluations_elsewhere(conn, t, new_eval, {r["calibration_id"] for r in old_cal},
+                                        wanted)
+    conflicts += _other_source(conn, t, new_cal, new_eval, wanted)
     if conflicts:
         raise StoredElsewhere(sorted(conflicts, key=lambda c: (c.kind, c.row_id)))
-    _keep_deadlines(conn, t, cal_rows, old_cal, now or cv.now_utc())
-    old_assign = _fetch(conn, t["calibration_assignments"],
-                        t["calibration_assignments"].c.calibration_id.in_(scope))
-    old_answers = _fetch(conn, t["answers"], t["answers"].c.evaluation_id.in_(
-        [r["evaluation_id"] for r in old_eval]))
+    if refusal:
+        raise ValueError(refusal)
+    if deadline_changes:
+        changed_at = now or cv.now_utc()
+        conn.execute(t["deadline_changes"].insert(), [{**c, "changed_at": changed_at}
+                                                      for c in deadline_changes])
 
-    # Reference data first (never deleted by a month sync). Then the month: deletes run
-    # children-first (answers … calibrations), inserts and updates parents-first, so foreign keys
-    # hold at every statement on both back ends.
+    counts: dict[str, dict[str, int]] = {}
+    # Reference data first (never deleted by a month sync).
     if user_rows:
         counts["users"] = apply_diff(conn, t["users"], _fetch(
             conn, t["users"], t["users"].c.user_id.in_(list(user_rows))), user_rows.values(),
             delete=False)
     for head, questions, options in parsed_forms:
-        fid = head["form_id"]
-        _add(counts, "forms", apply_diff(conn, t["forms"], _fetch(
-            conn, t["forms"], t["forms"].c.form_id == fid), [head], delete=False))
-        old_opts = _fetch(conn, t["form_answer_options"], t["form_answer_options"].c.form_id == fid)
-        old_qs = _fetch(conn, t["form_questions"], t["form_questions"].c.form_id == fid)
-        new_opts = {(o["question_id"], o["answer_id"]) for o in options}
-        _add(counts, "form_answer_options", _delete_only(conn, t["form_answer_options"], [
-            o for o in old_opts if (o["question_id"], o["answer_id"]) not in new_opts]))
-        _add(counts, "form_questions", apply_diff(conn, t["form_questions"], old_qs, questions))
-        _add(counts, "form_answer_options", apply_diff(conn, t["form_answer_options"], old_opts,
-                                                       options, delete=False))
+        _write_form(conn, t, counts, head, questions, options)
 
-    new_eval_ids = set(eval_ids)
-    if answer_rows is None:  # no answers given: only those of evaluations that go, go
-        gone = [r for r in old_answers if r["evaluation_id"] not in new_eval_ids]
-        counts["answers"] = _delete_only(conn, t["answers"], gone)
-        counts["answers"]["unchanged"] = len(old_answers) - len(gone)
-    else:
-        new_answer_keys = {(r["evaluation_id"], r["question_id"]) for r in answer_rows}
-        counts["answers"] = _delete_only(conn, t["answers"], [
-            r for r in old_answers
-            if (r["evaluation_id"], r["question_id"]) not in new_answer_keys])
-    counts["evaluations"] = _delete_only(conn, t["evaluations"], [
-        r for r in old_eval if r["evaluation_id"] not in new_eval_ids])
-    new_assign_keys = {(r["calibration_id"], r["evaluator_id"]) for r in assignment_rows}
-    counts["calibration_assignments"] = _delete_only(conn, t["calibration_assignments"], [
-        r for r in old_assign if (r["calibration_id"], r["evaluator_id"]) not in new_assign_keys])
-    removed = tuple(sorted(r["calibration_id"] for r in old_cal
-                           if r["calibration_id"] not in cal_rows))
-    counts["calibrations"] = _delete_only(conn, t["calibrations"], [
-        r for r in old_cal if r["calibration_id"] in removed])
-
-    _add(counts, "calibrations", apply_diff(conn, t["calibrations"], old_cal,
-                                            cal_rows.values(), delete=False))
-    _add(counts, "calibration_assignments", apply_diff(
-        conn, t["calibration_assignments"], old_assign, assignment_rows, delete=False))
-    _add(counts, "evaluations", apply_diff(conn, t["evaluations"], old_eval, evaluation_rows,
-                                           delete=False))
-    if answer_rows is not None:
-        _add(counts, "answers", apply_diff(conn, t["answers"], old_answers, answer_rows,
-                                           delete=False))
+    new_assign = stage("calibration_assignments", _columns(
+        assignment_rows, ("calibration_id", "evaluator_id", "role")))
+    answer_columns = None if data.answers is None else {
+        c: data.answers[c] for c in incoming.ANSWER_COLUMNS}
+    new_answers = None
+    if answer_columns is not None and _month_holds_answers(conn, t, in_month):
+        new_answers = stage("answers", answer_columns, converted=True)
+    _write_month(conn, t, counts, in_month, new_cal, new_assign, new_eval,
+                 new_answers if new_answers is not None else answer_columns,
+                 n_calibrations=len(cal_rows), n_assignments=len(assignment_rows),
+                 n_evaluations=len(data.scores), n_answers=data.n_answers)
+    removed = _remove_calibrations(conn, t, counts, in_month, new_cal, team, source)
+    staging.unstage(conn, staged)
     total = {k: sum(c[k] for c in counts.values())
              for k in ("inserted", "updated", "unchanged", "deleted")}
     return UpsertResult(**total, by_table=counts, removed_calibrations=removed)
 
 
-def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: dict[str, dict],
-                    old_cal: list[dict], now: Any) -> None:
+def _write_month(conn: sa.Connection, t: Mapping[str, sa.Table], counts: dict,
+                 in_month: sa.ColumnElement, new_cal: sa.Table, new_assign: sa.Table,
+                 new_eval: sa.Table, new_answers: sa.Table | Mapping | None, *,
+                 n_calibrations: int, n_assignments: int, n_evaluations: int,
+                 n_answers: int) -> None:
+    """Delete the month's rows that are no longer listed (children first), then insert and
+    update parents first; foreign keys hold at every statement, and no cascade ever fires.
+
+    ``new_answers`` is the staged answers; or, when the month holds no answers yet (the first
+    import of a month), the answer columns themselves: every one is new, since no stored
+    answer can share a key (their evaluations were checked), so they go straight into the
+    table with the bulk loader; or None when the source carries no answers.
+
+    Calibrations that go are deleted afterwards (:func:`_remove_calibrations`): an evaluation
+    that moved to another calibration must not go with its old one.
+    """
+    cal, ev, asg, ans = (t["calibrations"], t["evaluations"], t["calibration_assignments"],
+                         t["answers"])
+    month_cals = sa.select(cal.c.calibration_id).where(in_month)
+    month_answers = _month_answers(t, in_month)
+    if new_answers is None:  # no answers given: only those of evaluations that go, go
+        held = conn.execute(sa.select(sa.func.count()).select_from(ans)
+                            .where(month_answers)).scalar_one()
+        gone = conn.execute(ans.delete().where(month_answers, ~ans.c.evaluation_id.in_(
+            sa.select(new_eval.c.evaluation_id)))).rowcount
+        counts["answers"] = {"inserted": 0, "updated": 0, "unchanged": held - gone,
+                             "deleted": gone}
+    elif isinstance(new_answers, sa.Table):
+        counts["answers"] = _deleted(staging.delete_missing(conn, ans, new_answers,
+                                                            month_answers))
+    else:
+        counts["answers"] = _deleted(0)
+    counts["evaluations"] = _deleted(staging.delete_missing(
+        conn, ev, new_eval, ev.c.calibration_id.in_(month_cals)))
+    counts["calibration_assignments"] = _deleted(staging.delete_missing(
+        conn, asg, new_assign, asg.c.calibration_id.in_(month_cals)))
+    counts["calibrations"] = _deleted(0)
+    for name, table, n in (("calibrations", new_cal, n_calibrations),
+                           ("calibration_assignments", new_assign, n_assignments),
+                           ("evaluations", new_eval, n_evaluations),
+                           ("answers", new_answers, n_answers)):
+        if isinstance(table, sa.Table):
+            _add(counts, name, staging.write_staged(conn, t[name], table, n))
+        elif table is not None:
+            _add(counts, name, {"inserted": staging.load(conn, t[name], table)})
+
+
+def _month_answers(t: Mapping[str, sa.Table], in_month: sa.ColumnElement) -> sa.ColumnElement:
+    cal, ev, ans = t["calibrations"], t["evaluations"], t["answers"]
+    return ans.c.evaluation_id.in_(sa.select(ev.c.evaluation_id).where(
+        ev.c.calibration_id.in_(sa.select(cal.c.calibration_id).where(in_month))))
+
+
+def _month_holds_answers(conn: sa.Connection, t: Mapping[str, sa.Table],
+                         in_month: sa.ColumnElement) -> bool:
+    return bool(conn.execute(sa.select(sa.exists().where(_month_answers(t, in_month))))
+                .scalar())
+
+
+def _remove_calibrations(conn: sa.Connection, t: Mapping[str, sa.Table], counts: dict,
+                         in_month: sa.ColumnElement, new_cal: sa.Table, team: str,
+                         source: str) -> tuple[str, ...]:
+    """Delete the month's calibrations the source no longer lists; return their shown ids."""
+    cal = t["calibrations"]
+    gone = ~cal.c.calibration_id.in_(sa.select(new_cal.c.calibration_id))
+    ids = list(conn.execute(sa.select(cal.c.calibration_id).where(in_month, gone)).scalars())
+    if ids:
+        conn.execute(cal.delete().where(in_month, gone))
+    counts["calibrations"]["deleted"] += len(ids)
+    return tuple(sorted(scope.shown_id(team, source, c) for c in ids))
+
+
+def _write_form(conn: sa.Connection, t: Mapping[str, sa.Table], counts: dict, head: dict,
+                questions: list[dict], options: list[dict]) -> None:
+    fid = head["form_id"]
+    _add(counts, "forms", apply_diff(conn, t["forms"], _fetch(
+        conn, t["forms"], t["forms"].c.form_id == fid), [head], delete=False))
+    old_opts = _fetch(conn, t["form_answer_options"], t["form_answer_options"].c.form_id == fid)
+    old_qs = _fetch(conn, t["form_questions"], t["form_questions"].c.form_id == fid)
+    new_opts = {(o["question_id"], o["answer_id"]) for o in options}
+    _add(counts, "form_answer_options", _delete_only(conn, t["form_answer_options"], [
+        o for o in old_opts if (o["question_id"], o["answer_id"]) not in new_opts]))
+    _add(counts, "form_questions", apply_diff(conn, t["form_questions"], old_qs, questions))
+    _add(counts, "form_answer_options", apply_diff(conn, t["form_answer_options"], old_opts,
+                                                   options, delete=False))
+
+
+def _columns(rows: Iterable[Mapping], names: Iterable[str]) -> dict[str, list]:
+    rows = list(rows)
+    return {n: [r.get(n) for r in rows] for n in names}
+
+
+def _fetch_ids(conn: sa.Connection, cal: sa.Table, ids: list[str]) -> list[dict]:
+    """Stored calibrations with these ids, a bounded number of ids per statement."""
+    found = []
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        found += _fetch(conn, cal, cal.c.calibration_id.in_(ids[start:start + _IDS_PER_QUERY]))
+    return found
+
+
+def _evaluations_elsewhere(conn: sa.Connection, t: Mapping[str, sa.Table], new_eval: sa.Table,
+                           in_scope: set[str], wanted: tuple[str, str, str]) -> list[Conflict]:
+    """Evaluation ids held by a calibration outside this team, month and source (other than a
+    calibration the upsert lists itself, ``in_scope``, which is reported as such): updating
+    one would move another source's row into this month."""
+    cal, ev = t["calibrations"], t["evaluations"]
+    team, month, source = wanted
+    rows = conn.execute(
+        sa.select(ev.c.evaluation_id, cal)
+        .select_from(ev.join(new_eval, new_eval.c.evaluation_id == ev.c.evaluation_id)
+                     .join(cal, cal.c.calibration_id == ev.c.calibration_id))
+        .where(~sa.and_(cal.c.team == team, cal.c.month == month, cal.c.source == source)))
+    return [_conflict("evaluation", r.evaluation_id, r._mapping, wanted) for r in rows
+            if r.calibration_id not in in_scope]
+
+
+def _conflict(kind: str, stored_id: str, home: Mapping, wanted: tuple[str, str, str]
+              ) -> Conflict:
+    """A conflict on ``stored_id``, whose calibration ``home`` is stored elsewhere, in the
+    ids its source named."""
+    shown = scope.shown_id(home["team"], home["source"], stored_id)
+    cal = scope.shown_id(home["team"], home["source"], home["calibration_id"])
+    return Conflict(kind, shown, cal, home["team"], home["month"], home["source"], wanted)
+
+
+def _other_source(conn: sa.Connection, t: Mapping[str, sa.Table], new_cal: sa.Table,
+                  new_eval: sa.Table, wanted: tuple[str, str, str]) -> list[Conflict]:
+    """Ids the other source stores under the same name (as shown): a file never takes an id
+    the API sync holds, nor the sync one a file holds, whatever the team."""
+    cal, ev = t["calibrations"], t["evaluations"]
+    team, _, source = wanted
+    if scope.is_scoped(source):  # the staged ids carry this team's prefix; API ids are bare
+        def shown(column: sa.ColumnElement) -> sa.ColumnElement:
+            return sa.func.substr(column, len(team) + 2)
+
+        def named(column: sa.ColumnElement, listed: sa.Select) -> sa.ColumnElement:
+            return sa.and_(cal.c.source != scope.FILES, column.in_(listed))
+    else:  # a stored file id carries its own team's prefix
+        def shown(column: sa.ColumnElement) -> sa.ColumnElement:
+            return column
+
+        def named(column: sa.ColumnElement, listed: sa.Select) -> sa.ColumnElement:
+            return sa.and_(cal.c.source == scope.FILES, sa.func.substr(
+                column, sa.func.length(cal.c.team) + 2).in_(listed))
+    found = [_conflict("calibration", r["calibration_id"], r, wanted) for r in _fetch(
+        conn, cal, named(cal.c.calibration_id, sa.select(shown(new_cal.c.calibration_id))))]
+    rows = conn.execute(sa.select(ev.c.evaluation_id, cal).select_from(
+        ev.join(cal, cal.c.calibration_id == ev.c.calibration_id))
+        .where(named(ev.c.evaluation_id, sa.select(shown(new_eval.c.evaluation_id)))))
+    return found + [_conflict("evaluation", r.evaluation_id, r._mapping, wanted) for r in rows]
+
+
+def _deadlines(cal_rows: dict[str, dict], old_cal: list[dict]) -> tuple[list[dict], str | None]:
     """A stored calibration deadline never moves earlier; a source that knows none keeps it.
 
-    A later deadline is recorded in ``deadline_changes``. An earlier one is refused (ValueError,
-    so the whole upsert rolls back): the panel was promised that blind window.
+    Fills the kept deadlines into ``cal_rows``; returns the later deadlines to record in
+    ``deadline_changes``, and the refusal of the first earlier one (raised as a ValueError
+    after the id checks, so the whole upsert rolls back): the panel was promised that blind
+    window.
     """
     stored = {r["calibration_id"]: r["deadline"] for r in old_cal if r["deadline"] is not None}
+    changes = []
     for cid, row in cal_rows.items():
         before = stored.get(cid)
         if before is None:
@@ -405,19 +439,24 @@ def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: di
         if row["deadline"] is None:
             row["deadline"] = before
         elif row["deadline"] < before:
-            raise ValueError(f"Calibration {cid!r} already has the deadline "
-                             f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier once "
-                             f"set. Keep it, or give a later one.")
+            shown = scope.shown_id(row["team"], row["source"], cid)
+            return changes, (f"Calibration {shown!r} already has the deadline "
+                             f"{before:%Y-%m-%d %H:%M} UTC; a deadline never moves earlier "
+                             f"once set. Keep it, or give a later one.")
         elif row["deadline"] > before:
-            conn.execute(t["deadline_changes"].insert().values(
-                session_id=row.get("session_id"), calibration_id=cid, old_deadline=before,
-                new_deadline=row["deadline"], changed_at=now))
+            changes.append({"session_id": row.get("session_id"), "calibration_id": cid,
+                            "old_deadline": before, "new_deadline": row["deadline"]})
+    return changes, None
+
+
+def _deleted(n: int) -> dict[str, int]:
+    return {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": n}
 
 
 def _delete_only(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> dict[str, int]:
     """Delete exactly ``rows`` (by primary key) and count them."""
     counts = apply_diff(conn, table, rows, [], delete=True)
-    return {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": counts["deleted"]}
+    return _deleted(counts["deleted"])
 
 
 def _add(counts: dict[str, dict[str, int]], name: str, more: Mapping[str, int]) -> None:
