@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     select.add_argument("--out", type=Path, default=None, help="plan file (overrides 'out')")
     select.add_argument("--force", action="store_true",
                         help="replace a plan file that holds a different plan")
+    select.add_argument("--store", default=None, metavar="URL",
+                        help="history store whose scores steer the gray-area preference "
+                             "(default: $CALIB_STORE_URL, else outputs/calib.sqlite)")
+    select.add_argument("--no-store", action="store_true",
+                        help="do not read a history store (the demo org's own history still "
+                             "steers a sandbox selection)")
     select.set_defaults(func=_select)
 
     create = subparsers.add_parser(
@@ -67,9 +73,18 @@ def _select(args: argparse.Namespace) -> int:
     from calib.sessions.steps import candidate_table, people, plan_path, read_select_params, \
         reasons_table, select_session
 
+    from calib.cli import CommandError
+
+    if args.store and args.no_store:
+        raise CommandError("--store and --no-store contradict each other; pass one of them.")
     params = read_select_params(args.params)
     with open_backend(params["backend"], params["sandbox_seed"]) as backend:
-        selection, plan = select_session(backend, params)
+        store = None if args.no_store else backend.open_store(args.store)
+        try:
+            selection, plan = select_session(backend, params, store=store)
+        finally:
+            if store is not None:
+                store.close()
         who = people(backend.client, selection.candidates["agent_id"])
     out = plan.to_yaml(args.out or plan_path(params), overwrite=args.force)
     print(selection.funnel[["step", "remaining", "removed"]].to_string(index=False))

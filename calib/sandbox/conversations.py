@@ -21,6 +21,30 @@ if TYPE_CHECKING:  # pragma: no cover
 POOL_START = date(2026, 9, 28)
 QUEUES = (("Billing", 0.35), ("Technical Support", 0.3), ("Sales", 0.2), ("Retention", 0.15))
 WRAPUPS = ("Resolved", "Follow-up required", "Escalated", "Billing adjustment", "Cancelled")
+# The wrap-up code an outcome gets in a queue, where it differs from the outcome's own name: a real
+# org names its codes by what happened ("Payment taken", "Complaint logged"), which is what the
+# focus profiles' wrap-up patterns (complaint, cancel, payment, sale, account…) look for. Derived
+# from the queue and the drawn outcome, so no random stream changes.
+WRAPUP_NAMES = {
+    ("Billing", "Resolved"): "Payment taken",
+    ("Billing", "Follow-up required"): "Complaint logged - billing",
+    ("Sales", "Resolved"): "Sale completed",
+    ("Sales", "Follow-up required"): "Sale follow-up",
+    ("Technical Support", "Follow-up required"): "Account verification pending",
+    ("Technical Support", "Billing adjustment"): "Account credit",
+    ("Retention", "Resolved"): "Retention offer accepted",
+    ("Retention", "Follow-up required"): "Complaint logged - retention",
+}
+
+
+def wrap_up_name(queue: str, outcome: str) -> str:
+    """The wrap-up code's name for ``outcome`` in ``queue`` (see :data:`WRAPUP_NAMES`)."""
+    return WRAPUP_NAMES.get((queue, outcome), outcome)
+
+
+def wrap_up_names() -> list[str]:
+    """Every wrap-up code name the sandbox org uses, sorted."""
+    return sorted({wrap_up_name(q, o) for q, _ in QUEUES for o in WRAPUPS})
 FILE_STATES = (("AVAILABLE", 0.86), ("ARCHIVED", 0.09), ("RESTORED", 0.02), ("DELETED", 0.03))
 
 
@@ -100,6 +124,10 @@ class ConversationStore:
         """Queue name → id."""
         return {name: self._queue(name) for name, _ in QUEUES}
 
+    def wrap_up_code_ids(self) -> dict[str, str]:
+        """Wrap-up code name → id."""
+        return {name: make_id(self.org.seed, "wrapup", name) for name in wrap_up_names()}
+
     def _make(self, rng: np.random.Generator, conv_id: str, start: datetime, agent_ids: list[str],
               *, media: str | None = None, recorded: bool | None = None,
               min_talk_ms: int = 0) -> Conversation:
@@ -166,7 +194,7 @@ class ConversationStore:
             end_talk = s_talk + timedelta(milliseconds=talk_ms + hold_ms)
             is_last = k == len(agent_ids) - 1
             segs[-1]["disconnectType"] = "client" if is_last else "transfer"
-            wrap = WRAPUPS[int(rng.integers(len(WRAPUPS)))]
+            wrap = wrap_up_name(queue_name, WRAPUPS[int(rng.integers(len(WRAPUPS)))])
             segs.append(segment("wrapup", end_talk, end_talk + timedelta(milliseconds=acw_ms),
                                 queueId=queue_id, wrapUpCode=make_id(seed, "wrapup", wrap)))
             handle = talk_ms + hold_ms + acw_ms

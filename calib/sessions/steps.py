@@ -23,7 +23,7 @@ from calib.sessions.plan import SessionPlan, plan_file_name, published_form_id, 
 from calib.values import ParameterError, check_month, check_team, read_yaml
 
 __all__ = ["SELECT_KEYS", "PLANS_DIR", "check_select_params", "read_select_params",
-           "select_session", "plan_path", "open_backend", "people", "with_people",
+           "select_session", "store_history", "plan_path", "open_backend", "people", "with_people",
            "late_evaluators", "candidate_table", "reasons_table"]
 
 #: Where session plans live, for the command line, notebooks 01 and 02 and the widget alike.
@@ -90,12 +90,39 @@ def session_name(params: Mapping[str, Any]) -> str:
     return params.get("session_name") or f"{params['team']} {params['month']} {params['focus']}"
 
 
-def select_session(backend: Backend, params: Mapping[str, Any]
+def store_history(store: Any, *, end: str) -> pd.DataFrame | None:
+    """The store's finished scores (every team, sealed calibrations left out) of the months up to
+    the month of ``end``, for the gray-area priors; None when the store holds none.
+
+    Every team's history counts: an agent calibrated by another team is as gray or as clear-cut
+    for this one. Months after ``end`` are left out so that a selection redone later for an old
+    range sees what was known then.
+    """
+    scores = store.scores()
+    if scores.empty:
+        return None
+    last = str(end)[:7]
+    scores = scores[scores["month"].astype(str) <= last]
+    return scores.reset_index(drop=True) if len(scores) else None
+
+
+def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = None
                    ) -> tuple[Selection, SessionPlan]:
     """Select candidates and build the session plan described by ``params``.
 
     People are named by email. On the sandbox an empty ``panel_emails`` takes the team's own
     panel, and the team and its calibrator must be the org's (:meth:`Backend.check_team`).
+
+    Parameters
+    ----------
+    backend : Backend
+        The open backend.
+    params : mapping
+        Selection parameters (:data:`SELECT_KEYS`).
+    store : calib.store.Store, optional
+        The history store: its scores steer the gray-area preference on every backend
+        (:func:`store_history`) and its calibrated conversations are not picked again. Without a
+        store, or while it holds no scores, the in-process demo org supplies its own history.
 
     Returns
     -------
@@ -115,15 +142,17 @@ def select_session(backend: Backend, params: Mapping[str, Any]
         calibrator, expert = user_ids_by_email(client, [p["calibrator_email"],
                                                         p["expert_email"]])
         panel = user_ids_by_email(client, p["panel_emails"])
-    # The in-process demo org knows its score history (a served one does not say it): it steers
-    # the gray-area preference as the history in the store will (issue 18).
-    org = getattr(backend.sandbox, "org", None)
+    history = store_history(store, end=p["end"]) if store is not None else None
+    if history is None:
+        # The in-process demo org knows its score history (a served one does not say it): it
+        # stands in for the store's until the store holds some.
+        org = getattr(backend.sandbox, "org", None)
+        history = org.tidy_scores() if org is not None else None
     return select_plan(
         client, team=p["team"], month=p["month"], focus=p["focus"], start=p["start"],
         end=p["end"], n=p["n"], seed=p["seed"], calibrator_id=calibrator, expert_id=expert,
         panel_ids=panel, form_id=published_form_id(client, p["form_name"] or None),
-        deadline=p["deadline"], name=session_name(p),
-        history=org.tidy_scores() if org is not None else None,
+        deadline=p["deadline"], name=session_name(p), history=history,
         profiles=project_path(p["profiles"]) if p["profiles"] else None,
         backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]))
 
