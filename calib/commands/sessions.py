@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     select.add_argument("--out", type=Path, default=None, help="plan file (overrides 'out')")
     select.add_argument("--force", action="store_true",
                         help="replace a plan file that holds a different plan")
+    select.add_argument("--include", nargs="+", action="extend", default=[], metavar="ID",
+                        help="a conversation to calibrate (CONVERSATION_ID) or an existing "
+                             "evaluation (CONVERSATION_ID/EVALUATION_ID, its score kept as the "
+                             "original); goes first and counts towards n")
     select.add_argument("--store", default=None, metavar="URL",
                         help="history store whose scores steer the gray-area preference "
                              "(default: $CALIB_STORE_URL, else outputs/calib.sqlite)")
@@ -81,7 +85,8 @@ def _select(args: argparse.Namespace) -> int:
     with open_backend(params["backend"], params["sandbox_seed"]) as backend:
         store = None if args.no_store else backend.open_store(args.store)
         try:
-            selection, plan = select_session(backend, params, store=store)
+            selection, plan = select_session(backend, params, store=store,
+                                             include=args.include)
         finally:
             if store is not None:
                 store.close()

@@ -45,6 +45,9 @@ def wrap_up_name(queue: str, outcome: str) -> str:
 def wrap_up_names() -> list[str]:
     """Every wrap-up code name the sandbox org uses, sorted."""
     return sorted({wrap_up_name(q, o) for q, _ in QUEUES for o in WRAPUPS})
+#: The session ``provider`` per medium.
+PROVIDERS = {"voice": "Edge", "chat": "PureCloud Webchat v2", "email": "PureCloud Email",
+             "message": "PureCloud Messaging"}
 FILE_STATES = (("AVAILABLE", 0.86), ("ARCHIVED", 0.09), ("RESTORED", 0.02), ("DELETED", 0.03))
 
 
@@ -132,7 +135,12 @@ class ConversationStore:
               *, media: str | None = None, recorded: bool | None = None,
               min_talk_ms: int = 0) -> Conversation:
         seed = self.org.seed
-        media = media or ("voice" if rng.random() < 0.8 else "chat")
+        if media is None:
+            # One draw decides the medium: voice below 0.8 as always, the rest split into chat,
+            # email and message (web messaging), so voice calls are the same whatever the split.
+            draw = rng.random()
+            media = ("voice" if draw < 0.8 else "chat" if draw < 0.88 else
+                     "email" if draw < 0.94 else "message")
         q_idx = _pick(rng, [p for _, p in QUEUES])
         queue_name, queue_id = QUEUES[q_idx][0], self._queue(QUEUES[q_idx][0])
         if recorded is None:
@@ -174,9 +182,11 @@ class ConversationStore:
             person = self.org.people[agent_id]
             alert_ms = int(rng.integers(2_000, 15_000))
             talk_ms = int(rng.lognormal(12.6, 0.55)) + min_talk_ms // max(len(agent_ids), 1)
-            if media == "chat":
+            if media != "voice":
                 talk_ms = int(talk_ms * 1.6)
             hold_ms = int(rng.lognormal(10.8, 0.6)) if rng.random() < 0.35 else 0
+            if media in ("email", "message"):
+                hold_ms = 0  # an email or a message thread is parked, never held
             acw_ms = int(rng.integers(10_000, 120_000))
             s_alert, s_talk = t, t + timedelta(milliseconds=alert_ms)
             segs = [segment("alert", s_alert, s_talk, queueId=queue_id)]
@@ -210,7 +220,7 @@ class ConversationStore:
                 "sessionId": make_id(seed, "session", conv_id, "agent", k),
                 "mediaType": media, "direction": "inbound",
                 "recording": recorded if media == "voice" else False,
-                "provider": "Edge" if media == "voice" else "PureCloud Webchat v2",
+                "provider": PROVIDERS[media],
                 "metrics": [{"name": n, "value": int(v), "emitDate": iso(end_talk)}
                             for n, v in metrics],
                 "segments": segs,
@@ -226,8 +236,12 @@ class ConversationStore:
             "mediaType": media, "direction": "inbound",
             "ani": f"tel:+1555{int(rng.integers(1_000_000, 9_999_999))}" if media == "voice" else None,
             "dnis": "tel:+18005550100" if media == "voice" else None,
-            "recording": recorded, "provider": "Edge" if media == "voice" else
-            "PureCloud Webchat v2",
+            "recording": recorded if media == "voice" else False,
+            "provider": PROVIDERS[media],
+            "addressFrom": f"customer{int(rng.integers(1000, 9999))}@example.com"
+            if media == "email" else None,
+            "addressTo": "support@demo.example" if media == "email" else None,
+            "messageType": "webmessaging" if media == "message" else None,
             "metrics": [{"name": "nConnected", "value": 1, "emitDate": iso(start)}],
             "segments": [segment("interact", start, end, disconnectType="endpoint")],
         }
@@ -278,7 +292,7 @@ class ConversationStore:
                 "id": rec_id, "name": f"{queue_name} {iso(start)[:10]}",
                 "conversationId": conv_id, "path": f"recordings/{conv_id}/{rec_id}",
                 "startTime": iso(start), "endTime": iso(end),
-                "media": "audio" if media == "voice" else "chat",
+                "media": "audio" if media == "voice" else media,
                 "mediaSubtype": "Trunk" if media == "voice" else None,
                 "annotations": [], "fileState": state,
                 "sessionId": agent_parts[0]["sessions"][0]["sessionId"],

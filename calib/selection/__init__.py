@@ -85,6 +85,7 @@ def select_candidates(
     page_size: int = 100,
     names: Mapping[str, str] | None = None,
     lookup_names: bool = True,
+    exclude_ids: Iterable[str] = (),
 ) -> Selection:
     """Select ``n`` conversations for calibration, stratified and reproducible from ``seed``.
 
@@ -128,6 +129,9 @@ def select_candidates(
     names : mapping, optional
         Display names of queue and wrap-up code ids (the API returns ids); profile patterns
         such as ``complaint`` match the id or its name. They win over the looked-up names.
+    exclude_ids : iterable of str
+        Conversations never to pick (those a lead included by hand); counted as already
+        calibrated in the funnel.
     lookup_names : bool
         Ask the client for the org's queue and wrap-up code names (``client.routing_names()``,
         listed once per client and cached), so that focus patterns and reasons read names.
@@ -168,6 +172,7 @@ def select_candidates(
     calibrated: set[str] = set()
     if calibrator_id:
         calibrated |= collect_ids(client.iter_calibrations(calibrator_id, start_time=iso(t0)))
+    calibrated |= {str(c) for c in exclude_ids}
     if history is not None and len(history) and "conversation_id" in history.columns:
         calibrated |= set(history["conversation_id"].dropna().astype(str))
     panel_evaluated: set[str] = set()
@@ -182,7 +187,8 @@ def select_candidates(
     ranked = reducer.records()
 
     def confirm(rec: Record) -> bool:
-        return recording_available(client.get_recording_metadata(rec.conversation_id))
+        return recording_available(client.get_recording_metadata(rec.conversation_id),
+                                   rec.media_type or "voice")
 
     picked, rejected = stratified_pick(ranked, n, confirm=confirm if confirm_recordings else None,
                                        names=reducer.names)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
 from calib.context import Backend, open_backend, project_path
-from calib.selection import Selection, select_candidates
+from calib.selection import (CANDIDATE_COLUMNS, FUNNEL_COLUMNS, MIN_AGENTS, Selection,
+                             select_candidates)
+from calib.sessions.include import included_candidates
 from calib.sessions.plan import SessionPlan, plan_file_name, published_form_id, user_ids_by_email
 from calib.values import ParameterError, check_month, check_team, read_yaml
 
@@ -106,8 +108,8 @@ def store_history(store: Any, *, end: str) -> pd.DataFrame | None:
     return scores.reset_index(drop=True) if len(scores) else None
 
 
-def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = None
-                   ) -> tuple[Selection, SessionPlan]:
+def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = None,
+                   include: Sequence[str] = ()) -> tuple[Selection, SessionPlan]:
     """Select candidates and build the session plan described by ``params``.
 
     People are named by email. On the sandbox an empty ``panel_emails`` takes the team's own
@@ -123,6 +125,10 @@ def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = 
         The history store: its scores steer the gray-area preference on every backend
         (:func:`store_history`) and its calibrated conversations are not picked again. Without a
         store, or while it holds no scores, the in-process demo org supplies its own history.
+    include : sequence of str
+        Conversations (``CONVERSATION_ID``) or evaluations to calibrate
+        (``CONVERSATION_ID/EVALUATION_ID``) named by hand; they go first and count towards
+        ``n`` (see :func:`select_plan`).
 
     Returns
     -------
@@ -154,20 +160,47 @@ def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = 
         panel_ids=panel, form_id=published_form_id(client, p["form_name"] or None),
         deadline=p["deadline"], name=session_name(p), history=history,
         profiles=project_path(p["profiles"]) if p["profiles"] else None,
-        backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]))
+        backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]), include=include)
 
 
 def select_plan(client: Any, *, team: str, month: str, focus: str, start: str, end: str, n: int,
                 seed: int, calibrator_id: str, expert_id: str, panel_ids: Iterable[str],
                 form_id: str, deadline: str, name: str, history: pd.DataFrame | None = None,
-                profiles: Any = None, backend: str = "genesys", sandbox_seed: int = 7
-                ) -> tuple[Selection, SessionPlan]:
+                profiles: Any = None, backend: str = "genesys", sandbox_seed: int = 7,
+                include: Sequence[str] = ()) -> tuple[Selection, SessionPlan]:
     """Select candidates and build their plan, people given by id: the one step the command line,
-    notebook 01 and the session-setup widget share."""
+    notebook 01 and the session-setup widget share.
+
+    ``include`` names conversations or evaluations to calibrate (``CONVERSATION_ID`` or
+    ``CONVERSATION_ID/EVALUATION_ID``, :mod:`calib.sessions.include`): they go first and count
+    towards ``n``; selection picks the rest (at least 3 agents among its own picks when it picks
+    3 or more) and never picks an included conversation again.
+    """
     panel = [str(p) for p in panel_ids]
-    selection = select_candidates(client, start=start, end=end, n=n, focus=focus,
-                                  panel_ids=[*panel, expert_id], calibrator_id=calibrator_id,
-                                  history=history, seed=seed, profiles=profiles)
+    included = included_candidates(client, include, form_id=form_id) if include else None
+    k = 0 if included is None else len(included)
+    wanted = n - k
+    if wanted > 0:
+        selection = select_candidates(
+            # (with included calls, fewer than 3 picks are fine: pick 3, keep the first ones)
+            client, start=start, end=end, n=max(wanted, MIN_AGENTS) if k else n, focus=focus,
+            panel_ids=[*panel, expert_id], calibrator_id=calibrator_id, history=history,
+            seed=seed, profiles=profiles,
+            exclude_ids=() if included is None else included["conversation_id"])
+        picked = selection.candidates.head(wanted)
+    else:
+        selection, picked = None, pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    if included is not None:
+        candidates = pd.concat([included, picked], ignore_index=True) if len(picked) else included
+        funnel = (selection.funnel if selection is not None
+                  else pd.DataFrame(columns=list(FUNNEL_COLUMNS)))
+        funnel = pd.concat([funnel, pd.DataFrame([{
+            "step": "included_by_hand", "remaining": len(candidates), "removed": 0,
+            "detail": f"{k} conversation(s) named with --include go first; "
+                      f"{len(picked)} selected"}])], ignore_index=True)
+        selection = Selection(candidates=candidates, funnel=funnel)
+    elif len(picked) < len(selection.candidates):
+        selection = Selection(candidates=picked, funnel=selection.funnel)
     plan = SessionPlan.from_selection(
         selection.candidates, name=name, team=team, month=month, focus=focus, form_id=form_id,
         calibrator_id=calibrator_id, expert_id=expert_id, panel_ids=panel, deadline=deadline)
@@ -200,13 +233,14 @@ def with_people(frame: pd.DataFrame, who: pd.DataFrame, *, id_column: str,
 
 
 def candidate_table(candidates: pd.DataFrame, who: pd.DataFrame) -> pd.DataFrame:
-    """The picked conversations as a person reads them: agent and queue by name, the handle
-    band, whether it was transferred, the priority."""
+    """The picked conversations as a person reads them: agent and queue by name, the medium
+    (voice, chat, email, message), the handle band, whether it was transferred, the priority."""
     names = dict(zip(who["user_id"], who["name"]))
     return pd.DataFrame({
         "#": range(1, len(candidates) + 1),
         "agent": candidates["agent_id"].map(names).fillna(candidates["agent_id"]),
         "queue": candidates["queue_name"].fillna(candidates["queue_id"]),
+        "medium": candidates["media_type"].fillna("voice"),
         "handle time": candidates["handle_band"],
         "transferred": candidates["transferred"].map({True: "yes", False: "no"}),
         "priority": candidates["priority"].round(2),
