@@ -16,7 +16,7 @@ import yaml
 from calib.cli import main
 from calib.selection import (details_query, load_profiles, profile_rules, recording_available,
                              select_candidates, segment_filters)
-from calib.sessions import SessionPlan, create_session
+from calib.sessions import SessionPlan
 from calib.sessions.plan import PlanError
 from calib.sessions.steps import select_plan
 from calib.sessions.plan import published_form_id
