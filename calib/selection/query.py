@@ -55,7 +55,7 @@ def segment_filters(rules: Rules) -> list[dict[str, Any]]:
         clauses.append({"type": "or", "predicates": [
             {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": m}
             for m in media]})
-    if media == ["voice"] or not media:
+    if media == ["voice"]:
         predicates.append({"type": "dimension", "dimension": "recording", "operator": "matches",
                            "value": "true"})
     out: dict[str, Any] = {"type": "and", "predicates": predicates}
