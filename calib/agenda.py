@@ -103,6 +103,8 @@ class Agenda:
     title: str
     items: tuple[AgendaItem, ...]
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
+    #: Sentences shown under the title (the KPI note, that agents are pseudonyms).
+    notes: tuple[str, ...] = ()
 
     @property
     def table(self) -> pd.DataFrame:
@@ -124,6 +126,7 @@ class Agenda:
     def to_markdown(self) -> str:
         """The agenda as Markdown, one grid per call (names and comments Markdown-escaped)."""
         out = [f"# {_md(self.title)}", ""]
+        out += [line for note in self.notes for line in (f"*{_md(note)}*", "")]
         if not self.items:
             out.append("No finished calibrations to discuss.")
         for n, item in enumerate(self.items, start=1):
@@ -158,6 +161,7 @@ class Agenda:
         e = html.escape
         parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(self.title)}"
                  f"</title><style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>"]
+        parts += [f"<p class='note'><em>{e(note)}</em></p>" for note in self.notes]
         if not self.items:
             parts.append("<p>No finished calibrations to discuss.</p>")
         for n, item in enumerate(self.items, start=1):

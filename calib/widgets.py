@@ -34,7 +34,7 @@ from calib.genesys.errors import GenesysError
 from calib.selection import load_profiles
 from calib.sessions import create_session
 from calib.sessions.plan import plan_file_name
-from calib.sessions.steps import select_plan
+from calib.sessions.steps import select_plan, store_history
 
 __all__ = ["SessionSetupForm", "plan_file_name"]
 
@@ -64,9 +64,11 @@ class SessionSetupForm:
         ``YYYY-MM`` the session belongs to.
     defaults : mapping, optional
         Initial ``calibrator_id``, ``expert_id``, ``panel_ids``, ``start``, ``end``, ``deadline``,
-        ``n``, ``seed``, ``focus``.
+        ``n``, ``seed``, ``focus``, ``include`` (conversation ids or
+        ``CONVERSATION_ID/EVALUATION_ID`` pairs to calibrate, as ``calib select --include``).
     history : pandas.DataFrame, optional
-        A ``scores`` table for the gray-area preference and exclusions of the selection.
+        A ``scores`` table for the gray-area preference and exclusions of the selection; the
+        ``store``'s scores (:func:`calib.sessions.steps.store_history`) win when it holds some.
     now : datetime or callable, optional
         The present for the deadline check (the sandbox clock in demos), or a function giving it.
     plans_dir : str or Path
@@ -144,6 +146,9 @@ class SessionSetupForm:
         self.deadline = field(w.Text, "Deadline", value=d.get("deadline", ""),
                               placeholder="2026-11-20T17:00:00Z")
         self.seed = field(w.IntText, "Seed", value=int(d.get("seed", 0)))
+        self.include = field(w.Text, "Include", value=" ".join(d.get("include", ())),
+                             placeholder="conversation ids, or CONVERSATION/EVALUATION to "
+                                         "calibrate an evaluation")
         self.dry_run = w.Checkbox(description="Dry run (create nothing, write nothing)",
                                   value=True, indent=False)
         self.replace_plan = w.Checkbox(description="Replace the plan file if it holds another "
@@ -160,7 +165,7 @@ class SessionSetupForm:
         self.widget = w.VBox([
             self.team, self.month, self.session_name, self.form, self.calibrator, self.expert,
             self.panel_search, self.panel, self.focus, self.n, self.start, self.end,
-            self.deadline, self.seed, self.dry_run, self.replace_plan,
+            self.deadline, self.seed, self.include, self.dry_run, self.replace_plan,
             w.HBox([self.preview_button, self.create_button]), self.progress, self.messages,
             self.output])
 
@@ -220,16 +225,22 @@ class SessionSetupForm:
     # -- actions --------------------------------------------------------------------------------
     def selection_arguments(self) -> dict[str, Any]:
         """The keyword arguments the form passes to :func:`calib.sessions.steps.select_plan`."""
+        end = _iso_day(self.end.value, "end")
+        # the store's scores steer the gray-area preference on every backend; the demo org's
+        # own history (for_backend) stands in while the store holds none, as on the command line
+        stored = store_history(self.store, end=end) if self.store is not None else None
+        history = stored if stored is not None else self.history
         return dict(team=self.team.value, month=self.month.value, focus=self.focus.value,
-                    start=_iso_day(self.start.value, "start"), end=_iso_day(self.end.value, "end"),
+                    start=_iso_day(self.start.value, "start"), end=end,
                     n=int(self.n.value), seed=int(self.seed.value),
                     calibrator_id=self.calibrator.value or "", expert_id=self.expert.value or "",
                     panel_ids=list(self.panel.value), form_id=self.form.value or "",
                     deadline=self.deadline.value.strip(),
                     name=self.session_name.value.strip()
                     or f"{self.team.value} {self.month.value} {self.focus.value}",
-                    history=self.history, profiles=self.profiles, backend=self.backend_name,
-                    sandbox_seed=self.sandbox_seed)
+                    history=history, profiles=self.profiles, backend=self.backend_name,
+                    sandbox_seed=self.sandbox_seed,
+                    include=tuple(i for i in self.include.value.replace(",", " ").split() if i))
 
     def preview(self) -> pd.DataFrame | None:
         """Run selection and show the candidates with their reasons; returns the candidates."""

@@ -72,7 +72,7 @@ def test_sdk_reads_conversation_details_and_recordings(sandbox, api_client):
         for part in conv.participants:
             assert part.purpose != OUTDATED
             for session in part.sessions:
-                assert session.media_type in ("voice", "chat")
+                assert session.media_type in ("voice", "chat", "email", "message")
                 for seg in session.segments:
                     assert seg.segment_type != OUTDATED
                     assert seg.disconnect_type != OUTDATED

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "evaluator's answer and comment beside the expert's, the rubric notes in "
                     "force, and talking points. Writes agenda.md and agenda.html.")
     agenda.add_argument("--team", required=True, help="team name")
+    agenda.add_argument("--anonymize", action="store_true",
+                        help="show agents by stable pseudonym (Agent XXXX), not by name, for "
+                             "a panel that must not know whose call it scores")
     agenda.add_argument("--month", required=True, help="the session month, YYYY-MM")
     agenda.add_argument("--out", type=Path, default=None,
                         help="output folder (default: outputs/<team>/<month>/)")
@@ -129,7 +132,10 @@ def _open_store(url: str | None) -> Any:
 
 
 def _agenda(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from calib.agenda import build_agenda
+    from calib.anonymity import KPI_NOTE, anonymized_names
     from calib.cli import CommandError
     from calib.rubric import notes_in_force
     from calib.values import inside
@@ -152,10 +158,16 @@ def _agenda(args: argparse.Namespace) -> int:
             f"month first (calib report, or calib import for files), or check the team and "
             f"month.")
     names = dict(zip(users["user_id"], users["name"]))
+    notes_shown = [KPI_NOTE]
+    if args.anonymize:
+        names = anonymized_names(names, scores["agent_id"], team=args.team)
+        notes_shown.append("Agents are shown by pseudonym (the same in every month of the "
+                           "team); their names are hidden from the panel.")
     in_force = notes_in_force(notes, as_of=args.month) if len(notes) else None
     agenda = build_agenda(scores, answers, rubric_notes=in_force, agent_names=names,
                           aligned_max=args.aligned_max, discuss_max=args.discuss_max,
                           title=f"{args.team} {args.month}: discussion agenda")
+    agenda = replace(agenda, notes=tuple(notes_shown))
     out = args.out or inside(project_path(Path("outputs")), args.team, args.month)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -1,4 +1,5 @@
-"""``calib select``, ``create`` and ``status``: a calibration session on the command line.
+"""``calib select``, ``create``, ``status`` and ``cleanup``: calibration sessions on the command
+line.
 
 A thin layer over :mod:`calib.sessions` (its ``steps`` tie plans to a backend); backends
 and stores are opened by :mod:`calib.context`. ``--backend sandbox`` (or a plan selected on the
@@ -16,7 +17,7 @@ from calib.commands.common import open_backend, print_table, shown_path, store_d
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``select``, ``create`` and ``status`` verbs."""
+    """Add the ``select``, ``create``, ``status`` and ``cleanup`` verbs."""
     select = subparsers.add_parser(
         "select", help="select calibration candidates and write a session plan",
         description="Select conversations for a calibration session (stratified, seeded, "
@@ -28,6 +29,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     select.add_argument("--out", type=Path, default=None, help="plan file (overrides 'out')")
     select.add_argument("--force", action="store_true",
                         help="replace a plan file that holds a different plan")
+    select.add_argument("--include", nargs="+", action="extend", default=[], metavar="ID",
+                        help="a conversation to calibrate (CONVERSATION_ID) or an existing "
+                             "evaluation (CONVERSATION_ID/EVALUATION_ID, its score kept as the "
+                             "original); goes first and counts towards n")
+    select.add_argument("--store", default=None, metavar="URL",
+                        help="history store whose scores steer the gray-area preference "
+                             "(default: $CALIB_STORE_URL, else outputs/calib.sqlite)")
+    select.add_argument("--no-store", action="store_true",
+                        help="do not read a history store (the demo org's own history still "
+                             "steers a sandbox selection)")
     select.set_defaults(func=_select)
 
     create = subparsers.add_parser(
@@ -58,6 +69,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(func=_status)
 
 
+    cleanup = subparsers.add_parser(
+        "cleanup", help="list, then delete, a team's calibrations older than its retention",
+        description="Lists the calibrations of the team's calibrators created before the "
+                    "retention cut-off (a dry run: nothing is deleted). With --yes, deletes "
+                    "them from the org. The store keeps their scores; the retention must cover "
+                    "the report's history_months so that no later sync drops them.")
+    cleanup.add_argument("--params", required=True, type=Path,
+                         help="the team's parameters YAML (team, backend, calibrators, "
+                              "history_months), as for calib report")
+    cleanup.add_argument("--keep-months", required=True, type=int, metavar="N",
+                         help="months to keep, the current one included")
+    cleanup.add_argument("--yes", action="store_true",
+                         help="delete them (without it nothing is deleted)")
+    cleanup.set_defaults(func=_cleanup)
+
+
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("genesys", "sandbox"), default=None,
                         help="the org the plan belongs to (default: the plan's own 'backend')")
@@ -67,9 +94,19 @@ def _select(args: argparse.Namespace) -> int:
     from calib.sessions.steps import candidate_table, people, plan_path, read_select_params, \
         reasons_table, select_session
 
+    from calib.cli import CommandError
+
+    if args.store and args.no_store:
+        raise CommandError("--store and --no-store contradict each other; pass one of them.")
     params = read_select_params(args.params)
     with open_backend(params["backend"], params["sandbox_seed"]) as backend:
-        selection, plan = select_session(backend, params)
+        store = None if args.no_store else backend.open_store(args.store)
+        try:
+            selection, plan = select_session(backend, params, store=store,
+                                             include=args.include)
+        finally:
+            if store is not None:
+                store.close()
         who = people(backend.client, selection.candidates["agent_id"])
     out = plan.to_yaml(args.out or plan_path(params), overwrite=args.force)
     print(selection.funnel[["step", "remaining", "removed"]].to_string(index=False))
@@ -169,4 +206,46 @@ def _status(args: argparse.Namespace) -> int:
     if not_created:
         print(f"\n{not_created} planned conversation(s) have no calibration yet; run "
               f"calib create --plan {shown_path(args.plan)} --yes")
+    return 0
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from calib.cli import CommandError
+    from calib.commands.month import _team_params
+    from calib.genesys.month import find_users
+    from calib.sessions.cleanup import cleanup_calibrations
+
+    params = _team_params(args.params)
+    if params["backend"] not in ("sandbox", "genesys"):
+        raise CommandError(f"calib cleanup deletes calibrations in an org; the backend of "
+                           f"{args.params} is {params['backend']!r}, which has none.")
+    history = int(params["history_months"])
+    if args.keep_months < history:
+        raise CommandError(
+            f"--keep-months {args.keep_months} is shorter than the report's history_months "
+            f"({history}) in {args.params}: the next sync would find those calibrations gone "
+            f"and drop their scores from the store's history. Keep at least {history} months.")
+    with open_backend(params["backend"], params["sandbox_seed"]) as backend:
+        calibrators = [u["id"] for u in find_users(backend.client, list(params["calibrators"]))]
+        result = cleanup_calibrations(backend.client, calibrators, keep_months=args.keep_months,
+                                      now=backend.now(), dry_run=not args.yes)
+    listed = result.listed
+    team = params["team"]
+    cutoff = f"{result.cutoff:%Y-%m-%d}"
+    if listed.empty:
+        print(f"Team {team} has no calibration created before {cutoff}; nothing to delete.")
+        return 0
+    table = listed.assign(created=listed["created"].dt.strftime("%Y-%m-%d"),
+                          finished=listed["finished"].astype(str) + "/"
+                          + listed["evaluations"].astype(str))
+    print_table(table[["created", "name", "conversation_id", "finished", "action"]], "")
+    if not args.yes:
+        print(f"\nDry run: nothing was deleted. {len(listed)} calibration(s) of team {team} "
+              f"were created before {cutoff} (kept: {args.keep_months} month(s)). To delete "
+              f"them: calib cleanup --params {shown_path(args.params)} --keep-months "
+              f"{args.keep_months} --yes")
+        return 0
+    gone = int((listed["action"] == "already gone").sum())
+    print(f"\nDeleted {result.deleted} calibration(s) of team {team} created before {cutoff}"
+          + (f"; {gone} were already gone" if gone else "") + ". The store keeps their scores.")
     return 0

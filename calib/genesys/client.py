@@ -1,7 +1,7 @@
 """``GenesysClient``: one object holding credentials, session, timeouts, retries and endpoints.
 
 Endpoint methods live in mixins (:mod:`calib.genesys.analytics`, :mod:`calib.genesys.quality`,
-:mod:`calib.genesys.users`); this module holds construction, ``request`` and ``paginate``.
+:mod:`calib.genesys.routing`, :mod:`calib.genesys.users`); this module holds construction, ``request`` and ``paginate``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from calib.genesys.analytics import AnalyticsMixin
 from calib.genesys.auth import Secret, TokenProvider, mask
 from calib.genesys.paging import iter_body_pages, iter_entity_pages
 from calib.genesys.quality import QualityMixin
+from calib.genesys.routing import RoutingMixin
 from calib.genesys.transport import Transport
 from calib.genesys.users import UsersMixin
 from calib.genesys._util import encode_params
@@ -49,7 +50,7 @@ def _check_timeout(timeout: Any) -> float | tuple[float, float]:
     return timeout
 
 
-class GenesysClient(AnalyticsMixin, QualityMixin, UsersMixin):
+class GenesysClient(AnalyticsMixin, QualityMixin, RoutingMixin, UsersMixin):
     """A Genesys Cloud Platform API client over ``requests``, for the calib workflow.
 
     Parameters

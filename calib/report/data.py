@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
+from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
 from calib.interchange import import_into_store
 from calib.report.analysis import Analysis, analyze as run_analysis
@@ -80,6 +81,9 @@ class MonthData:
     agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
     form_questions: pd.DataFrame = field(default_factory=pd.DataFrame)
     answer_options: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Agent id → pseudonym when the report hides agents from the panel
+    #: (``params["anonymize_agents"]``, :mod:`calib.anonymity`); empty otherwise.
+    pseudonyms: dict = field(default_factory=dict)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -97,7 +101,10 @@ class MonthData:
         return self.gate.empty or not bool(self.gate["open"].all())
 
     def name_of(self, user_id: Any) -> str:
-        """A user's display name (the first 8 characters of the id when unknown)."""
+        """A user's display name (the first 8 characters of the id when unknown); an agent's
+        pseudonym when the report hides agents."""
+        if user_id in self.pseudonyms:
+            return self.pseudonyms[user_id]
         # Evaluator names travel with the scores (files carry them too), users and agents
         # from the API refine them.
         from_scores = dict(zip(self.scores.get("evaluator_id", []),
@@ -273,13 +280,16 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
                 notes: list[str]) -> MonthData:
     """The month's tables from the store, behind the blind gate."""
     users = store.users()
+    scores = store.scores(team, months)
+    agent_names = dict(zip(users["user_id"], users["name"]))
+    hidden = pseudonyms(scores["agent_id"], team=team) if params.get("anonymize_agents") else {}
     return MonthData(
-        params=params, team=team, month=month, months=months,
-        scores=store.scores(team, months), answers=store.answers(team, months),
+        params=params, team=team, month=month, months=months, pseudonyms=hidden,
+        scores=scores, answers=store.answers(team, months),
         status=store.status(team, month), gate=store.gate(team, month), users=users,
         rubric_notes=store.rubric_notes(), now=store.now().replace(tzinfo=timezone.utc),
         store_display=store.url_for_display, forms=store.forms(),
-        agent_names=dict(zip(users["user_id"], users["name"])), notes=notes,
+        agent_names={**agent_names, **hidden}, notes=notes,
         reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months),
         form_questions=store.form_questions(), answer_options=store.answer_options())
 

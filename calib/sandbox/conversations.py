@@ -21,6 +21,33 @@ if TYPE_CHECKING:  # pragma: no cover
 POOL_START = date(2026, 9, 28)
 QUEUES = (("Billing", 0.35), ("Technical Support", 0.3), ("Sales", 0.2), ("Retention", 0.15))
 WRAPUPS = ("Resolved", "Follow-up required", "Escalated", "Billing adjustment", "Cancelled")
+# The wrap-up code an outcome gets in a queue, where it differs from the outcome's own name: a real
+# org names its codes by what happened ("Payment taken", "Complaint logged"), which is what the
+# focus profiles' wrap-up patterns (complaint, cancel, payment, sale, account…) look for. Derived
+# from the queue and the drawn outcome, so no random stream changes.
+WRAPUP_NAMES = {
+    ("Billing", "Resolved"): "Payment taken",
+    ("Billing", "Follow-up required"): "Complaint logged - billing",
+    ("Sales", "Resolved"): "Sale completed",
+    ("Sales", "Follow-up required"): "Sale follow-up",
+    ("Technical Support", "Follow-up required"): "Account verification pending",
+    ("Technical Support", "Billing adjustment"): "Account credit",
+    ("Retention", "Resolved"): "Retention offer accepted",
+    ("Retention", "Follow-up required"): "Complaint logged - retention",
+}
+
+
+def wrap_up_name(queue: str, outcome: str) -> str:
+    """The wrap-up code's name for ``outcome`` in ``queue`` (see :data:`WRAPUP_NAMES`)."""
+    return WRAPUP_NAMES.get((queue, outcome), outcome)
+
+
+def wrap_up_names() -> list[str]:
+    """Every wrap-up code name the sandbox org uses, sorted."""
+    return sorted({wrap_up_name(q, o) for q, _ in QUEUES for o in WRAPUPS})
+#: The session ``provider`` per medium.
+PROVIDERS = {"voice": "Edge", "chat": "PureCloud Webchat v2", "email": "PureCloud Email",
+             "message": "PureCloud Messaging"}
 FILE_STATES = (("AVAILABLE", 0.86), ("ARCHIVED", 0.09), ("RESTORED", 0.02), ("DELETED", 0.03))
 
 
@@ -100,11 +127,20 @@ class ConversationStore:
         """Queue name → id."""
         return {name: self._queue(name) for name, _ in QUEUES}
 
+    def wrap_up_code_ids(self) -> dict[str, str]:
+        """Wrap-up code name → id."""
+        return {name: make_id(self.org.seed, "wrapup", name) for name in wrap_up_names()}
+
     def _make(self, rng: np.random.Generator, conv_id: str, start: datetime, agent_ids: list[str],
               *, media: str | None = None, recorded: bool | None = None,
               min_talk_ms: int = 0) -> Conversation:
         seed = self.org.seed
-        media = media or ("voice" if rng.random() < 0.8 else "chat")
+        if media is None:
+            # One draw decides the medium: voice below 0.8 as always, the rest split into chat,
+            # email and message (web messaging), so voice calls are the same whatever the split.
+            draw = rng.random()
+            media = ("voice" if draw < 0.8 else "chat" if draw < 0.88 else
+                     "email" if draw < 0.94 else "message")
         q_idx = _pick(rng, [p for _, p in QUEUES])
         queue_name, queue_id = QUEUES[q_idx][0], self._queue(QUEUES[q_idx][0])
         if recorded is None:
@@ -146,9 +182,11 @@ class ConversationStore:
             person = self.org.people[agent_id]
             alert_ms = int(rng.integers(2_000, 15_000))
             talk_ms = int(rng.lognormal(12.6, 0.55)) + min_talk_ms // max(len(agent_ids), 1)
-            if media == "chat":
+            if media != "voice":
                 talk_ms = int(talk_ms * 1.6)
             hold_ms = int(rng.lognormal(10.8, 0.6)) if rng.random() < 0.35 else 0
+            if media in ("email", "message"):
+                hold_ms = 0  # an email or a message thread is parked, never held
             acw_ms = int(rng.integers(10_000, 120_000))
             s_alert, s_talk = t, t + timedelta(milliseconds=alert_ms)
             segs = [segment("alert", s_alert, s_talk, queueId=queue_id)]
@@ -166,7 +204,7 @@ class ConversationStore:
             end_talk = s_talk + timedelta(milliseconds=talk_ms + hold_ms)
             is_last = k == len(agent_ids) - 1
             segs[-1]["disconnectType"] = "client" if is_last else "transfer"
-            wrap = WRAPUPS[int(rng.integers(len(WRAPUPS)))]
+            wrap = wrap_up_name(queue_name, WRAPUPS[int(rng.integers(len(WRAPUPS)))])
             segs.append(segment("wrapup", end_talk, end_talk + timedelta(milliseconds=acw_ms),
                                 queueId=queue_id, wrapUpCode=make_id(seed, "wrapup", wrap)))
             handle = talk_ms + hold_ms + acw_ms
@@ -182,7 +220,7 @@ class ConversationStore:
                 "sessionId": make_id(seed, "session", conv_id, "agent", k),
                 "mediaType": media, "direction": "inbound",
                 "recording": recorded if media == "voice" else False,
-                "provider": "Edge" if media == "voice" else "PureCloud Webchat v2",
+                "provider": PROVIDERS[media],
                 "metrics": [{"name": n, "value": int(v), "emitDate": iso(end_talk)}
                             for n, v in metrics],
                 "segments": segs,
@@ -198,8 +236,12 @@ class ConversationStore:
             "mediaType": media, "direction": "inbound",
             "ani": f"tel:+1555{int(rng.integers(1_000_000, 9_999_999))}" if media == "voice" else None,
             "dnis": "tel:+18005550100" if media == "voice" else None,
-            "recording": recorded, "provider": "Edge" if media == "voice" else
-            "PureCloud Webchat v2",
+            "recording": recorded if media == "voice" else False,
+            "provider": PROVIDERS[media],
+            "addressFrom": f"customer{int(rng.integers(1000, 9999))}@example.com"
+            if media == "email" else None,
+            "addressTo": "support@demo.example" if media == "email" else None,
+            "messageType": "webmessaging" if media == "message" else None,
             "metrics": [{"name": "nConnected", "value": 1, "emitDate": iso(start)}],
             "segments": [segment("interact", start, end, disconnectType="endpoint")],
         }
@@ -250,7 +292,7 @@ class ConversationStore:
                 "id": rec_id, "name": f"{queue_name} {iso(start)[:10]}",
                 "conversationId": conv_id, "path": f"recordings/{conv_id}/{rec_id}",
                 "startTime": iso(start), "endTime": iso(end),
-                "media": "audio" if media == "voice" else "chat",
+                "media": "audio" if media == "voice" else media,
                 "mediaSubtype": "Trunk" if media == "voice" else None,
                 "annotations": [], "fileState": state,
                 "sessionId": agent_parts[0]["sessions"][0]["sessionId"],

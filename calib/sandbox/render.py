@@ -78,7 +78,8 @@ def evaluation_json(org: Org, ev: Evaluation, *, with_answers: bool = True,
     if conv is not None:
         out["conversationDate"] = iso(conv.start)
         out["conversationEndDate"] = iso(conv.end)
-        out["mediaType"] = ["CALL" if conv.media == "voice" else "CHAT"]
+        out["mediaType"] = [{"voice": "CALL", "chat": "CHAT", "email": "EMAIL",
+                             "message": "MESSAGE"}.get(conv.media, "CALL")]
     if status == "FINISHED":
         out["submittedDate"] = iso(ev.finished_at)
         if with_answers:

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from . import routes_analytics, routes_quality, routes_sandbox
+from . import routes_analytics, routes_quality, routes_routing, routes_sandbox
 from .faults import FaultInjector, Faults, TokenBucket
 from .http import ApiError, Request, bad_request
 from .ids import make_id
@@ -63,7 +63,7 @@ class SandboxServer(ThreadingHTTPServer):
         self._correlation = 0
         self._correlation_lock = threading.Lock()
         self.routes: list[Route] = [*routes_quality.ROUTES, *routes_analytics.ROUTES,
-                                    *routes_sandbox.ROUTES]
+                                    *routes_routing.ROUTES, *routes_sandbox.ROUTES]
 
     @property
     def base_url(self) -> str:

@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 CANDIDATE_COLUMNS = ("conversation_id", "agent_id", "queue_id", "queue_name", "media_type", "talk_ms", "hold_ms",
-                     "handle_ms", "handle_band", "transferred", "wrap_up_code", "priority", "reason")
+                     "handle_ms", "handle_band", "transferred", "wrap_up_code", "priority", "reason",
+                     "wrap_up_name")
 FUNNEL_COLUMNS = ("step", "remaining", "removed", "detail")
 MIN_AGENTS = 3
 
@@ -83,6 +84,8 @@ def select_candidates(
     confirm_recordings: bool = True,
     page_size: int = 100,
     names: Mapping[str, str] | None = None,
+    lookup_names: bool = True,
+    exclude_ids: Iterable[str] = (),
 ) -> Selection:
     """Select ``n`` conversations for calibration, stratified and reproducible from ``seed``.
 
@@ -125,7 +128,13 @@ def select_candidates(
         Page size of the sync query (≤ 100).
     names : mapping, optional
         Display names of queue and wrap-up code ids (the API returns ids); profile patterns
-        such as ``complaint`` match the id or its name.
+        such as ``complaint`` match the id or its name. They win over the looked-up names.
+    exclude_ids : iterable of str
+        Conversations never to pick (those a lead included by hand); counted as already
+        calibrated in the funnel.
+    lookup_names : bool
+        Ask the client for the org's queue and wrap-up code names (``client.routing_names()``,
+        listed once per client and cached), so that focus patterns and reasons read names.
 
     Returns
     -------
@@ -155,12 +164,15 @@ def select_candidates(
                          f"to a profiles YAML file.")
     rules = profile_rules(catalogue[focus], name=focus)
     panel = [str(p) for p in panel_ids]
+    if lookup_names and hasattr(client, "routing_names"):
+        names = {**client.routing_names(), **dict(names or {})}
     priors = GrayPriors.from_history(history, gray_band=rules.gray_band,
                                      dispute_range=rules.dispute_range)
 
     calibrated: set[str] = set()
     if calibrator_id:
         calibrated |= collect_ids(client.iter_calibrations(calibrator_id, start_time=iso(t0)))
+    calibrated |= {str(c) for c in exclude_ids}
     if history is not None and len(history) and "conversation_id" in history.columns:
         calibrated |= set(history["conversation_id"].dropna().astype(str))
     panel_evaluated: set[str] = set()
@@ -175,7 +187,8 @@ def select_candidates(
     ranked = reducer.records()
 
     def confirm(rec: Record) -> bool:
-        return recording_available(client.get_recording_metadata(rec.conversation_id))
+        return recording_available(client.get_recording_metadata(rec.conversation_id),
+                                   rec.media_type or "voice")
 
     picked, rejected = stratified_pick(ranked, n, confirm=confirm if confirm_recordings else None,
                                        names=reducer.names)
@@ -184,7 +197,9 @@ def select_candidates(
              "media_type": r.media_type, "talk_ms": r.talk_ms, "hold_ms": r.hold_ms,
              "handle_ms": r.handle_ms, "handle_band": r.handle_band, "transferred": r.transferred,
              "wrap_up_code": r.wrap_up_code, "priority": r.priority,
-             "reason": reason(r, rules, priors, notes, reducer.names)} for r, notes in picked]
+             "reason": reason(r, rules, priors, notes, reducer.names),
+             "wrap_up_name": reducer.names.get(r.wrap_up_code) if r.wrap_up_code else None}
+            for r, notes in picked]
     candidates = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     candidates = candidates.astype({"talk_ms": "int64", "hold_ms": "int64", "handle_ms": "int64",
                                     "transferred": "bool", "priority": "float64"})

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from calib.selection.reducer import DEFAULT_BANDS, Rules
+from calib.selection.reducer import DEFAULT_BANDS, MEDIA_TYPES, Rules
 
 __all__ = ["load_profiles", "profile_rules"]
 
@@ -128,9 +128,14 @@ def profile_rules(profile: Mapping[str, Any], *, name: str = "profile") -> Rules
     transferred = filters.get("transferred")
     if transferred is not None and not isinstance(transferred, bool):
         raise ValueError(f"Focus profile {name!r}: filters.transferred must be true, false or null.")
+    media = filters.get("media_type", "voice")
+    listed = [media] if isinstance(media, str) else list(media) if isinstance(media, list) else None
+    if media is not None and (not listed or any(m not in MEDIA_TYPES for m in listed)):
+        raise ValueError(f"Focus profile {name!r}: filters.media_type must be one of "
+                         f"{list(MEDIA_TYPES)} or a list of them, not {media!r}.")
     gray_band = tuple(float(x) for x in profile.get("gray_band", (60, 85)))
     return Rules(
-        media_type=filters.get("media_type", "voice"),
+        media_type=None if media is None else listed[0] if len(listed) == 1 else tuple(listed),
         min_talk_ms=ms(filters.get("min_talk_seconds", 180)) or 0,
         max_talk_ms=ms(filters.get("max_talk_seconds")),
         min_hold_ms=ms(filters.get("min_hold_seconds")),

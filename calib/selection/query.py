@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from calib.genesys._util import iso, split_interval
-from calib.selection.reducer import CandidateReducer, Rules
+from calib.selection.reducer import CandidateReducer, Rules, media_set
 
 __all__ = ["chunk_interval", "segment_filters", "conversation_filters", "details_query",
            "recording_available", "stream", "collect_ids", "MAX_SYNC_DAYS", "ASYNC_AFTER_DAYS",
@@ -40,14 +40,28 @@ def chunk_interval(start: datetime, end: datetime, *, max_days: int = MAX_SYNC_D
 def segment_filters(rules: Rules) -> list[dict[str, Any]]:
     """Segment-dimension filters for the details query: media type and the audio-recording flag.
 
-    Queue and wrap-up rules are substring patterns, so they are checked on the records instead.
+    The recording flag says an *audio* recording was started, so it is sent only when voice is
+    the one medium; with several media an ``or`` clause names them and the reducer checks the
+    flag on voice calls. Queue and wrap-up rules are substring patterns, so they are checked on
+    the records instead.
     """
-    predicates = [{"type": "dimension", "dimension": "recording", "operator": "matches",
-                   "value": "true"}]
-    if rules.media_type:
-        predicates.insert(0, {"type": "dimension", "dimension": "mediaType", "operator": "matches",
-                              "value": rules.media_type})
-    return [{"type": "and", "predicates": predicates}]
+    media = sorted(media_set(rules.media_type) or ())
+    predicates: list[dict[str, Any]] = []
+    clauses: list[dict[str, Any]] = []
+    if len(media) == 1:
+        predicates.append({"type": "dimension", "dimension": "mediaType", "operator": "matches",
+                           "value": media[0]})
+    elif media:
+        clauses.append({"type": "or", "predicates": [
+            {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": m}
+            for m in media]})
+    if media == ["voice"]:
+        predicates.append({"type": "dimension", "dimension": "recording", "operator": "matches",
+                           "value": "true"})
+    out: dict[str, Any] = {"type": "and", "predicates": predicates}
+    if clauses:
+        out["clauses"] = clauses
+    return [out]
 
 
 def conversation_filters(rules: Rules) -> list[dict[str, Any]]:
@@ -59,13 +73,16 @@ def conversation_filters(rules: Rules) -> list[dict[str, Any]]:
     talk: dict[str, int] = {"gte": int(rules.min_talk_ms)}
     if rules.max_talk_ms is not None:
         talk["lte"] = int(rules.max_talk_ms)
-    predicates: list[dict[str, Any]] = [{"type": "metric", "metric": "tTalkComplete", "range": talk}]
+    predicates: list[dict[str, Any]] = []
+    if rules.min_talk_ms or rules.max_talk_ms is not None:
+        # (a profile without talk bounds, such as an email one, sends none)
+        predicates.append({"type": "metric", "metric": "tTalkComplete", "range": talk})
     if rules.min_hold_ms:
         predicates.append({"type": "metric", "metric": "tHeldComplete",
                            "range": {"gte": int(rules.min_hold_ms)}})
     if rules.transferred is True:
         predicates.append({"type": "metric", "metric": "nTransferred", "range": {"gte": 1}})
-    return [{"type": "and", "predicates": predicates}]
+    return [{"type": "and", "predicates": predicates}] if predicates else []
 
 
 def details_query(start: datetime, end: datetime, rules: Rules, *, page_size: int = 100,
@@ -88,12 +105,19 @@ def details_query(start: datetime, end: datetime, rules: Rules, *, page_size: in
             "conversationFilters": conversation_filters(rules)}
 
 
-def recording_available(metadata: Iterable[Mapping[str, Any]] | None) -> bool:
-    """True when recording metadata lists an audio recording that can be played or restored."""
+def recording_available(metadata: Iterable[Mapping[str, Any]] | None,
+                        media_type: str | None = "voice") -> bool:
+    """True when recording metadata lists what the panel scores, playable or restorable.
+
+    For voice an audio recording; for a chat, email or message its transcript or thread, which
+    Genesys Cloud keeps as a recording of ``media`` chat, email or message
+    (``RecordingMetadata.media``); ``media_type=None`` accepts any of them.
+    """
+    wanted = None if media_type is None else ("audio" if media_type == "voice" else media_type)
     for item in metadata or ():
         state = str(item.get("fileState") or "").upper()
         media = str(item.get("media") or "audio").lower()
-        if state in PLAYABLE_FILE_STATES and media == "audio":
+        if state in PLAYABLE_FILE_STATES and (wanted is None or media == wanted):
             return True
     return False
 

@@ -32,11 +32,13 @@ _METRIC_SLOTS = {"tTalkComplete": 0, "tTalk": 1, "tHeldComplete": 2, "tHandle": 
 # Funnel steps in the order the reducer applies them: (key, description of what is removed).
 FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
     ("outside_range", "started outside the requested range, or already read from a neighbouring chunk"),
-    ("media_or_recording", "wrong media type, or the analytics record shows no audio recording"),
+    ("media_or_recording", "wrong media type, or a voice call whose analytics record shows no "
+                           "audio recording"),
     ("talk_time", "talk time outside the profile's bounds"),
     ("focus_rules", "failed a focus rule (transfer, hold, queue, wrap-up code or handle band)"),
     ("no_agent", "no agent participant to calibrate"),
-    ("already_calibrated", "already calibrated (analytics record, calibrator's listing or history)"),
+    ("already_calibrated", "already calibrated (analytics record, calibrator's listing or history) "
+                           "or included by hand"),
     ("evaluated_by_panel", "already evaluated by a panel member"),
     ("handled_by_panel", "handled by a panel member"),
 )
@@ -64,7 +66,7 @@ class Record:
 class Rules:
     """Hard filters and priority weights of a focus profile, in milliseconds and plain values."""
 
-    media_type: str | None = "voice"
+    media_type: str | tuple[str, ...] | None = "voice"
     min_talk_ms: int = 180_000
     max_talk_ms: int | None = None
     min_hold_ms: int | None = None
@@ -83,6 +85,19 @@ class Rules:
     w_random: float = 0.5
     gray_band: tuple[float, float] = (60.0, 85.0)
     dispute_range: float = 15.0
+
+
+#: The media types a calibration can score: voice by its recording, the digital ones by their
+#: transcript or message thread (``RecordingMetadata.media`` chat, email, message).
+MEDIA_TYPES = ("voice", "chat", "email", "message")
+DIGITAL_MEDIA = frozenset({"chat", "email", "message"})
+
+
+def media_set(media_type: str | tuple[str, ...] | None) -> frozenset[str] | None:
+    """The media types a rule accepts (None: any)."""
+    if media_type is None:
+        return None
+    return frozenset((media_type,) if isinstance(media_type, str) else media_type)
 
 
 def band_of(handle_ms: int, bands: tuple[tuple[str, int, int | None], ...]) -> str:
@@ -252,6 +267,7 @@ class CandidateReducer:
         self._strata: dict[tuple, list] = {}
         self._bonus_cache: dict[tuple, float] = {}
         self._hash_key = _seed_key(self.seed)
+        self._media = media_set(rules.media_type)
 
     def set_window(self, start: str, end: str) -> None:
         """Keep only conversations starting in [start, end) (``YYYY-MM-DDTHH:MM:SS`` strings).
@@ -290,7 +306,10 @@ class CandidateReducer:
                     break
             if recorded and media is not None:
                 break
-        if (rules.media_type is not None and media != rules.media_type) or not recorded:
+        # A voice call needs the audio-recording flag; a chat, email or message is scored from
+        # its transcript or thread, which the recording-metadata check confirms for a pick.
+        if (self._media is not None and media not in self._media) or \
+                (not recorded and media not in DIGITAL_MEDIA):
             removed["media_or_recording"] += 1
             return
         # Pass 2: agent metrics and segments.

@@ -21,6 +21,7 @@ import yaml
 from calib.genesys import errors
 from calib.genesys.month import find_users
 from calib.selection import parse_instant, recording_available
+from calib.selection.reducer import MEDIA_TYPES
 from calib.values import ParameterError, check_month, check_team, parse_yaml, read_yaml
 
 __all__ = ["PlanError", "PlannedConversation", "SessionPlan", "PLAN_BACKENDS", "load_yaml",
@@ -59,11 +60,37 @@ def load_yaml(text: str) -> Any:
 
 @dataclass(frozen=True)
 class PlannedConversation:
-    """One conversation of a plan; ``agent_id`` and ``reason`` come from selection."""
+    """One conversation of a plan; ``agent_id`` and ``reason`` come from selection.
+
+    ``media_type`` is ``chat``, ``email`` or ``message`` for a digital interaction (its transcript
+    or thread stands in for the recording); absent (None) means voice. The ``original_*``
+    fields are set when the conversation was included to calibrate an existing evaluation
+    (``calib select --include CONVERSATION/EVALUATION``): that evaluation and its evaluator's
+    score, kept as the original the panel's scores are compared with.
+    """
 
     conversation_id: str
     agent_id: str | None = None
     reason: str | None = None
+    media_type: str | None = None
+    original_evaluation_id: str | None = None
+    original_evaluator_id: str | None = None
+    original_score: float | None = None
+
+    @property
+    def medium(self) -> str:
+        """The media type, ``voice`` when the plan does not say."""
+        return self.media_type or "voice"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML shape: only the fields that are set (voice is not written)."""
+        values = {"conversation_id": self.conversation_id, "agent_id": self.agent_id,
+                  "reason": self.reason,
+                  "media_type": None if self.medium == "voice" else self.media_type,
+                  "original_evaluation_id": self.original_evaluation_id,
+                  "original_evaluator_id": self.original_evaluator_id,
+                  "original_score": self.original_score}
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -128,8 +155,26 @@ class SessionPlan:
             if isinstance(item, str):
                 convs.append(PlannedConversation(item))
             elif isinstance(item, Mapping) and item.get("conversation_id"):
-                convs.append(PlannedConversation(str(item["conversation_id"]),
-                                                 _text(item.get("agent_id")), _text(item.get("reason"))))
+                extra = sorted(set(item) - set(PlannedConversation.__dataclass_fields__))
+                media = item.get("media_type")
+                score = item.get("original_score")
+                if extra:
+                    problems.append(f"Conversation #{i} has unknown key(s) {extra}; the allowed "
+                                    f"keys are {list(PlannedConversation.__dataclass_fields__)}.")
+                elif media is not None and media not in MEDIA_TYPES:
+                    problems.append(f"Conversation #{i} has media_type {media!r}; use one of "
+                                    f"{list(MEDIA_TYPES)} (or leave it out for voice).")
+                elif score is not None and (isinstance(score, bool)
+                                            or not isinstance(score, (int, float))):
+                    problems.append(f"Conversation #{i} has original_score {score!r}; give the "
+                                    f"original evaluation's total score as a number.")
+                else:
+                    convs.append(PlannedConversation(
+                        str(item["conversation_id"]), _text(item.get("agent_id")),
+                        _text(item.get("reason")), _text(media),
+                        _text(item.get("original_evaluation_id")),
+                        _text(item.get("original_evaluator_id")),
+                        None if score is None else float(score)))
             else:
                 problems.append(f"Conversation #{i} must be an id or a mapping with conversation_id.")
         for key in ("deadline", "month"):
@@ -165,9 +210,7 @@ class SessionPlan:
                 "form_id": self.form_id, "calibrator_id": self.calibrator_id,
                 "expert_id": self.expert_id, "panel_ids": list(self.panel_ids),
                 "deadline": self.deadline,
-                "conversations": [{k: v for k, v in (("conversation_id", c.conversation_id),
-                                                     ("agent_id", c.agent_id), ("reason", c.reason))
-                                   if v is not None} for c in self.conversations], **where}
+                "conversations": [c.to_dict() for c in self.conversations], **where}
 
     def store_record(self) -> dict[str, Any]:
         """The dict :meth:`calib.store.Store.save_session` takes (adds ``conversation_ids``)."""
@@ -229,9 +272,14 @@ class SessionPlan:
         missing = {"conversation_id", "agent_id"} - set(candidates.columns)
         if missing:
             raise ValueError(f"The candidates lack {sorted(missing)}; pass Selection.candidates.")
-        convs = tuple(PlannedConversation(str(r["conversation_id"]), _text(r.get("agent_id")),
-                                          _text(r.get("reason")))
-                      for r in candidates.to_dict("records"))
+        convs = tuple(PlannedConversation(
+            str(r["conversation_id"]), _text(r.get("agent_id")), _text(r.get("reason")),
+            None if r.get("media_type") in (None, "voice") or pd.isna(r.get("media_type"))
+            else str(r["media_type"]),
+            _text(_given(r.get("original_evaluation_id"))),
+            _text(_given(r.get("original_evaluator_id"))),
+            None if _given(r.get("original_score")) is None else float(r["original_score"]))
+            for r in candidates.to_dict("records"))
         return cls(name=name, team=team, month=month, focus=focus, form_id=form_id,
                    calibrator_id=calibrator_id, expert_id=expert_id,
                    panel_ids=tuple(str(p) for p in panel_ids), deadline=str(deadline),
@@ -312,12 +360,16 @@ class SessionPlan:
         if check_recordings:
             for conv in self.conversations:
                 try:
-                    ok = recording_available(client.get_recording_metadata(conv.conversation_id))
+                    ok = recording_available(client.get_recording_metadata(conv.conversation_id),
+                                             conv.medium)
                 except errors.NotFoundError:
                     ok = False
                 if not ok:
-                    problems.append(f"Conversation {conv.conversation_id} has no playable "
-                                    f"recording; remove it or select again.")
+                    what = ("playable recording" if conv.medium == "voice" else
+                            f"{conv.medium} transcript or thread to score (it is a "
+                            f"{conv.medium})")
+                    problems.append(f"Conversation {conv.conversation_id} has no {what}; remove "
+                                    f"it or select again.")
         if problems:
             raise PlanError(problems)
 
@@ -363,6 +415,11 @@ def _plan_difference(old_text: str, plan: "SessionPlan") -> str:
     if new_convs:
         changed.append(f"{new_convs} of {len(plan.conversations)} conversations")
     return "differs in " + ", ".join(changed) if changed else "differs only in the reasons"
+
+
+def _given(value: Any) -> Any:
+    """None for a missing value (None or NaN), else the value."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _text(value: Any) -> str | None:

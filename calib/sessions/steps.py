@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
 from calib.context import Backend, open_backend, project_path
-from calib.selection import Selection, select_candidates
+from calib.selection import (CANDIDATE_COLUMNS, FUNNEL_COLUMNS, MIN_AGENTS, Selection,
+                             select_candidates)
+from calib.sessions.include import included_candidates
 from calib.sessions.plan import SessionPlan, plan_file_name, published_form_id, user_ids_by_email
 from calib.values import ParameterError, check_month, check_team, read_yaml
 
 __all__ = ["SELECT_KEYS", "PLANS_DIR", "check_select_params", "read_select_params",
-           "select_session", "plan_path", "open_backend", "people", "with_people",
+           "select_session", "store_history", "plan_path", "open_backend", "people", "with_people",
            "late_evaluators", "candidate_table", "reasons_table"]
 
 #: Where session plans live, for the command line, notebooks 01 and 02 and the widget alike.
@@ -90,12 +92,43 @@ def session_name(params: Mapping[str, Any]) -> str:
     return params.get("session_name") or f"{params['team']} {params['month']} {params['focus']}"
 
 
-def select_session(backend: Backend, params: Mapping[str, Any]
-                   ) -> tuple[Selection, SessionPlan]:
+def store_history(store: Any, *, end: str) -> pd.DataFrame | None:
+    """The store's finished scores (every team, sealed calibrations left out) of the months up to
+    the month of ``end``, for the gray-area priors; None when the store holds none.
+
+    Every team's history counts: an agent calibrated by another team is as gray or as clear-cut
+    for this one. Months after ``end`` are left out so that a selection redone later for an old
+    range sees what was known then.
+    """
+    scores = store.scores()
+    if scores.empty:
+        return None
+    last = str(end)[:7]
+    scores = scores[scores["month"].astype(str) <= last]
+    return scores.reset_index(drop=True) if len(scores) else None
+
+
+def select_session(backend: Backend, params: Mapping[str, Any], *, store: Any = None,
+                   include: Sequence[str] = ()) -> tuple[Selection, SessionPlan]:
     """Select candidates and build the session plan described by ``params``.
 
     People are named by email. On the sandbox an empty ``panel_emails`` takes the team's own
     panel, and the team and its calibrator must be the org's (:meth:`Backend.check_team`).
+
+    Parameters
+    ----------
+    backend : Backend
+        The open backend.
+    params : mapping
+        Selection parameters (:data:`SELECT_KEYS`).
+    store : calib.store.Store, optional
+        The history store: its scores steer the gray-area preference on every backend
+        (:func:`store_history`) and its calibrated conversations are not picked again. Without a
+        store, or while it holds no scores, the in-process demo org supplies its own history.
+    include : sequence of str
+        Conversations (``CONVERSATION_ID``) or evaluations to calibrate
+        (``CONVERSATION_ID/EVALUATION_ID``) named by hand; they go first and count towards
+        ``n`` (see :func:`select_plan`).
 
     Returns
     -------
@@ -115,30 +148,59 @@ def select_session(backend: Backend, params: Mapping[str, Any]
         calibrator, expert = user_ids_by_email(client, [p["calibrator_email"],
                                                         p["expert_email"]])
         panel = user_ids_by_email(client, p["panel_emails"])
-    # The in-process demo org knows its score history (a served one does not say it): it steers
-    # the gray-area preference as the history in the store will (issue 18).
-    org = getattr(backend.sandbox, "org", None)
+    history = store_history(store, end=p["end"]) if store is not None else None
+    if history is None:
+        # The in-process demo org knows its score history (a served one does not say it): it
+        # stands in for the store's until the store holds some.
+        org = getattr(backend.sandbox, "org", None)
+        history = org.tidy_scores() if org is not None else None
     return select_plan(
         client, team=p["team"], month=p["month"], focus=p["focus"], start=p["start"],
         end=p["end"], n=p["n"], seed=p["seed"], calibrator_id=calibrator, expert_id=expert,
         panel_ids=panel, form_id=published_form_id(client, p["form_name"] or None),
-        deadline=p["deadline"], name=session_name(p),
-        history=org.tidy_scores() if org is not None else None,
+        deadline=p["deadline"], name=session_name(p), history=history,
         profiles=project_path(p["profiles"]) if p["profiles"] else None,
-        backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]))
+        backend=p["backend"], sandbox_seed=int(p["sandbox_seed"]), include=include)
 
 
 def select_plan(client: Any, *, team: str, month: str, focus: str, start: str, end: str, n: int,
                 seed: int, calibrator_id: str, expert_id: str, panel_ids: Iterable[str],
                 form_id: str, deadline: str, name: str, history: pd.DataFrame | None = None,
-                profiles: Any = None, backend: str = "genesys", sandbox_seed: int = 7
-                ) -> tuple[Selection, SessionPlan]:
+                profiles: Any = None, backend: str = "genesys", sandbox_seed: int = 7,
+                include: Sequence[str] = ()) -> tuple[Selection, SessionPlan]:
     """Select candidates and build their plan, people given by id: the one step the command line,
-    notebook 01 and the session-setup widget share."""
+    notebook 01 and the session-setup widget share.
+
+    ``include`` names conversations or evaluations to calibrate (``CONVERSATION_ID`` or
+    ``CONVERSATION_ID/EVALUATION_ID``, :mod:`calib.sessions.include`): they go first and count
+    towards ``n``; selection picks the rest (at least 3 agents among its own picks when it picks
+    3 or more) and never picks an included conversation again.
+    """
     panel = [str(p) for p in panel_ids]
-    selection = select_candidates(client, start=start, end=end, n=n, focus=focus,
-                                  panel_ids=[*panel, expert_id], calibrator_id=calibrator_id,
-                                  history=history, seed=seed, profiles=profiles)
+    included = included_candidates(client, include, form_id=form_id) if include else None
+    k = 0 if included is None else len(included)
+    wanted = n - k
+    if wanted > 0:
+        selection = select_candidates(
+            # (with included calls, fewer than 3 picks are fine: pick 3, keep the first ones)
+            client, start=start, end=end, n=max(wanted, MIN_AGENTS) if k else n, focus=focus,
+            panel_ids=[*panel, expert_id], calibrator_id=calibrator_id, history=history,
+            seed=seed, profiles=profiles,
+            exclude_ids=() if included is None else included["conversation_id"])
+        picked = selection.candidates.head(wanted)
+    else:
+        selection, picked = None, pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    if included is not None:
+        candidates = pd.concat([included, picked], ignore_index=True) if len(picked) else included
+        funnel = (selection.funnel if selection is not None
+                  else pd.DataFrame(columns=list(FUNNEL_COLUMNS)))
+        funnel = pd.concat([funnel, pd.DataFrame([{
+            "step": "included_by_hand", "remaining": len(candidates), "removed": 0,
+            "detail": f"{k} conversation(s) named with --include go first; "
+                      f"{len(picked)} selected"}])], ignore_index=True)
+        selection = Selection(candidates=candidates, funnel=funnel)
+    elif len(picked) < len(selection.candidates):
+        selection = Selection(candidates=picked, funnel=selection.funnel)
     plan = SessionPlan.from_selection(
         selection.candidates, name=name, team=team, month=month, focus=focus, form_id=form_id,
         calibrator_id=calibrator_id, expert_id=expert_id, panel_ids=panel, deadline=deadline)
@@ -171,13 +233,14 @@ def with_people(frame: pd.DataFrame, who: pd.DataFrame, *, id_column: str,
 
 
 def candidate_table(candidates: pd.DataFrame, who: pd.DataFrame) -> pd.DataFrame:
-    """The picked conversations as a person reads them: agent and queue by name, the handle
-    band, whether it was transferred, the priority."""
+    """The picked conversations as a person reads them: agent and queue by name, the medium
+    (voice, chat, email, message), the handle band, whether it was transferred, the priority."""
     names = dict(zip(who["user_id"], who["name"]))
     return pd.DataFrame({
         "#": range(1, len(candidates) + 1),
         "agent": candidates["agent_id"].map(names).fillna(candidates["agent_id"]),
         "queue": candidates["queue_name"].fillna(candidates["queue_id"]),
+        "medium": candidates["media_type"].fillna("voice"),
         "handle time": candidates["handle_band"],
         "transferred": candidates["transferred"].map({True: "yes", False: "no"}),
         "priority": candidates["priority"].round(2),
