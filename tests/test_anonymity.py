@@ -60,8 +60,9 @@ def test_the_agenda_hides_agents_behind_the_same_pseudonym_every_month(url, org,
         assert not any(name in text for name in agents - evaluators), "no agent's name"
         assert any(name in text for name in evaluators), "evaluators keep their names"
         assert "Agents are shown by pseudonym" in text and KPI_NOTE[:40] in text
-        for label, conversation in re.findall(r"^## \d+\. (Agent \w+) — conversation `([^`]+)`",
-                                              (out / "agenda.md").read_text(), re.M):
+        for label, conversation in re.findall(
+                r"^## \d+\. (Agent \w+) · \w+\n\n.*conversation `([^`]+)`",
+                (out / "agenda.md").read_text(), re.M):
             shown[conversation] = label
     agent_of = dict(zip(s["conversation_id"], s["agent_id"]))
     by_agent = {}

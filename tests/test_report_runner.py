@@ -18,6 +18,8 @@ from calib.render.html import export_html, offline_problems
 from calib.render.contract import ParameterError
 from calib.render.runner import RenderError, _local_kernel_manager, render, render_many
 
+ROOT = Path(__file__).resolve().parents[1]
+
 PARAMS = '''team: str = "demo"  # team name
 month: str = "2026-10"  # YYYY-MM
 output_dir: str = ""  # set by the runner
@@ -282,3 +284,24 @@ def test_shutdown_sends_no_sigint_to_a_finished_kernel():
     outside, during, alive = asyncio.run(run())
     assert outside == [signal.SIGINT], "an interrupt outside shutdown still reaches the kernel"
     assert signal.SIGINT not in during and not alive
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_store_password_from_the_environment_reaches_no_output(tmp_path, postgres_url,
+                                                                 monkeypatch):
+    """Found by the program branch: the runner wrote the resolved store URL, password and all,
+    into the executed notebook's parameters. The kernel resolves $CALIB_STORE_URL itself."""
+    secret = "s3cret-pw-9f2"
+    url = postgres_url.replace("postgres@", f"postgres:{secret}@", 1)
+    assert secret in url
+    monkeypatch.setenv("CALIB_STORE_URL", url)
+    text = (ROOT / "parameters" / "demo.yaml").read_text().replace("n_boot: 1000", "n_boot: 100")
+    params = tmp_path / "demo.yaml"
+    params.write_text(text.replace("history_months: 6", "history_months: 1"))
+    result = render(params, notebook=ROOT / "notebooks" / "04_monthly_report.ipynb",
+                    outputs_root=tmp_path / "out")
+    assert result.html.is_file()
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), f"{path.name} holds the password"

@@ -211,3 +211,15 @@ def test_session_view_takes_the_calls_label_and_refuses_an_unknown_one(open_mont
     for name in (label, short, label.upper(), first):
         view = sections.show_session(open_month, name)
         assert view.title == f"Call {label}" and "strip" in view.figures
+
+
+def test_anonymized_report_names_no_agent_and_says_so(store_dir):
+    """Issue 18: with anonymize_agents the panel sees pseudonyms everywhere agents are named,
+    and every report says calibration scores stay out of agent KPIs."""
+    data = load_month(params(store_dir, anonymize_agents=True, history_months=1))
+    agents = {str(n) for n in data.users["name"]} & {
+        str(n) for n in data.users.set_index("user_id").reindex(
+            data.month_scores["agent_id"].unique())["name"].dropna()}
+    page = page_of(*(getattr(sections, name)(data) for name in SECTIONS))
+    assert agents and not any(name in page for name in agents)
+    assert "shown by pseudonym" in page and "excluded from agent quality KPIs" in page

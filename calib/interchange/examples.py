@@ -75,6 +75,7 @@ bias_threshold: 3.0
 drift_threshold: 10.0
 confidence: 0.95
 question_tolerance: 0.25
+anonymize_agents: false
 n_boot: 1000
 seed: 0
 """

@@ -63,6 +63,9 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
         return params
 
     prepared = prepare_month(params)
-    return {**params, "backend": "store", "store_url": prepared.store_url,
+    # The kernel resolves the store by the same rule (the parameter, else $CALIB_STORE_URL, else
+    # outputs/calib.sqlite), so the parameter goes back as the user gave it: a URL resolved from
+    # the environment may hold a password, and parameters are written into the notebook.
+    return {**params, "backend": "store", "store_url": str(params.get("store_url") or ""),
             "as_of": prepared.as_of.isoformat(), "sync_notes": list(prepared.notes),
             "ui_base": context.genesys_ui_base() if params.get("backend") == "genesys" else ""}

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from calib import charts
+from calib.anonymity import KPI_NOTE
 from calib.report.agenda_sections import show_agenda, show_questions, tier_html as _tier
 from calib.report.display import Section, esc, figure_html, fmt, table_html
 from calib.report.verdict_sections import show_evaluators, show_headline, verdict_details_html
@@ -47,8 +48,10 @@ def show_header(data: Any) -> Section:
         ("Blind gate", "closed: scores stay hidden until every evaluation is finished"
          if data.gate_closed else _gate_open_text(data)),
     ]
+    if getattr(data, "pseudonyms", None):
+        rows.append(("Agents", "shown by pseudonym, so the panel does not know whose call it is"))
     body = '<dl class="calib-kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) \
-        + "</dl>"
+        + f"</dl><p class='calib-muted'>{esc(KPI_NOTE)}</p>"
     if data.gate_closed and not status.empty:
         table = (status.assign(name=status["evaluator_name"].astype(str))
                  .groupby(["name", "role"])["status"].value_counts().unstack(fill_value=0)
