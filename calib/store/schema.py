@@ -33,6 +33,10 @@ Tables, and why each exists:
     one row per file whose scores were imported (source ``"files"``), with its digest.
 ``runs``
     report and sync run records.
+``program_steps``
+    what each calibration program's tick did: one row per team, cycle and step (select,
+    create, status, reveal, report, close) with its state, when and its outcome, so a crashed
+    tick resumes and a finished step is never done twice (:mod:`calib.program.ledger`).
 ``locks``
     who holds each named store lock on PostgreSQL (host, process, since when, what for); the
     lock itself is an advisory lock (see :mod:`calib.store.locks`), this row only feeds the
@@ -45,7 +49,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def build_metadata() -> sa.MetaData:
@@ -176,6 +180,15 @@ def build_metadata() -> sa.MetaData:
              sa.Column("status", text, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("detail", text))
+    sa.Table("program_steps", md,
+             sa.Column("team", text, primary_key=True),
+             sa.Column("cycle", sa.Integer, primary_key=True),
+             sa.Column("step", text, primary_key=True),
+             sa.Column("cycle_start", ts, nullable=False),
+             sa.Column("state", text, nullable=False),
+             sa.Column("attempts", sa.Integer, nullable=False),
+             sa.Column("started_at", ts), sa.Column("finished_at", ts),
+             sa.Column("outcome", text), sa.Column("detail", text))
     sa.Table("locks", md,
              sa.Column("name", text, primary_key=True),
              sa.Column("purpose", text), sa.Column("host", text),
@@ -191,4 +204,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     1: lambda conn: None,
     # 2 -> 3 adds the locks table only (created the same way).
     2: lambda conn: None,
+    # 3 -> 4 adds the program_steps table only (created the same way). Another branch also
+    # bumps the version; the lead renumbers on merge.
+    3: lambda conn: None,
 }
