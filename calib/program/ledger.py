@@ -1,7 +1,7 @@
 """The program's ledger: every step of every cycle, recorded in the store's ``program_steps``.
 
 One row per team, cycle and step. A step is ``started`` (its attempt count raised) before it
-acts and ``done``, ``skipped`` or ``waiting`` after; a tick killed in the middle leaves
+acts and ``done``, ``skipped`` or ``failed`` after; a tick killed in the middle leaves
 ``started``, and the next tick does the step again (every step is idempotent on its own: the
 plan is kept in the select row, creation finds what exists). A ``done`` or ``skipped`` row is
 final: no tick acts on it again.
@@ -29,7 +29,7 @@ __all__ = ["STEPS", "FINAL_STATES", "StepRecord", "step_records", "begin_step", 
 Step = Literal["select", "create", "status", "reveal", "report", "close"]
 #: The steps of a cycle, in the order they happen.
 STEPS: tuple[str, ...] = ("select", "create", "status", "reveal", "report", "close")
-StepState = Literal["started", "done", "skipped", "waiting", "failed"]
+StepState = Literal["started", "done", "skipped", "failed"]
 #: States after which a step never acts again.
 FINAL_STATES = frozenset({"done", "skipped"})
 LEDGER_COLUMNS = ["team", "cycle", "step", "cycle_start", "state", "attempts", "started_at",

@@ -2,7 +2,7 @@
 
 Every step function takes a :class:`CycleRun` (the program, the cycle, the open backend and
 store, the cycle's folder) and returns ``(state, outcome, detail)``: the state the ledger
-records (``done``, ``skipped`` or ``waiting``), one sentence, and a JSON-able detail. Each is
+records (``done`` or ``skipped``), one sentence, and a JSON-able detail. Each is
 safe to repeat after a crash: the plan is kept in the ledger before anything is created,
 creation finds what already exists, the late list and the report are written atomically.
 """
@@ -10,6 +10,7 @@ creation finds what already exists, the late list and the report are written ato
 from __future__ import annotations
 
 import csv
+import html
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,6 @@ import yaml
 
 from calib.context import Backend, project_path
 from calib.program.spec import Cycle, Program
-from calib.report.data import history_months
 from calib.sessions import SessionPlan, create_session, session_status
 from calib.sessions.steps import late_evaluators, people, select_session, with_people
 from calib.store import Store
@@ -170,27 +170,20 @@ def reveal(run: CycleRun, calibration_ids: list[str]) -> Result:
 # -- report and agenda -------------------------------------------------------------------------
 
 def report(run: CycleRun, calibration_ids: list[str]) -> Result:
-    """Before the meeting: sync the history, render the month's report into the cycle's
-    folder and write the cycle's agenda (its own calls only)."""
+    """Before the meeting: render the month's report into the cycle's folder (the runner
+    syncs the history months first, on the program's backend and clock, as ``calib report``
+    does) and write the cycle's agenda (its own calls only)."""
     from calib.render.runner import find_notebook, render
 
     p, month = run.program, run.plan.month
-    settings = p.report
-    _sync(run, history_months(month, settings.history_months))
-    gate = run.store.gate(p.team, month)
-    gate = gate[gate["calibration_id"].isin(calibration_ids)]
-    if not gate["open"].any():
-        return ("waiting", f"None of the cycle's {len(gate)} calibration(s) is open yet (policy "
-                           f"{p.reveal}); the report waits.", {})
     notebook = find_notebook(REPORT_NOTEBOOK)
-    params = {"team": p.team, "month": month, "backend": "store", "sandbox_seed": p.sandbox_seed,
-              "files": [], "files_preset": "",
+    params = {"team": p.team, "month": month, "backend": p.backend,
+              "sandbox_seed": p.sandbox_seed, "files": [], "files_preset": "",
               "calibrators": [run.cycle.calibrator_email], "store_url": run.store_url,
-              **_as_notebook_types(settings.as_dict(), notebook)}
+              **_as_notebook_types(p.report.as_dict(), notebook)}
     params_file = run.folder / "report-params.yaml"
     _write_atomically(params_file, yaml.safe_dump(params, sort_keys=False))
-    rendered = render(params_file, notebook=notebook,
-                      outputs_root=run.folder / "report")
+    rendered = render(params_file, notebook=notebook, outputs_root=run.folder / "report")
     agenda_note = _agenda(run, month, calibration_ids)
     late = "" if run.now <= run.cycle.meeting else " (after the meeting: the tick ran late)"
     return ("done", f"Report {rendered.html.relative_to(run.folder)} and {agenda_note}{late}.",
@@ -220,6 +213,17 @@ def _agenda(run: CycleRun, month: str, calibration_ids: list[str]) -> str:
     store, team = run.store, run.program.team
     scores = store.scores(team, month)
     scores = scores[scores["calibration_id"].isin(calibration_ids)]
+    if not (scores["status"] == "FINISHED").any():
+        gate = store.gate(team, month)
+        sealed = int((~gate[gate["calibration_id"].isin(calibration_ids)]["open"]).sum())
+        text = (f"# {team} {run.cycle.label} ({run.cycle.focus}): discussion agenda\n\n"
+                f"No call of this cycle is open yet: {sealed} calibration(s) stay sealed "
+                f"(reveal policy {run.program.reveal}). Chase the evaluators in late.md; the "
+                f"agenda lists the calls once their scores open.\n")
+        _write_atomically(run.folder / "agenda.md", text)
+        _write_atomically(run.folder / "agenda.html", f"<!doctype html><meta charset='utf-8'>"
+                                                      f"<pre>{html.escape(text)}</pre>")
+        return "agenda.md (no call open yet)"
     answers = store.answers(team, month)
     answers = answers[answers["calibration_id"].isin(calibration_ids)]
     notes = store.rubric_notes()

@@ -117,9 +117,8 @@ def _cycles_to_walk(program: Program, records: dict, now: datetime) -> list[int]
 def due_steps(program: Program, store: Store, now: datetime) -> list[tuple[Cycle, str]]:
     """The steps a tick at ``now`` would start, in order, without acting (the dry run).
 
-    A step whose turn depends on what an earlier step finds (the report waiting for an open
-    calibration, the close waiting for the meeting's consensus) is listed when its time has
-    come."""
+    The close is listed from the meeting on (it acts once the meeting's consensus is recorded,
+    or when the next cycle starts)."""
     records = _records(store, program.team)
     due = []
     for k in _cycles_to_walk(program, records, now):
@@ -248,14 +247,7 @@ def _walk_cycle(program: Program, cycle: Cycle, backend: Backend, store: Store,
         elif step == "reveal":
             _act(run, step, lambda: steps.reveal(run, ids), records, done)
         elif step == "report":
-            def render() -> tuple[str, str, dict[str, Any]]:
-                state, outcome, detail = steps.report(run, ids)
-                if state == "waiting" and next_started:
-                    return "skipped", outcome.replace("the report waits",
-                                                      "no report before the next cycle"), detail
-                return state, outcome, detail
-            if _act(run, step, render, records, done) == "waiting":
-                return
+            _act(run, step, lambda: steps.report(run, ids), records, done)
 
 
 def _act(run: steps.CycleRun, step: str, work: Callable[[], tuple[str, str, dict]],
