@@ -12,34 +12,23 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from calib.program import read_program
 from calib.program.ledger import step_records
 from calib.program.teams import run_programs
-from calib.sandbox import locate
 from calib.sandbox.ids import parse_iso
 from calib.store import Store
+from tests.program_helpers import demo_program, program_text, serve_demo_org, set_faults
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 FAULTS = {"rate_429": 0.08, "rate_503": 0.01, "lose_response_rate": 0.12, "retry_after_s": 0,
           "seed": 11}
 NO_FAULTS = {"rate_429": 0.0, "rate_503": 0.0, "lose_response_rate": 0.0}
-
-
-def program_text(team: str, **values) -> str:
-    base = {"team": team, "backend": "sandbox", "sandbox_seed": 7, "calls": 3,
-            "report": {"history_months": 1, "n_boot": 0}}
-    return yaml.safe_dump({**base, **values}, sort_keys=False)
 
 
 @pytest.fixture
@@ -49,26 +38,8 @@ def served(tmp_path, monkeypatch):
     state = tmp_path / "sandbox"
     monkeypatch.setenv("CALIB_SANDBOX_DIR", str(state))
     monkeypatch.setenv("CALIB_STORE_URL", f"sqlite:///{tmp_path / 'calib.sqlite'}")
-    env = {**os.environ}
-    for key in [k for k in env if k.startswith("GENESYSCLOUD_")]:
-        del env[key]
-    proc = subprocess.Popen([sys.executable, "-m", "calib.cli", "sandbox", "serve", "--port", "0",
-                             "--rate-limit", "0", "--state-dir", str(state)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        banner = proc.stdout.readline()
-        assert "listening on" in banner, proc.stderr.read() if proc.poll() is not None else banner
-        server = locate(state)
-        assert server is not None
+    with serve_demo_org(state) as server:
         yield server
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
-def set_faults(server, faults: dict) -> None:
-    with server.client() as client:
-        client.request("PUT", "/api/v2/sandbox/faults", json=faults, idempotent=True)
 
 
 def tick_instants(programs, until) -> list:
@@ -88,12 +59,8 @@ def test_two_programs_run_three_cycles_each_through_faults(served, tmp_path):
     folder = tmp_path / "programs"
     folder.mkdir()
     out = tmp_path / "out"
-    (folder / "demo.yaml").write_text(program_text(
-        "demo", cadence="monthly", anchor="2026-12-01T09:00:00Z",
-        calibrator_email="quinn.calder@demo.example", expert_email="quinn.calder@demo.example",
-        focus_rotation=["general", "empathy_handling", "compliance_phrases"],
-        deadline_days=7, meeting_days=10, report_lead_days=1, reveal="deadline",
-        outputs=str(out)))
+    (folder / "demo.yaml").write_text(demo_program(
+        focus_rotation=["general", "empathy_handling", "compliance_phrases"], outputs=str(out)))
     (folder / "north.yaml").write_text(program_text(
         "north", cadence="biweekly", anchor="2027-01-04T09:00:00Z",
         calibrator_email="nora.lindqvist@demo.example",
