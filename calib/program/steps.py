@@ -27,7 +27,7 @@ from calib.sessions.steps import late_evaluators, people, select_session, with_p
 from calib.store import Store
 from calib.sync import sync_months
 
-__all__ = ["CycleRun", "cycle_folder", "select", "create", "status", "reveal", "report",
+__all__ = ["CycleRun", "cycle_folder", "selection_params", "preview_selection", "select", "create", "status", "reveal", "report",
            "late_list", "consensus_recorded", "REPORT_NOTEBOOK"]
 
 REPORT_NOTEBOOK = "04_monthly_report.ipynb"
@@ -68,6 +68,44 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # -- select and create ------------------------------------------------------------------------
 
+def selection_params(program: Program, cycle: Cycle, *, month: str) -> dict[str, Any]:
+    """The selection parameters (:data:`calib.sessions.steps.SELECT_KEYS`) of a cycle: the
+    calls of the ``selection_days`` before its start, its focus and panel, seed + index."""
+    start = cycle.start - pd.Timedelta(days=program.selection_days)
+    return {
+        "team": program.team, "month": month, "backend": program.backend,
+        "sandbox_seed": program.sandbox_seed, "start": start.isoformat(),
+        "end": cycle.start.isoformat(), "n": program.calls, "focus": cycle.focus,
+        "seed": program.seed + cycle.index, "calibrator_email": cycle.calibrator_email,
+        "expert_email": program.expert_email, "panel_emails": list(cycle.panel_emails),
+        "form_name": program.form_name,
+        "deadline": cycle.deadline.isoformat().replace("+00:00", "Z"),
+        "session_name": f"{program.team} {cycle.label} {cycle.focus}", "profiles": "",
+        "out": ""}
+
+
+def preview_selection(program: Program, backend: Backend, store: Store,
+                      index: int | None = None) -> tuple[Any, SessionPlan]:
+    """The selection a cycle would make, without creating or recording anything:
+    ``(Selection, SessionPlan)``. By default the next cycle to select: the running one when
+    its calls are not picked yet, else the one after it.
+
+    Conversations after the backend's clock do not exist yet, so a cycle that starts later
+    previews the calls known so far (and may find fewer than it needs)."""
+    from calib.program.ledger import record
+
+    if index is None:
+        current = program.cycle_index(backend.now())
+        if current is None:
+            index = 0
+        else:
+            picked = record(store, program.team, current, "select")
+            index = current + 1 if picked is not None and picked.final else current
+    cycle = program.cycle(index)
+    return select_session(backend, selection_params(program, cycle,
+                                                    month=f"{cycle.start:%Y-%m}"))
+
+
 def select(run: CycleRun) -> Result:
     """Pick the cycle's calls and fix its plan (kept in the ledger, so a rerun creates exactly
     this plan even when a new selection would pick otherwise)."""
@@ -76,15 +114,7 @@ def select(run: CycleRun) -> Result:
         return ("skipped", f"Missed: no tick ran between the cycle's start "
                            f"({c.start:%Y-%m-%d %H:%M}) and its deadline, so no session was "
                            f"created.", {})
-    start = c.start - pd.Timedelta(days=p.selection_days)
-    params = {
-        "team": p.team, "month": f"{run.now:%Y-%m}", "backend": p.backend,
-        "sandbox_seed": p.sandbox_seed, "start": start.isoformat(),
-        "end": c.start.isoformat(), "n": p.calls, "focus": c.focus,
-        "seed": p.seed + c.index, "calibrator_email": c.calibrator_email,
-        "expert_email": p.expert_email, "panel_emails": list(c.panel_emails),
-        "form_name": p.form_name, "deadline": c.deadline.isoformat().replace("+00:00", "Z"),
-        "session_name": f"{p.team} {c.label} {c.focus}", "profiles": "", "out": ""}
+    params = selection_params(p, c, month=f"{run.now:%Y-%m}")
     _selection, plan = select_session(run.backend, params)
     plan.to_yaml(run.folder / "plan.yaml", overwrite=True)
     run.plan = plan

@@ -167,12 +167,16 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
             "tiers": summary.get("tiers", ""),
             "late": ", ".join(p["name"] for p in late),
             "report": details.get("report", {}).get("html", "")})
+    due = due_steps(program, store, now)
     label, step, when = next_due(program, store, now)
+    state = "next"
+    if due:
+        label, step, state = due[0][0].label, due[0][1], "due"
     if label not in {r["cycle"] for r in rows}:
         index = next(i for i in range(0, 10_000) if program.cycle(i).label == label)
         cycle = program.cycle(index)
         rows.append({"cycle": label, "start": cycle.start, "focus": cycle.focus, "step": step,
-                     "state": "next", "deadline": cycle.deadline, "meeting": cycle.meeting,
+                     "state": state, "deadline": cycle.deadline, "meeting": cycle.meeting,
                      "calibrations": 0, "icc": None, "alpha": None, "tiers": "", "late": "",
                      "report": ""})
     return pd.DataFrame(rows, columns=CALENDAR_COLUMNS)
