@@ -14,7 +14,6 @@ the next due step with its date.
 from __future__ import annotations
 
 import json
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,19 +110,19 @@ def run_programs(path: str | Path | Iterable[str | Path], *, dry_run: bool = Fal
             files += program_files(p)
         except ParameterError as exc:
             outcomes.append(TeamOutcome(Path(p), "", None, str(exc)))
-    teams_seen: dict[str, Path] = {}
+    teams_seen: dict[tuple[str, str], Path] = {}
     with ExitStack() as stack:
         opened = _Opened(stack, backend_factory)
         for file in files:
-            started = time.perf_counter()
             try:
                 program = read_program(file)
-                if program.team in teams_seen:
+                store, url = opened.store(program)
+                if (program.team, url) in teams_seen:
                     raise ParameterError(
                         f"{file}: team {program.team!r} already has the program "
-                        f"{teams_seen[program.team]}; one program per team.")
-                teams_seen[program.team] = file
-                store, url = opened.store(program)
+                        f"{teams_seen[program.team, url]} in the same store; one program per "
+                        f"team.")
+                teams_seen[program.team, url] = file
                 result = tick(program, opened.backend(program), store, store_url=url,
                               dry_run=dry_run)
                 outcomes.append(TeamOutcome(file, program.team, result))
@@ -131,7 +130,6 @@ def run_programs(path: str | Path | Iterable[str | Path], *, dry_run: bool = Fal
                 message = str(exc) if isinstance(exc, (ValueError, context.BackendError)) \
                     else f"{type(exc).__name__}: {exc}"
                 outcomes.append(TeamOutcome(file, _team_of(file), None, message))
-            del started
     return outcomes
 
 

@@ -172,8 +172,8 @@ def tick(program: Program, backend: Backend, store: Store, *, store_url: str,
     Returns
     -------
     TickResult
-        A step that fails ends the tick for this team: ``error`` holds the sentence and the
-        ledger records the step ``failed`` (the next tick retries it).
+        A step that fails ends its cycle's walk: ``error`` holds the sentence, the ledger
+        records the step ``failed`` (the next tick retries it), and later cycles still run.
     """
     started = time.perf_counter()
     now = backend.now()
@@ -183,22 +183,25 @@ def tick(program: Program, backend: Backend, store: Store, *, store_url: str,
         return TickResult(program.team, now, actions, next_due=next_due(program, store, now),
                           seconds=time.perf_counter() - started, dry_run=True)
     done: list[Action] = []
+    errors: list[str] = []
     try:
         with store.lock(lock_name(program.team),
                         purpose=f"the calibration program tick of team {program.team}"):
             now = backend.now()
             records = _records(store, program.team)
             for k in _cycles_to_walk(program, records, now):
-                _walk_cycle(program, program.cycle(k), backend, store, store_url, now,
-                            records, done)
+                try:
+                    _walk_cycle(program, program.cycle(k), backend, store, store_url, now,
+                                records, done)
+                except _StepFailed as exc:
+                    # an older cycle's failing step (its report, say) must not keep the
+                    # current cycle from starting: it is retried by the next tick
+                    errors.append(str(exc))
     except LockBusy as exc:
         return TickResult(program.team, now, tuple(done), busy=str(exc),
                           seconds=time.perf_counter() - started)
-    except _StepFailed as exc:
-        return TickResult(program.team, now, tuple(done), error=str(exc),
-                          next_due=next_due(program, store, now),
-                          seconds=time.perf_counter() - started)
-    return TickResult(program.team, now, tuple(done), next_due=next_due(program, store, now),
+    return TickResult(program.team, now, tuple(done), error=" ".join(errors),
+                      next_due=next_due(program, store, now),
                       seconds=time.perf_counter() - started)
 
 
