@@ -157,3 +157,33 @@ def test_a_dry_run_does_nothing_and_says_how_to_act(tmp_path, monkeypatch):
     with Store(url) as store:
         assert step_records(store).empty
     assert not (tmp_path / "out").exists()
+
+
+def test_the_deploy_files_run_the_tick_calib_knows(tmp_path):
+    """The crontab line and the systemd service call a verb the command line accepts."""
+    import shlex
+
+    from calib.cli import build_parser
+
+    deploy = ROOT / "deploy"
+    service = (deploy / "calib-program.service").read_text()
+    exec_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    cron = next(line for line in (deploy / "crontab.example").read_text().splitlines()
+                if line and not line.startswith("#"))
+    for command in (exec_start.split("=", 1)[1], cron.split("&&")[-1].split(">>")[0]):
+        argv = shlex.split(command)
+        assert argv[0].endswith("calib")
+        args = build_parser().parse_args(argv[1:])
+        assert args.func.__name__ == "_run" and args.yes, command
+    assert "OnCalendar=" in (deploy / "calib-program.timer").read_text()
+    assert "SECRET=\n" in (deploy / "calib.env.example").read_text(), "no secret is shipped"
+
+
+def test_two_programs_of_one_team_in_one_store_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALIB_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    monkeypatch.setenv("CALIB_STORE_URL", f"sqlite:///{tmp_path / 'calib.sqlite'}")
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(demo_program(anchor="2027-06-01T09:00:00Z"))
+    first, second = run_programs([tmp_path / "a.yaml", tmp_path / "b.yaml"], dry_run=True)
+    assert not first.failed
+    assert second.failed and "already has the program" in second.error
