@@ -6,6 +6,7 @@ tests/test_program_resume.py.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -187,3 +188,36 @@ def test_two_programs_of_one_team_in_one_store_are_refused(tmp_path, monkeypatch
     first, second = run_programs([tmp_path / "a.yaml", tmp_path / "b.yaml"], dry_run=True)
     assert not first.failed
     assert second.failed and "already has the program" in second.error
+
+
+def test_status_shows_the_calendar_who_is_late_and_the_next_step(tmp_path):
+    env = clean_env(CALIB_SANDBOX_DIR=str(tmp_path / "sandbox"),
+                    CALIB_STORE_URL=f"sqlite:///{tmp_path / 'calib.sqlite'}")
+    program = tmp_path / "demo.yaml"
+    program.write_text(demo_program(anchor="2026-11-09T09:00:00Z",
+                                    outputs=str(tmp_path / "out")))
+
+    def calib(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "calib.cli", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    out = calib("program", "status", str(program))
+    assert re.search(r"2026-11-09\s+general\s+select\s+due", out), out
+    assert "Due now: 2026-11-09 select, 2026-11-09 create" in out
+    assert "Next: 2026-11-09 status at Mon 16 Nov 2026 09:00 UTC." in out
+    calib("program", "run", str(program), "--yes")
+    out = calib("program", "status", str(program))
+    assert re.search(r"2026-11-09\s+general\s+create\s+done\s+2026-11-19\s+3", out), out
+    assert "Due now" not in out
+    calib("sandbox", "advance", "--days", "7")
+    out = calib("program", "run", str(program), "--yes")
+    assert "2026-11-09 status:" in out and "2026-11-09 reveal:" in out, out
+    late = (tmp_path / "out" / "programs" / "demo" / "2026-11-09" / "late.md").read_text()
+    out = calib("program", "status", str(program))
+    assert re.search(r"general\s+reveal\s+done", out), out
+    names = [line.split(" <")[0].lstrip("- ") for line in late.splitlines() if " <" in line]
+    assert names and all(name in out for name in names), (late, out)
+    assert "Late list of the current cycle: " in out
+    assert "Next: 2026-11-09 report at Wed 18 Nov 2026 09:00 UTC." in out

@@ -94,7 +94,7 @@ def _status(args: argparse.Namespace) -> int:
     from calib.program.spec import program_files, read_program
     from calib.program.steps import cycle_folder
     from calib.program.teams import calendar, open_for
-    from calib.program.tick import next_due
+    from calib.program.tick import due_steps, next_due
 
     files = [f for p in args.paths for f in program_files(p)]
     for file in files:
@@ -103,6 +103,7 @@ def _status(args: argparse.Namespace) -> int:
             backend, store, _url = open_for(program, stack)
             now = backend.now()
             table = calendar(program, store, now)
+            due = due_steps(program, store, now)
             label, step, when = next_due(program, store, now)
         print(f"{program.team}: {program.cadence} program, reveal policy {program.reveal}; "
               f"now {_when(now)}.")
@@ -116,5 +117,8 @@ def _status(args: argparse.Namespace) -> int:
         late_file = cycle_folder(program, program.cycle(program.cycle_index(now) or 0)) / "late.md"
         if late_file.is_file():
             print(f"Late list of the current cycle: {shown_path(late_file)}")
+        if due:
+            print(f"Due now: {', '.join(f'{c.label} {s}' for c, s in due)} (calib program run "
+                  f"{shown_path(file)} --yes does it).")
         print(f"Next: {label} {step} at {_when(when)}.\n")
     return 0
