@@ -221,3 +221,56 @@ def test_status_shows_the_calendar_who_is_late_and_the_next_step(tmp_path):
     assert names and all(name in out for name in names), (late, out)
     assert "Late list of the current cycle: " in out
     assert "Next: 2026-11-09 report at Wed 18 Nov 2026 09:00 UTC." in out
+
+
+def _in_process(sandbox):
+    from calib.context import Backend
+
+    return lambda program: Backend("sandbox", sandbox.client(), sandbox=sandbox,
+                                   clock=sandbox.now)
+
+
+def test_a_cycle_nobody_ticked_before_its_deadline_is_missed_and_the_next_one_runs(
+        tmp_path, monkeypatch, fresh_sandbox):
+    url = f"sqlite:///{tmp_path / 'calib.sqlite'}"
+    monkeypatch.setenv("CALIB_STORE_URL", url)
+    sandbox = fresh_sandbox()
+    program = tmp_path / "demo.yaml"
+    program.write_text(demo_program(anchor="2026-11-09T09:00:00Z",
+                                    outputs=str(tmp_path / "out")))
+    sandbox.advance_clock(days=8)  # past the first cycle's deadline (day 7)
+    [first] = run_programs(program, backend_factory=_in_process(sandbox))
+    assert [(a.step, a.state) for a in first.result.actions] == [("select", "skipped"),
+                                                                  ("close", "done")]
+    assert "Missed" in first.result.actions[0].outcome
+    assert first.result.next_due[:2] == ("2026-12-09", "select")
+    sandbox.advance_clock(to=at("2026-12-09T10:00"))
+    [second] = run_programs(program, backend_factory=_in_process(sandbox))
+    assert [(a.cycle, a.step, a.state) for a in second.result.actions] == [
+        ("2026-12-09", "select", "done"), ("2026-12-09", "create", "done")]
+
+
+def test_a_plan_not_created_by_its_deadline_is_missed_not_created_late(
+        tmp_path, monkeypatch, fresh_sandbox):
+    from calib.program.steps import preview_selection
+
+    url = f"sqlite:///{tmp_path / 'calib.sqlite'}"
+    monkeypatch.setenv("CALIB_STORE_URL", url)
+    sandbox = fresh_sandbox()
+    path = tmp_path / "demo.yaml"
+    path.write_text(demo_program(anchor="2026-11-09T09:00:00Z", outputs=str(tmp_path / "out")))
+    program = read_program(path)
+    backend = _in_process(sandbox)(program)
+    with Store(url, clock=sandbox.now) as store:
+        _, plan = preview_selection(program, backend, store)
+        begin_step(store, "demo", 0, "select", program.cycle(0).start)
+        end_step(store, "demo", 0, "select", "done", "selected", {"plan": plan.to_dict()})
+    sandbox.advance_clock(days=7)  # the tick that should have created them never ran
+    [outcome] = run_programs(path, backend_factory=_in_process(sandbox))
+    assert [(a.step, a.state) for a in outcome.result.actions] == [("create", "skipped"),
+                                                                   ("close", "done")]
+    assert "0 of 3 exist" in outcome.result.actions[0].outcome
+    with sandbox.client() as client:
+        from calib.sessions import calibrations_of
+        assert not any(calibrations_of(client, plan, c.conversation_id)
+                       for c in plan.conversations), "nothing is created after the deadline"

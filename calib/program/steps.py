@@ -22,7 +22,7 @@ import yaml
 
 from calib.context import Backend, project_path
 from calib.program.spec import Cycle, Program
-from calib.sessions import SessionPlan, create_session, session_status
+from calib.sessions import SessionPlan, calibrations_of, create_session, session_status
 from calib.sessions.steps import late_evaluators, people, select_session, with_people
 from calib.store import Store
 from calib.sync import sync_months
@@ -124,7 +124,17 @@ def select(run: CycleRun) -> Result:
 
 
 def create(run: CycleRun) -> Result:
-    """Create the plan's calibrations (idempotent: what exists is found, not posted again)."""
+    """Create the plan's calibrations (idempotent: what exists is found, not posted again).
+
+    Once the deadline has passed a session can no longer be created (the panel would have no
+    blind window): the step is recorded as missed, naming what exists, and the cycle closes."""
+    if run.now >= run.cycle.deadline:
+        client = run.backend.client
+        found = [str(c[0]["id"]) for conv in run.plan.conversations
+                 if (c := calibrations_of(client, run.plan, conv.conversation_id))]
+        return ("skipped", f"Missed: the deadline passed before the calibrations were created "
+                           f"({len(found)} of {len(run.plan.conversations)} exist and are left "
+                           f"as they are).", {"calibration_ids": found})
     result = create_session(run.backend.client, run.plan, dry_run=False, store=run.store,
                             now=run.now, progress=False)
     ids = [str(i) for i in result.planned["calibration_id"] if i is not None]

@@ -142,6 +142,9 @@ def next_due(program: Program, store: Store, now: datetime) -> tuple[str, str, d
     following = 0 if current is None else current + 1
     for k in ([] if current is None else [current]) + [following]:
         cycle = program.cycle(k)
+        closed = records.get((k, "close"))
+        if closed is not None and closed.final:
+            continue
         for step in ledger.STEPS:
             rec = records.get((cycle.index, step))
             if rec is not None and rec.final:
@@ -220,7 +223,7 @@ def _walk_cycle(program: Program, cycle: Cycle, backend: Backend, store: Store,
     for step in ledger.STEPS:
         rec = records.get((cycle.index, step))
         if rec is not None and rec.final:
-            if step == "select" and rec.state == "skipped":
+            if step in ("select", "create") and rec.state == "skipped":
                 _act(run, "close", lambda: ("done", "Closed: the cycle was missed.", {}),
                      records, done)
                 return
@@ -245,6 +248,10 @@ def _walk_cycle(program: Program, cycle: Cycle, backend: Backend, store: Store,
         elif step == "create":
             detail = _act_detail(run, step, lambda: steps.create(run), records, done)
             ids = list(detail.get("calibration_ids", []))
+            if records[(cycle.index, step)].state == "skipped":
+                _act(run, "close", lambda: ("done", "Closed: the cycle was missed.", {}),
+                     records, done)
+                return
         elif step == "status":
             _act(run, step, lambda: steps.status(run), records, done)
         elif step == "reveal":
