@@ -54,11 +54,13 @@ def test_the_committed_programs_are_valid(path):
     ({"calls": "6"}, "calls must be a int"),
     ({"colour": "red"}, "unknown key(s) ['colour']"),
     ({"team": "../x"}, "not a team name"),
+    ({"store_url": "postgresql+psycopg://calib:hunter2@db/calib"}, "store_url holds a password"),
 ])
 def test_a_bad_program_is_refused_with_a_sentence_naming_the_file(change, message):
     with pytest.raises(ParameterError) as caught:
         check_program({**BASE, **change}, source="programs/demo.yaml")
     assert message in str(caught.value)
+    assert "hunter2" not in str(caught.value)
     assert str(caught.value).startswith("programs/demo.yaml")
 
 

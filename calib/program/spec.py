@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import pandas as pd
+from sqlalchemy.engine import url as sa_url
 
 from calib.context import ReportSettings
 from calib.values import ParameterError, check_team, parse_instant, read_yaml
@@ -143,6 +144,13 @@ class Program:
         return core + tuple(pool[(index * seats + i) % len(pool)] for i in range(seats))
 
 
+def _has_password(url: str) -> bool:
+    try:
+        return bool(sa_url.make_url(url).password)
+    except Exception:  # noqa: BLE001 - an unparsable URL is the store's to refuse, later
+        return ":" in url.split("@")[0].split("//")[-1] and "@" in url
+
+
 def _kind_name(kind: Any) -> str:
     return " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
 
@@ -177,6 +185,9 @@ def check_program(values: Mapping[str, Any], *, source: str = "the program") -> 
     team = check_team(given["team"], source=source)
     if given["backend"] not in ("sandbox", "genesys"):
         fail(f"backend must be 'sandbox' or 'genesys', not {given['backend']!r}.")
+    if given["store_url"] and _has_password(given["store_url"]):
+        fail("store_url holds a password; secrets never go in program files: leave store_url "
+             "empty and put the whole URL in the CALIB_STORE_URL environment variable.")
     if given["cadence"] not in CADENCES:
         fail(f"cadence must be one of {', '.join(CADENCES)}, not {given['cadence']!r} (monthly "
              f"for a stable team, biweekly for a new QM program).")

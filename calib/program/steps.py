@@ -219,7 +219,10 @@ def report(run: CycleRun, calibration_ids: list[str]) -> Result:
     notebook = find_notebook(REPORT_NOTEBOOK)
     params = {"team": p.team, "month": month, "backend": p.backend,
               "sandbox_seed": p.sandbox_seed, "files": [], "files_preset": "",
-              "calibrators": [run.cycle.calibrator_email], "store_url": run.store_url,
+              # the program's own store_url (never a password: the program file has none),
+              # else empty, so the runner finds the tick's store by the same rule
+              # ($CALIB_STORE_URL) without the URL reaching the file
+              "calibrators": [run.cycle.calibrator_email], "store_url": p.store_url,
               **_as_notebook_types(p.report.as_dict(), notebook)}
     params_file = run.folder / "report-params.yaml"
     _write_atomically(params_file, yaml.safe_dump(params, sort_keys=False))
