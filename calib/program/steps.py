@@ -217,7 +217,8 @@ def report(run: CycleRun, calibration_ids: list[str]) -> Result:
 
     p, month = run.program, run.plan.month
     notebook = find_notebook(REPORT_NOTEBOOK)
-    params = {"team": p.team, "month": month, "backend": p.backend,
+    params = {**_notebook_defaults(notebook),
+              "team": p.team, "month": month, "backend": p.backend,
               "sandbox_seed": p.sandbox_seed, "files": [], "files_preset": "",
               # the program's own store_url (never a password: the program file has none),
               # else empty, so the runner finds the tick's store by the same rule
@@ -232,6 +233,15 @@ def report(run: CycleRun, calibration_ids: list[str]) -> Result:
     return ("done", f"Report {rendered.html.relative_to(run.folder)} and {agenda_note}{late}.",
             {"html": str(rendered.html), "summary": str(rendered.summary or ""),
              "agenda": str(run.folder / "agenda.md")})
+
+
+def _notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """Every parameter of the report notebook at its default, the runner's own left out: a
+    parameter the report gains later takes its default instead of failing the tick."""
+    from calib.render.contract import RUNNER_SET, notebook_parameters
+
+    return {name: param.default for name, param in notebook_parameters(notebook).items()
+            if name not in RUNNER_SET and not param.help.lower().startswith("set by the runner")}
 
 
 def _as_notebook_types(values: dict[str, Any], notebook: Path) -> dict[str, Any]:
