@@ -36,12 +36,13 @@ def ledger(url: str):
 
 def kill_when_started(program_file, env, url: str, cycle: int, step: str) -> None:
     """Run a tick and SIGKILL it as soon as ``step`` of ``cycle`` is recorded as started."""
+    store = Store(url)  # opened once: the poll must be much quicker than the step it aims at
     proc = start_tick(program_file, env)
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            rows = ledger(url)
-            hit = rows[(rows["cycle"] == cycle) & (rows["step"] == step)]
+            rows = step_records(store, "demo", cycle)
+            hit = rows[rows["step"] == step]
             if len(hit) and hit.iloc[0]["state"] == "started":
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
@@ -51,6 +52,7 @@ def kill_when_started(program_file, env, url: str, cycle: int, step: str) -> Non
             time.sleep(0.01)
         pytest.fail(f"{step} never started")
     finally:
+        store.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -72,7 +74,7 @@ def test_a_tick_killed_at_each_step_resumes_without_duplicate_or_gap(tmp_path):
     program = read_program(program_file)
     cycle = program.cycle(0)
     with serve_demo_org(tmp_path / "sandbox") as server:
-        set_faults(server, {"latency_ms": 120})
+        set_faults(server, {"latency_ms": 250})
         moments = [(cycle.start, ["select", "create"]), (cycle.deadline, ["status", "reveal"]),
                    (cycle.report_due, ["report"])]
         for at, aimed in moments:
