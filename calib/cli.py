@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 # Modules under calib.commands that define register(subparsers). Imported lazily by main().
-COMMAND_MODULES = ("sandbox", "sessions", "month", "report", "data", "rubric")
+COMMAND_MODULES = ("sandbox", "sessions", "month", "report", "data", "rubric", "program")
 
 
 class CommandError(Exception):

@@ -223,7 +223,7 @@ def test_a_version_2_store_migrates_and_gains_the_locks_table(store_url):
         conn.execute(sa.text("DROP TABLE locks"))  # what a store written by schema 2 lacks
         conn.execute(sa.text("UPDATE schema_version SET version = 2"))
     with Store(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION
+        assert store.schema_version == SCHEMA_VERSION >= 3
         with store._engine.connect() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY "
                                             "version")).scalars().all()

@@ -34,6 +34,10 @@ Tables, and why each exists:
     one row per file whose scores were imported (source ``"files"``), with its digest.
 ``runs``
     report and sync run records.
+``program_steps``
+    what each calibration program's tick did: one row per team, cycle and step (select,
+    create, status, reveal, report, close) with its state, when and its outcome, so a crashed
+    tick resumes and a finished step is never done twice (:mod:`calib.program.ledger`).
 ``locks``
     who holds each named store lock on PostgreSQL (host, process, since when, what for); the
     lock itself is an advisory lock (see :mod:`calib.store.locks`), this row only feeds the
@@ -48,7 +52,7 @@ import sqlalchemy as sa
 
 from calib.store.migrate import scope_file_ids
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def build_metadata() -> sa.MetaData:
@@ -179,6 +183,15 @@ def build_metadata() -> sa.MetaData:
              sa.Column("status", text, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("detail", text))
+    sa.Table("program_steps", md,
+             sa.Column("team", text, primary_key=True),
+             sa.Column("cycle", sa.Integer, primary_key=True),
+             sa.Column("step", text, primary_key=True),
+             sa.Column("cycle_start", ts, nullable=False),
+             sa.Column("state", text, nullable=False),
+             sa.Column("attempts", sa.Integer, nullable=False),
+             sa.Column("started_at", ts), sa.Column("finished_at", ts),
+             sa.Column("outcome", text), sa.Column("detail", text))
     sa.Table("locks", md,
              sa.Column("name", text, primary_key=True),
              sa.Column("purpose", text), sa.Column("host", text),
@@ -196,6 +209,8 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: None,
     # 3 -> 4 moves the ids from files to their team-scoped keys (calib.store.scope).
     3: lambda conn: _scope_file_ids(conn),
+    # 4 -> 5 adds the program_steps table only (created the same way).
+    4: lambda conn: None,
 }
 
 
