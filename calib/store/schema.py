@@ -33,6 +33,10 @@ Tables, and why each exists:
     one row per file whose scores were imported (source ``"files"``), with its digest.
 ``runs``
     report and sync run records.
+``ai_evaluations``, ``ai_answers``
+    Genesys AI scoring of an evaluation (``aiScoring``: failure type, pending, last change;
+    ``evaluationSource.type``) and the AI's suggested answer per question (``aiAnswer``),
+    written by :mod:`calib.store.ai`; they go with their evaluation (ON DELETE CASCADE).
 ``locks``
     who holds each named store lock on PostgreSQL (host, process, since when, what for); the
     lock itself is an advisory lock (see :mod:`calib.store.locks`), this row only feeds the
@@ -45,7 +49,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def build_metadata() -> sa.MetaData:
@@ -176,6 +180,20 @@ def build_metadata() -> sa.MetaData:
              sa.Column("status", text, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("detail", text))
+    sa.Table("ai_evaluations", md,
+             sa.Column("evaluation_id", text,
+                       sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
+                       primary_key=True),
+             sa.Column("failure_type", text), sa.Column("pending", sa.Boolean),
+             sa.Column("date_last_changed", ts), sa.Column("source_type", text))
+    sa.Table("ai_answers", md,
+             sa.Column("evaluation_id", text,
+                       sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
+                       primary_key=True),
+             sa.Column("question_id", text, primary_key=True),
+             sa.Column("question_group_id", text), sa.Column("answer_id", text),
+             sa.Column("marked_na", sa.Boolean), sa.Column("failure_type", text),
+             sa.Column("explanation", text))
     sa.Table("locks", md,
              sa.Column("name", text, primary_key=True),
              sa.Column("purpose", text), sa.Column("host", text),
@@ -191,4 +209,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     1: lambda conn: None,
     # 2 -> 3 adds the locks table only (created the same way).
     2: lambda conn: None,
+    # 3 -> 4 adds the ai_evaluations and ai_answers tables only (created the same way).
+    # Another branch also bumps the version; the numbers are settled when both are merged.
+    3: lambda conn: None,
 }
