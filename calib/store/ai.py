@@ -10,6 +10,7 @@ are removed, so a rerun after a failure, or after Genesys re-ran the AI, ends in
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -205,3 +206,13 @@ class AiStoreMixin:
         calibrations; sealed calibrations' AI answers are left out like their answers."""
         team = None if team is None else cv.check_team(team)
         return self._read(load_ai_answers, self._tables, team, cv.month_list(months))
+
+    def form_bodies(self, form_ids: Iterable[str] | None = None) -> dict[str, dict]:
+        """The stored form versions as the API returned them (JSON), by form id: what
+        :func:`calib.scoring.score_evaluation` needs to re-score the AI's answers."""
+        forms = self._tables["forms"]
+        stmt = sa.select(forms.c.form_id, forms.c.body)
+        if form_ids is not None:
+            stmt = stmt.where(forms.c.form_id.in_(list(form_ids)))
+        rows = self._read(lambda c: list(c.execute(stmt)))
+        return {fid: json.loads(body) for fid, body in rows if body}
