@@ -101,3 +101,28 @@ def test_a_store_of_the_previous_version_gains_the_ai_tables(tmp_path):
     with Store(url) as reopened:
         assert reopened.schema_version == SCHEMA_VERSION
         assert reopened.ai_answers().empty and reopened.ai_runs().empty
+
+
+def test_the_ai_calibration_from_the_store_is_the_one_from_the_org(sandbox, store):
+    from calib.ai.analysis import ai_calibration, ai_calibration_from_store
+    from tests.ai_frames import org_ai_tables
+
+    info, months = sandbox.truth.teams["north"], ["2026-08", "2026-09", "2026-10"]
+    with sandbox.client() as client:
+        for month in months:
+            sync_month(client, store, team="north", month=month,
+                       calibrator_ids=[info["calibrator_id"]])
+    stored = ai_calibration_from_store(store, "north", months)
+    org = sandbox.org
+    ai_answers, ai_runs = org_ai_tables(org)
+    answers = org.tidy_answers()
+
+    def pick(frame):
+        return frame[(frame["team"] == "north") & frame["month"].isin(months)]
+
+    direct = ai_calibration(pick(answers), pick(ai_answers), pick(ai_runs), org.forms_by_id)
+    assert [(v.question_id, v.verdict, v.n_calls) for v in stored.verdicts] == \
+        [(v.question_id, v.verdict, v.n_calls) for v in direct.verdicts]
+    assert stored.bias.n == direct.bias.n > 0
+    assert stored.bias.bias == pytest.approx(direct.bias.bias, abs=1e-6)
+    assert stored.n_runs == direct.n_runs and stored.n_failed_runs == direct.n_failed_runs
