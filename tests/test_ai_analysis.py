@@ -127,7 +127,7 @@ def test_the_whole_calibration_on_the_small_case():
     assert set(result.trend["month"]) == {"2026-09", "2026-10"}
     failures = result.failures
     assert failures[["level", "question_id", "failure_type", "n", "n_total"]].values.tolist() \
-        == [["question", "q2", "LowConfidenceError", 3, 6]]
+        == [["question", "q2", "LowConfidenceError", 1, 2]], "once per call, not evaluation"
     assert "18.8 points higher" in result.bias.sentence()
 
 

@@ -193,14 +193,17 @@ def evaluator_anchoring(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def failure_rates(ai_runs: pd.DataFrame, ai_answers: pd.DataFrame) -> pd.DataFrame:
     """How often the AI failed, by type: whole runs (``level`` "evaluation", over every run)
-    and single questions (``level`` "question", over the question's rows of runs that did not
-    fail). Columns :data:`FAILURE_COLUMNS`; types that never occurred are not listed."""
+    and single questions (``level`` "question", per call: Genesys reads a call once and copies
+    the reading to every evaluation of it, so a question counts once per calibration, over the
+    calls whose run did not fail). Columns :data:`FAILURE_COLUMNS`; types that never occurred
+    are not listed."""
     rows = []
     n_runs = len(ai_runs)
     for ftype, n in ai_runs["ai_failure_type"].dropna().value_counts().sort_index().items():
         rows.append({"level": "evaluation", "question_id": None, "failure_type": ftype,
                      "n": int(n), "n_total": n_runs, "rate": n / n_runs})
-    for qid, sub in ai_answers.groupby("question_id", sort=False):
+    per_call = ai_answers.drop_duplicates(["calibration_id", "question_id"])
+    for qid, sub in per_call.groupby("question_id", sort=False):
         for ftype, n in sub["ai_failure_type"].dropna().value_counts().sort_index().items():
             rows.append({"level": "question", "question_id": qid, "failure_type": ftype,
                          "n": int(n), "n_total": len(sub), "rate": n / len(sub)})
