@@ -178,3 +178,13 @@ def test_ai_against_the_expert_agrees_with_irrcac(seed):
     else:
         assert row["ac1_expert_ci_low"] >= low - 1e-9
     assert row["ac1_expert_ci_high"] == pytest.approx(est["confidence_interval"][1], abs=1e-9)
+
+
+def test_the_notebook_loader_says_when_there_is_nothing_to_calibrate(tmp_path):
+    from calib.ai.load import load_ai_calibration
+
+    with pytest.raises(ValueError, match="sandbox or 'store'|'sandbox' or 'store'"):
+        load_ai_calibration("genesys", team="north", months=["2026-09"])
+    with pytest.raises(ValueError, match="carries an AI answer.*Pick months"):
+        load_ai_calibration("store", team="north", months=["2026-09"],
+                            store_url=f"sqlite:///{tmp_path / 'empty.sqlite'}")
