@@ -6,6 +6,8 @@
   calibrator, who grows lenient from 2026-08: against that expert the lenient AI reads empathy
   *as the expert does*, so there only the N/A confusion must show (it does not depend on
   leniency) — the verdict follows the reference, as it should.
+* **Anchoring**: the panel member who keeps the AI's answers most (``Truth.ai_acceptance``)
+  tops the list of who keeps the AI's answers when they are not the expert's.
 * **Bias**: the AI's total-score bias against the expert (its suggestions all kept, the rest as
   the expert read it) has a true value per seed and team: the mean over a large population of
   calls. One large org per seed (240 calls a month) is cut into 20 disjoint samples of 12 calls
@@ -32,24 +34,36 @@ BIAS_SEEDS = range(8)
 BIG, SAMPLE = 240, 12
 
 
-def _verdicts(org, team):
+def _outcomes(org, team):
+    """The verdict rows of one team, and whether its most anchored evaluator comes first."""
     ai_answers, ai_runs = org_ai_tables(org)
     answers = org.tidy_answers()
     pick = (lambda f: f[f["team"] == team])
     result = ai_calibration(pick(answers), pick(ai_answers), pick(ai_runs), org.forms_by_id)
     readings = {q: t.reading for q, t in org.truth.ai_questions.items()}
-    return pd.DataFrame([{"seed": org.seed, "team": team, "question_id": v.question_id,
+    acceptance = org.truth.ai_acceptance
+    anchorer = max(org.truth.teams[team]["panel_ids"], key=lambda p: acceptance.get(p, 0.0))
+    rows = pd.DataFrame([{"seed": org.seed, "team": team, "question_id": v.question_id,
                           "reading": readings[v.question_id], "verdict": v.verdict}
                          for v in result.verdicts])
+    return rows, result.evaluators["evaluator_id"].iloc[0] == anchorer
 
 
 @pytest.fixture(scope="module")
-def verdicts():
-    frames = []
+def outcomes():
+    frames, first = [], []
     for seed in VERDICT_SEEDS:
         org = generate_org(seed, calls_per_month=12, conversations_per_day=1)
-        frames += [_verdicts(org, "north"), _verdicts(org, "demo")]
-    return pd.concat(frames, ignore_index=True)
+        for team in ("north", "demo"):
+            rows, top = _outcomes(org, team)
+            frames.append(rows)
+            first.append(top)
+    return pd.concat(frames, ignore_index=True), first
+
+
+@pytest.fixture(scope="module")
+def verdicts(outcomes):
+    return outcomes[0]
 
 
 def test_badly_read_questions_are_flagged_and_well_read_ones_kept(verdicts):
@@ -73,6 +87,14 @@ def test_the_na_confusion_shows_even_against_a_lenient_expert(verdicts):
     hold = demo[demo["reading"] == "confuses N/A"]
     assert (hold["verdict"] != "keep on").mean() >= 0.95
     assert (demo.loc[demo["reading"] == "reads well", "verdict"] == "turn off").mean() == 0
+
+
+def test_the_evaluator_who_anchors_on_the_ai_comes_first(outcomes):
+    """Each team's panel has one evaluator who keeps the AI's answer 80-90 % of the times it
+    differs from their own (the seed's edge case 1, now anchoring on the AI): ranked by how often
+    they kept AI answers the expert did not give, they come first (measured: 59 of 60)."""
+    _, first = outcomes
+    assert sum(first) >= 0.95 * len(first)
 
 
 def _bias_cover(seed):

@@ -72,8 +72,8 @@ def test_an_unknown_failure_type_is_refused_with_its_rows(synced, tmp_path):
     answers.loc[row, "ai_failure_type"] = "Tired"
     answers.to_csv(answers_path, index=False)
     with Store(f"sqlite:///{tmp_path / 'refused.sqlite'}") as other:
-        with pytest.raises(InterchangeError, match=r"(?s)ai_failure_type.*'Tired'.*LowConfidenceError"
-                           ) as caught:
+        refused = r"(?s)ai_failure_type.*'Tired'.*LowConfidenceError"
+        with pytest.raises(InterchangeError, match=refused) as caught:
             import_into_store(other, [scores_path, answers_path], team="north")
         assert str(row + 2) in str(caught.value), "the spreadsheet row is named"
         assert other.scores("north").empty and other.ai_answers("north").empty

@@ -25,6 +25,7 @@ __all__ = ["AiStoreMixin", "upsert_ai", "load_ai_runs", "load_ai_answers"]
 _RUN_COLUMNS = {"evaluation_id": "evaluation_id", "ai_failure_type": "failure_type",
                 "ai_pending": "pending", "ai_date_last_changed": "date_last_changed",
                 "evaluation_source_type": "source_type"}
+_SOURCE_WORDS = {"api": "synced from the API", "files": "imported from files"}
 _ANSWER_COLUMNS = {"evaluation_id": "evaluation_id", "question_id": "question_id",
                    "question_group_id": "question_group_id", "ai_answer_id": "answer_id",
                    "ai_marked_na": "marked_na", "ai_failure_type": "failure_type",
@@ -92,9 +93,10 @@ def upsert_ai(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month: 
     named = set(runs["evaluation_id"]) | set(answers["evaluation_id"])
     unknown = sorted(named - stored)
     if unknown:
+        where = _SOURCE_WORDS.get(source, source)
         raise ValueError(f"AI scoring names {len(unknown)} evaluation(s) not stored for team "
-                         f"{team!r}, {month} ({cv_source(source)}), such as {unknown[0]!r}; "
-                         f"write the month's scores first, or correct the evaluation ids.")
+                         f"{team!r}, {month} ({where}), such as {unknown[0]!r}; write the "
+                         f"month's scores first, or correct the evaluation ids.")
     missing = sorted(set(answers["evaluation_id"]) - set(runs["evaluation_id"]))
     if missing:
         runs = ai_runs_frame(pd.concat([runs, pd.DataFrame({"evaluation_id": missing})],
@@ -106,13 +108,8 @@ def upsert_ai(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month: 
         table = t["ai_evaluations" if name == "ai_runs" else "ai_answers"]
         old = [dict(r._mapping) for r in conn.execute(
             sa.select(table).where(table.c.evaluation_id.in_(scope)))]
-        # children first on removal is not needed: both hang off evaluations only
         counts[name] = _diff(conn, table, old, _records(frame, names))
     return counts
-
-
-def cv_source(source: str) -> str:
-    return {"api": "synced from the API", "files": "imported from files"}.get(source, source)
 
 
 def _open_rows(conn: sa.Connection, t: Mapping[str, sa.Table], table: sa.Table,
