@@ -29,6 +29,8 @@ from calib.ai.bias import ai_bias, ai_scores
 from calib.sandbox import generate_org
 from tests.ai_frames import org_ai_tables
 
+pytestmark = pytest.mark.slow  # 60 team-seeds and 8 large orgs: about a minute of CPU
+
 VERDICT_SEEDS = range(30)
 BIAS_SEEDS = range(8)
 BIG, SAMPLE = 240, 12
