@@ -126,3 +126,19 @@ def test_the_ai_calibration_from_the_store_is_the_one_from_the_org(sandbox, stor
     assert stored.bias.n == direct.bias.n > 0
     assert stored.bias.bias == pytest.approx(direct.bias.bias, abs=1e-6)
     assert stored.n_runs == direct.n_runs and stored.n_failed_runs == direct.n_failed_runs
+
+
+def test_an_ai_answer_genesys_no_longer_shows_goes_and_a_rerun_restores_it(sandbox, store):
+    info = sandbox.truth.teams["north"]
+    with sandbox.client() as client:
+        sync_month(client, store, team="north", month=AI_MONTH,
+                   calibrator_ids=[info["calibrator_id"]])
+    runs, answers = store.ai_runs("north", AI_MONTH), store.ai_answers("north", AI_MONTH)
+    fewer = store.upsert_ai("north", AI_MONTH, runs, answers.iloc[1:])
+    assert fewer["ai_answers"]["deleted"] == 1 and fewer["ai_runs"]["updated"] == 0
+    assert len(store.ai_answers("north", AI_MONTH)) == len(answers) - 1
+    with sandbox.client() as client:
+        again = sync_month(client, store, team="north", month=AI_MONTH,
+                           calibrator_ids=[info["calibrator_id"]])
+    assert again.ai_changed == 1
+    pd.testing.assert_frame_equal(store.ai_answers("north", AI_MONTH), answers)
