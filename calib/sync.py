@@ -12,6 +12,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from calib.ai.tables import ai_answers_frame, ai_runs_frame
+from calib.genesys.ai_scoring import ai_rows
 from calib.genesys.month import find_users, read_month
 from calib.store.convert import check_month, check_team
 from calib.tables import answers_frame, scores_frame
@@ -36,6 +38,10 @@ class SyncResult:
         Calibrations of the month whose scores stay sealed (still waiting for evaluations).
     removed_calibrations : tuple of str
         Calibrations removed from the store because the API no longer lists them.
+    ai_runs, ai_answers : int
+        Evaluations with AI scoring and AI answers (``aiAnswer``) read for the month.
+    ai_changed : int
+        Stored AI rows inserted, updated or deleted (:meth:`calib.store.Store.upsert_ai`).
     """
 
     calibrations: int
@@ -47,6 +53,9 @@ class SyncResult:
     gate_closed: int
     deleted: int = 0
     removed_calibrations: tuple[str, ...] = ()
+    ai_runs: int = 0
+    ai_answers: int = 0
+    ai_changed: int = 0
 
 
 def sync_month(client: Any, store: Any, *, team: str, month: str,
@@ -95,12 +104,34 @@ def sync_month(client: Any, store: Any, *, team: str, month: str,
     result = store.upsert_month(team, month, scores_frame(score_rows), answers_frame(answer_rows),
                                 forms=data.forms.values(), users=data.users,
                                 calibrations=records, source="api")
+    ai_runs, ai_answers = _ai_frames(data.evaluations.values(), score_rows)
+    ai_counts = store.upsert_ai(team, month, ai_runs, ai_answers, source="api")
     gate = store.gate(team, month)
     return SyncResult(calibrations=len(data.calibrations), evaluations=len(data.evaluations),
                       answers=len(answer_rows), inserted=result.inserted,
                       updated=result.updated, unchanged=result.unchanged,
                       gate_closed=int((~gate["open"]).sum()), deleted=result.deleted,
-                      removed_calibrations=result.removed_calibrations)
+                      removed_calibrations=result.removed_calibrations,
+                      ai_runs=len(ai_runs), ai_answers=len(ai_answers),
+                      ai_changed=sum(c[k] for c in ai_counts.values()
+                                     for k in ("inserted", "updated", "deleted")))
+
+
+_KEYS = ("team", "month", "session_id", "calibration_id", "conversation_id", "evaluation_id",
+         "evaluator_id", "role", "form_id")
+
+
+def _ai_frames(evaluations: Iterable[dict], score_rows: list[dict]
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The month's ``ai_runs`` and ``ai_answers`` with each evaluation's keys from its scores
+    row (written after the month's evaluations, in a second transaction: a rerun repairs a
+    failure between the two)."""
+    runs, answers = ai_rows(evaluations)
+    keys = {r["evaluation_id"]: {k: r[k] for k in _KEYS} for r in score_rows}
+    return (ai_runs_frame([{**keys[r["evaluation_id"]], **r} for r in runs
+                           if r["evaluation_id"] in keys]),
+            ai_answers_frame([{**keys[a["evaluation_id"]], **a} for a in answers
+                              if a["evaluation_id"] in keys]))
 
 
 def sync_months(client: Any, store: Any, *, team: str, months: Iterable[str],

@@ -64,6 +64,12 @@ def test_sealed_scores_are_left_out_or_blanked_never_shown(store):
 
 def test_no_public_function_leaks_a_sealed_score(store):
     """Call every public read of the store and look for the sealed calibration's score."""
+    every = store.scores(include_sealed=True)
+    first_question = store.form_questions()["question_id"].iloc[0]
+    store.upsert_ai(TEAM, MONTH, every.assign(ai_failure_type=None), every.assign(
+        question_id=first_question, ai_answer_id=None, ai_marked_na=True,
+        ai_explanation=[f"the AI's reading, {SECRET}" if c == SEALED else "open"
+                        for c in every["calibration_id"]]))
     reads = {
         "scores": lambda: [store.scores(), store.scores(TEAM, MONTH, include_sealed=True)],
         "answers": lambda: [store.answers(), store.answers(TEAM, [MONTH])],
@@ -78,10 +84,13 @@ def test_no_public_function_leaks_a_sealed_score(store):
         "deadline_changes": lambda: [store.deadline_changes()], "now": lambda: [store.now()],
         "calibrations": lambda: [store.calibrations(), store.calibrations(TEAM, MONTH)],
         "lock": lambda: [_holder_record(store)],
+        "ai_runs": lambda: [store.ai_runs(), store.ai_runs(TEAM, MONTH)],
+        "ai_answers": lambda: [store.ai_answers(), store.ai_answers(TEAM, [MONTH])],
+        "form_bodies": lambda: [store.form_bodies()],
     }
     writes = {"upsert_month", "import_months", "reveal", "save_session", "add_rubric_note",
               "record_consensus",
-              "record_run", "record_import", "close"}
+              "record_run", "record_import", "close", "upsert_ai"}
     public = {n for n, m in inspect.getmembers(Store, callable) if not n.startswith("_")}
     assert public == set(reads) | writes, (
         f"classify new Store methods for this leak test: {public ^ (set(reads) | writes)}")

@@ -29,7 +29,8 @@ from calib.genesys import errors
 
 __all__ = ["SETTINGS_PATH", "EVALUATION_FAILURE_TYPES", "QUESTION_FAILURE_TYPES",
            "EVALUATION_SOURCE_TYPES", "AiScoring", "AiAnswer", "settings_body",
-           "enabled_question_context_ids", "ai_scoring", "ai_answers", "ai_scored_question_ids"]
+           "enabled_question_context_ids", "ai_scoring", "ai_answers", "ai_scored_question_ids",
+           "ai_rows"]
 
 SETTINGS_PATH = "/api/v2/quality/forms/evaluations/{formId}/aiscoring/settings"
 # the enums as the SDK lists them (models/ai_scoring.py, ai_answer.py, evaluation_source.py)
@@ -152,3 +153,34 @@ def ai_scored_question_ids(evaluations: Iterable[Mapping[str, Any]]) -> frozense
     shows which questions it AI-scores (the API has no GET for the settings). A question whose
     every AI run failed at the evaluation level does not show."""
     return frozenset(a.question_id for ev in evaluations for a in ai_answers(ev))
+
+
+def ai_rows(evaluations: Iterable[Mapping[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """The AI scoring of ``evaluations`` as rows keyed by ``evaluation_id``: one per evaluation
+    AI scoring ran for (``aiScoring`` present) and one per ``aiAnswer``, with the column names of
+    :mod:`calib.ai.tables` (the caller adds the evaluation's team, calibration and evaluator).
+
+    Raises
+    ------
+    calib.genesys.errors.UnexpectedResponseError
+        ``aiScoring``, ``evaluationSource`` or an ``aiAnswer`` is not a JSON object.
+    """
+    runs, answers = [], []
+    for ev in evaluations:
+        scoring = ai_scoring(ev)
+        found = ai_answers(ev)
+        if scoring is None and not found:
+            continue
+        source = ev.get("evaluationSource")
+        source = _object(source, "evaluationSource", ev) if source is not None else {}
+        runs.append({"evaluation_id": ev.get("id"),
+                     "ai_failure_type": scoring.failure_type if scoring else None,
+                     "ai_pending": scoring.pending if scoring else None,
+                     "ai_date_last_changed": scoring.date_last_changed if scoring else None,
+                     "evaluation_source_type": source.get("type")})
+        answers += [{"evaluation_id": ev.get("id"), "question_group_id": a.question_group_id,
+                     "question_id": a.question_id, "ai_answer_id": a.answer_id,
+                     "ai_marked_na": bool(a.marked_not_applicable),
+                     "ai_failure_type": a.failure_type, "ai_explanation": a.explanation}
+                    for a in found]
+    return runs, answers

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from calib.interchange.ai_columns import AI_ANSWER_FIELDS, AI_SCORE_FIELDS, with_ai_columns
 from calib.interchange.reading import needs_formula_quote
 from calib.tables import ANSWERS_COLUMNS, SCORES_COLUMNS, answers_frame, scores_frame
 
@@ -34,7 +35,9 @@ def file_names(team: str, month: str, fmt: Format = "csv") -> tuple[str, str]:
 
 
 def export_month(scores: pd.DataFrame, answers: pd.DataFrame, out_dir: str | Path, *,
-                 team: str, month: str, fmt: Format = "csv") -> list[Path]:
+                 team: str, month: str, fmt: Format = "csv",
+                 ai_runs: pd.DataFrame | None = None,
+                 ai_answers: pd.DataFrame | None = None) -> list[Path]:
     """Write one month of one team's scores and answers.
 
     Parameters
@@ -47,6 +50,9 @@ def export_month(scores: pd.DataFrame, answers: pd.DataFrame, out_dir: str | Pat
         The team and ``YYYY-MM`` month to write.
     fmt : {"csv", "parquet"}
         File format.
+    ai_runs, ai_answers : pandas.DataFrame, optional
+        The month's AI scoring (:mod:`calib.ai.tables`): when it has rows, the files gain the
+        optional AI columns after the table columns (:mod:`calib.interchange.ai_columns`).
 
     Returns
     -------
@@ -74,9 +80,11 @@ def export_month(scores: pd.DataFrame, answers: pd.DataFrame, out_dir: str | Pat
     out.mkdir(parents=True, exist_ok=True)
     names = file_names(team, month, fmt)
     paths = [out / names[0], out / names[1]]
-    for frame, columns, path in ((scores, SCORES_COLUMNS, paths[0]),
-                                 (answers, ANSWERS_COLUMNS, paths[1])):
-        frame = frame[list(columns)].reset_index(drop=True)
+    scores, answers = with_ai_columns(scores, answers, ai_runs, ai_answers)
+    for frame, columns, extra, path in ((scores, SCORES_COLUMNS, AI_SCORE_FIELDS, paths[0]),
+                                        (answers, ANSWERS_COLUMNS, AI_ANSWER_FIELDS, paths[1])):
+        frame = frame[list(columns) + [c for c in extra if c in frame.columns]]\
+            .reset_index(drop=True)
         if fmt == "parquet":
             frame.to_parquet(path, index=False)
         else:
@@ -156,4 +164,6 @@ def export_from_store(store: Any, *, team: str, month: str, out_dir: str | Path,
                      f"back into this store would remove the sealed ones that came from files "
                      f"(files are the source of truth for their month).")
     answers = store.answers(team, [month])
-    return export_month(scores, answers, out_dir, team=team, month=month, fmt=fmt)
+    return export_month(scores, answers, out_dir, team=team, month=month, fmt=fmt,
+                        ai_runs=store.ai_runs(team, [month]),
+                        ai_answers=store.ai_answers(team, [month]))

@@ -31,8 +31,11 @@ EVALUATION_FIELDS: tuple[str, ...] = tuple(c for c in SCORE_FIELDS if c not in (
 QUESTION_FIELDS: tuple[str, ...] = ("question_group_id", "question_group_name", "question_id",
                                     "question_text", "answer_id", "answer_text", "points",
                                     "max_points", "marked_na", "comment")
-#: Extra columns the importer understands besides the table columns.
-EXTRA_FIELDS: tuple[str, ...] = ("is_expert",)
+#: Extra columns the importer understands besides the table columns (the optional AI scoring
+#: columns: calib.interchange.ai_columns).
+EXTRA_FIELDS: tuple[str, ...] = ("is_expert", "ai_scored", "ai_run_failure_type",
+                                 "ai_answer_id", "ai_marked_na", "ai_failure_type",
+                                 "ai_explanation")
 #: Every column name the importer understands after mapping.
 KNOWN_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(SCORE_FIELDS + ANSWER_FIELDS + EXTRA_FIELDS))
 #: The minimal spreadsheet.
@@ -41,12 +44,12 @@ REQUIRED_FIELDS: tuple[str, ...] = ("calibration_id", "evaluator_id", "total_sco
 EVALUATION_KEY: tuple[str, ...] = ("calibration_id", "evaluator_id")
 
 FLOAT_FIELDS = tuple(n for n, t in {**SCORES_COLUMNS, **ANSWERS_COLUMNS}.items() if t == "float64")
-BOOL_FIELDS = ("any_failed_kill", "marked_na", "is_expert")
+BOOL_FIELDS = ("any_failed_kill", "marked_na", "is_expert", "ai_scored", "ai_marked_na")
 TIME_FIELDS = ("submitted_at",)
 #: Identifiers: spaces around them are removed, so ``"a "`` and ``"a"`` are one evaluator.
 ID_FIELDS = ("team", "month", "session_id", "calibration_id", "conversation_id", "agent_id",
              "calibrator_id", "evaluation_id", "evaluator_id", "form_id", "form_context_id",
-             "question_group_id", "question_id", "answer_id")
+             "question_group_id", "question_id", "answer_id", "ai_answer_id")
 #: The years a calibration's month and submitted time may fall in (calib's one rule).
 FIRST_YEAR, LAST_YEAR = values.FIRST_YEAR, values.LAST_YEAR
 

@@ -33,6 +33,7 @@ from calib.interchange.formats import EVALUATION_KEY, month_of
 from calib.interchange.presets import Preset, get_preset, load_mapping
 from calib.interchange.reading import read_table
 from calib.interchange.validate import map_file, parse_columns
+from calib.interchange.ai_columns import AI_ANSWER_FIELDS, ai_tables
 from calib.tables import ANSWERS_COLUMNS, SCORES_COLUMNS, answers_frame
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class ImportBatch:
     origin : pandas.DataFrame or None
         Where each evaluation came from: ``calibration_id``, ``evaluation_id``, ``file`` and
         ``row`` (the spreadsheet row), so that a refusal by the store can name the rows.
+    ai_runs, ai_answers : pandas.DataFrame or None
+        The optional AI scoring columns as :mod:`calib.ai.tables` frames; None when no file
+        has any (:mod:`calib.interchange.ai_columns`).
     """
 
     scores: pd.DataFrame
@@ -62,6 +66,8 @@ class ImportBatch:
     notes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     origin: pd.DataFrame | None = None
+    ai_runs: pd.DataFrame | None = None
+    ai_answers: pd.DataFrame | None = None
 
     def rows_of(self, column: str, value: str) -> dict[str, list[int]]:
         """``{file: [rows]}`` of the evaluations whose ``column`` (``calibration_id`` or
@@ -221,6 +227,7 @@ def _combine(parsed: list[tuple[str, pd.DataFrame]], *, team: str, month: str | 
                           "calibration.", "Keep one answer per evaluator, calibration and "
                           "question.")
         answers = _attach_answers(answers, scores, problems, notes)
+    ai = ai_tables(scores, answers, problems)
     problems.raise_if_any()
     scores_out = _finalize(scores, SCORES_COLUMNS)
     answers_out = _finalize(answers, ANSWERS_COLUMNS) if answers is not None else answers_frame()
@@ -228,7 +235,8 @@ def _combine(parsed: list[tuple[str, pd.DataFrame]], *, team: str, month: str | 
                            "evaluation_id": scores_out["evaluation_id"],
                            "file": scores["_file"].to_numpy(dtype=object),
                            "row": scores["_row"].to_numpy()})
-    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files), origin)
+    return ImportBatch(scores_out, answers_out, tuple(notes), tuple(files), origin,
+                       *(ai[0], ai[1]) if ai is not None else (None, None))
 
 
 def _finalize(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -288,7 +296,7 @@ def _scores_from_combined(frame: pd.DataFrame, name: str, problems: ProblemLog) 
     evaluation_columns = [c for c in frame.columns if c not in
                           ("question_group_id", "question_group_name", "question_id",
                            "question_text", "answer_id", "answer_text", "points", "max_points",
-                           "marked_na", "comment")]
+                           "marked_na", "comment", *AI_ANSWER_FIELDS)]
     keys = list(EVALUATION_KEY)
     if not all(k in frame.columns for k in keys):
         return frame[evaluation_columns].iloc[0:0]

@@ -125,6 +125,12 @@ def import_into_store(store: Any, paths: Sequence[PathLike] | PathLike, *, team:
         outcomes = store.import_months(team, per_month, files=files, dry_run=dry_run)
     except StoredElsewhere as exc:
         raise _name_rows(exc, batch) from None
+    if not dry_run and batch.ai_runs is not None:
+        # the AI columns hang off the evaluations just written (a second transaction per
+        # month: rerunning the import repairs a failure between the two)
+        for m in per_month:
+            store.upsert_ai(team, m, batch.ai_runs[batch.ai_runs["month"] == m],
+                            batch.ai_answers[batch.ai_answers["month"] == m], source="files")
     results = [MonthImport(m, len(s), 0 if a is None else len(a),
                            _changes(outcomes[m], "evaluations"), _changes(outcomes[m], "answers"),
                            has_answers=a is not None)

@@ -26,6 +26,7 @@ _EXPORTS = {
     "show_rubric": "rubric_sections",
     "show_consensus": "rubric_sections",
     "Section": "sections",
+    "show_ai_scoring": "ai_section",
 }
 
 __all__ = sorted(_EXPORTS)

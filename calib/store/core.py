@@ -14,6 +14,7 @@ from calib.store import convert as cv
 from calib.store import gate as gate_mod
 from calib.store import records as rec
 from calib.store import scope
+from calib.store.ai import AiStoreMixin
 from calib.store.engine import create_store_engine, default_url, ensure_schema, parse_url, \
     write_connection
 from calib.store.errors import StoreError
@@ -23,7 +24,7 @@ from calib.store.schema import build_metadata
 from calib.store.upsert import UpsertResult, upsert_month
 
 
-class Store:
+class Store(AiStoreMixin):
     """The history store: SQLite by default, PostgreSQL by URL (SQLAlchemy Core).
 
     Parameters

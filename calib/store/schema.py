@@ -38,6 +38,10 @@ Tables, and why each exists:
     what each calibration program's tick did: one row per team, cycle and step (select,
     create, status, reveal, report, close) with its state, when and its outcome, so a crashed
     tick resumes and a finished step is never done twice (:mod:`calib.program.ledger`).
+``ai_evaluations``, ``ai_answers``
+    Genesys AI scoring of an evaluation (``aiScoring``: failure type, pending, last change;
+    ``evaluationSource.type``) and the AI's suggested answer per question (``aiAnswer``),
+    written by :mod:`calib.store.ai`; they go with their evaluation (ON DELETE CASCADE).
 ``locks``
     who holds each named store lock on PostgreSQL (host, process, since when, what for); the
     lock itself is an advisory lock (see :mod:`calib.store.locks`), this row only feeds the
@@ -52,7 +56,7 @@ import sqlalchemy as sa
 
 from calib.store.migrate import scope_file_ids
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def build_metadata() -> sa.MetaData:
@@ -192,6 +196,20 @@ def build_metadata() -> sa.MetaData:
              sa.Column("attempts", sa.Integer, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("outcome", text), sa.Column("detail", text))
+    sa.Table("ai_evaluations", md,
+             sa.Column("evaluation_id", text,
+                       sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
+                       primary_key=True),
+             sa.Column("failure_type", text), sa.Column("pending", sa.Boolean),
+             sa.Column("date_last_changed", ts), sa.Column("source_type", text))
+    sa.Table("ai_answers", md,
+             sa.Column("evaluation_id", text,
+                       sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
+                       primary_key=True),
+             sa.Column("question_id", text, primary_key=True),
+             sa.Column("question_group_id", text), sa.Column("answer_id", text),
+             sa.Column("marked_na", sa.Boolean), sa.Column("failure_type", text),
+             sa.Column("explanation", text))
     sa.Table("locks", md,
              sa.Column("name", text, primary_key=True),
              sa.Column("purpose", text), sa.Column("host", text),
@@ -211,6 +229,8 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     3: lambda conn: _scope_file_ids(conn),
     # 4 -> 5 adds the program_steps table only (created the same way).
     4: lambda conn: None,
+    # 5 -> 6 adds the ai_evaluations and ai_answers tables only (created the same way).
+    5: lambda conn: None,
 }
 
 
