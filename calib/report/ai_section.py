@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from calib.ai.analysis import AiCalibration, ai_calibration_from_store
+from calib.ai.analysis import AiCalibration
 from calib.report.display import Section, esc, fmt, table_html
 
 __all__ = ["show_ai_scoring", "ai_scoring_for", "ai_scoring_section"]
@@ -23,16 +23,9 @@ _VERDICT_CLASS = {"keep on": "aligned", "review": "discuss", "turn off": "full_s
 
 
 def ai_scoring_for(data: Any) -> AiCalibration | None:
-    """The AI calibration of the report's team over its history window, read from the store
-    the report read (:func:`calib.report.data.store_url` of its parameters)."""
-    from calib.report.data import store_url
-    from calib.store import Store
-
-    now = getattr(data, "now", None)
-    with Store(store_url(data.params), clock=(lambda: now) if now is not None else None) \
-            as store:
-        return ai_calibration_from_store(store, data.team, list(data.months),
-                                         confidence=float(data.params.get("confidence", 0.95)))
+    """The AI calibration of the report's team over its history window: read in the report's
+    one store session by :func:`calib.report.load_month` (``MonthData.ai``)."""
+    return getattr(data, "ai", None)
 
 
 def show_ai_scoring(data: Any) -> Section | None:

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
+from calib.ai.analysis import ai_calibration_from_store
 from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
 from calib.interchange import import_into_store
@@ -80,6 +81,8 @@ class MonthData:
     reveal_reasons: dict = field(default_factory=dict)
     agreed: pd.DataFrame = field(default_factory=pd.DataFrame)
     form_questions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The AI scoring calibration over the window (:mod:`calib.ai`); None without AI answers.
+    ai: Any = None
     answer_options: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Agent id → pseudonym when the report hides agents from the panel
     #: (``params["anonymize_agents"]``, :mod:`calib.anonymity`); empty otherwise.
@@ -291,7 +294,9 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         store_display=store.url_for_display, forms=store.forms(),
         agent_names={**agent_names, **hidden}, notes=notes,
         reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months),
-        form_questions=store.form_questions(), answer_options=store.answer_options())
+        form_questions=store.form_questions(), answer_options=store.answer_options(),
+        ai=ai_calibration_from_store(store, team, list(months),
+                                     confidence=float(params.get("confidence", 0.95))))
 
 
 def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from calib.ai.tables import ai_answers_frame, ai_runs_frame
 from calib.store import convert as cv
 from calib.store.gate import gate_table
+from calib.store.scope import show_columns, stored_column
 
 __all__ = ["AiStoreMixin", "upsert_ai", "load_ai_runs", "load_ai_answers"]
 
@@ -76,6 +77,9 @@ def upsert_ai(conn: sa.Connection, t: Mapping[str, sa.Table], team: str, month: 
     evaluation that is not stored for this team, month and source (write the month first).
     """
     runs, answers = ai_runs_frame(runs), ai_answers_frame(answers)
+    # ids from files are stored under their team's key, like the month's own rows
+    runs = runs.assign(evaluation_id=stored_column(runs["evaluation_id"], team, source))
+    answers = answers.assign(evaluation_id=stored_column(answers["evaluation_id"], team, source))
     for name, frame, key in (("ai_runs", runs, ["evaluation_id"]),
                              ("ai_answers", answers, ["evaluation_id", "question_id"])):
         if frame[key].isna().any().any():
@@ -120,7 +124,8 @@ def _open_rows(conn: sa.Connection, t: Mapping[str, sa.Table], table: sa.Table,
     q = (sa.select(cal.c.team, cal.c.month, cal.c.session_id, cal.c.calibration_id,
                    sa.func.coalesce(ev.c.conversation_id, cal.c.conversation_id)
                    .label("conversation_id"), ev.c.evaluator_id, ev.c.role,
-                   sa.func.coalesce(ev.c.form_id, cal.c.form_id).label("form_id"), table)
+                   sa.func.coalesce(ev.c.form_id, cal.c.form_id).label("form_id"), table,
+                   cal.c.source)
          .select_from(table.join(ev, ev.c.evaluation_id == table.c.evaluation_id)
                       .join(cal, cal.c.calibration_id == ev.c.calibration_id))
          .where(cal.c.calibration_id.in_(open_ids)))
@@ -129,7 +134,8 @@ def _open_rows(conn: sa.Connection, t: Mapping[str, sa.Table], table: sa.Table,
     if months is not None:
         q = q.where(cal.c.month.in_(months))
     result = conn.execute(q)
-    return pd.DataFrame([dict(r._mapping) for r in result], columns=list(result.keys()))
+    frame = pd.DataFrame([dict(r._mapping) for r in result], columns=list(result.keys()))
+    return show_columns(frame, ("calibration_id", "evaluation_id"))
 
 
 def load_ai_runs(conn: sa.Connection, t: Mapping[str, sa.Table], team: str | None,
