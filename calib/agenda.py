@@ -74,6 +74,18 @@ class AgendaItem:
     disputed: tuple[DisputedQuestion, ...]
 
     @property
+    def expert_name(self) -> str | None:
+        """The expert's name, when the expert scored the call."""
+        return next((name for name, role, _ in self.scores if role == "expert"), None)
+
+    def expert_words(self) -> str:
+        """"expert Quinn Calder 91.8" (or "no expert score")."""
+        if self.expert_score is None:
+            return "no expert score"
+        who = f" {self.expert_name}" if self.expert_name else ""
+        return f"expert{who} {self.expert_score:.1f}"
+
+    @property
     def label(self) -> str:
         """The call's one name, as the report's tables and charts show it: the agent and the
         first 8 characters of the conversation id."""
@@ -130,10 +142,9 @@ class Agenda:
         if not self.items:
             out.append("No finished calibrations to discuss.")
         for n, item in enumerate(self.items, start=1):
-            expert = "—" if item.expert_score is None else f"{item.expert_score:.1f}"
             out += [f"## {n}. {_md(item.label)}", "",
                     f"**{TIER_LABEL.get(item.tier, item.tier)}** · range {item.range:.1f} points · "
-                    f"expert {expert} · conversation `{item.conversation_id}`", ""]
+                    f"{_md(item.expert_words())} · conversation `{item.conversation_id}`", ""]
             if not item.disputed:
                 out += ["Every question was answered alike; confirm the interpretation briefly.", ""]
                 continue
@@ -165,11 +176,10 @@ class Agenda:
         if not self.items:
             parts.append("<p>No finished calibrations to discuss.</p>")
         for n, item in enumerate(self.items, start=1):
-            expert = "—" if item.expert_score is None else f"{item.expert_score:.1f}"
             parts.append(
                 f"<section class='call tier-{e(item.tier)}'><h2>{n}. {e(item.label)}</h2>"
                 f"<p><strong>{e(TIER_LABEL.get(item.tier, item.tier))}</strong> · range "
-                f"{item.range:.1f} points · expert {expert} · <small>conversation "
+                f"{item.range:.1f} points · {e(item.expert_words())} · <small>conversation "
                 f"{e(item.conversation_id)}</small></p>")
             if not item.disputed:
                 parts.append("<p>Every question was answered alike; confirm the interpretation "

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from calib.cli import main
+from calib.markup import without_tags
 from calib.rubric import decision_log
 from calib.sandbox import generate_org
 from calib.sessions import load_yaml
@@ -79,7 +80,7 @@ def test_every_evaluator_answer_is_beside_the_disputed_question(agenda, month):
     md, _ = agenda
     scores, answers = month
     first = md.split("\n## ")[1]
-    question = re.search(r"^### (.+)$", first, re.M).group(1)
+    question = re.search(r"^\| evaluator \(total\) \| ([^|]+?) \(expert:", first, re.M).group(1)
     evaluators = scores[scores.conversation_id == re.search(r"`([^`]+)`", first).group(1)]
     for name in evaluators.evaluator_name:
         assert name.replace("'", "\\'") in first or name in first, f"{name} missing under {question}"
@@ -88,8 +89,10 @@ def test_every_evaluator_answer_is_beside_the_disputed_question(agenda, month):
 def test_agenda_html_escapes_every_comment_and_name(agenda):
     _, page = agenda
     assert "<img" not in page and "<script>" not in page
-    escaped = [html.escape(HOSTILE, quote=q) for q in (True, False)]
+    # comments are shown as plain text: their tags dropped, the rest escaped
+    escaped = [html.escape(without_tags(HOSTILE), quote=q) for q in (True, False)]
     assert sum(page.count(e) for e in escaped) == 5, "each hostile comment shown, escaped"
+    assert "onerror" not in page
     assert "http://" not in page and "https://" not in page, "self-contained: nothing fetched"
 
 

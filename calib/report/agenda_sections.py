@@ -67,8 +67,8 @@ def show_agenda(data: Any) -> Section:
             confirm.append(f"{esc(label)} (range {fmt(item.range, 1)})")
             continue
         head = (f'<div class="calib-call"><h3>{n}. {esc(label)} {tier_html(item.tier)}</h3>'
-                f'<p>Scores range {fmt(item.range, 1)} points; expert '
-                f'{fmt(item.expert_score, 1)}.{interaction_links(data, item.conversation_id)}</p>')
+                f'<p>Scores range {fmt(item.range, 1)} points; {esc(item.expert_words())}.'
+                f'{interaction_links(data, item.conversation_id)}</p>')
         header = "<th>evaluator (total)</th>" + "".join(
             f"<th>{'⚠ ' if (item.calibration_id, q.question_id) in critical else ''}"
             f"{esc(q.question_text)}<div class='calib-expert'>expert: "
