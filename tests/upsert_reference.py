@@ -20,59 +20,11 @@ from calib.store import scope
 from calib.store.incoming import ANSWER_COLUMNS as _ANSWER_COLUMNS
 from calib.store.incoming import EVALUATION_COLUMNS as _EVALUATION_COLUMNS
 from calib.store.incoming import calibration_rows
-from calib.store.upsert import Conflict, StoredElsewhere, UpsertResult
+# The row-by-row primitives are shared with the store (it still writes users and forms with
+# them); what this reference re-implements is the month's diff, which the bulk path replaced.
+from calib.store.upsert import (Conflict, StoredElsewhere, UpsertResult, _add, _delete_only,
+                                _fetch, apply_diff)
 from calib.tables import ROLES, STATUSES, answers_frame, require_columns, scores_frame
-
-
-def _key(row: Mapping, pk: tuple[str, ...]) -> tuple:
-    return tuple(row[c] for c in pk)
-
-
-def apply_diff(conn: sa.Connection, table: sa.Table, existing: Iterable[Mapping],
-               new: Iterable[Mapping], *, delete: bool = True) -> dict[str, int]:
-    """Insert new keys, update changed rows, delete vanished keys (when ``delete``); count them.
-
-    Only the columns present in the new rows are compared and written.
-    """
-    pk = tuple(c.name for c in table.primary_key.columns)
-    old = {_key(r, pk): r for r in existing}
-    fresh = {_key(r, pk): r for r in new}
-    inserts, updates, unchanged = [], [], 0
-    compared: list[str] | None = None
-    for key, row in fresh.items():
-        before = old.get(key)
-        if before is None:
-            inserts.append(row)
-            continue
-        if compared is None:
-            compared = [c for c in row if c not in pk]
-        # stored values come back canonical already (NULL is None, never NaN)
-        if [before[c] for c in compared] != [row[c] for c in compared]:
-            updates.append(row)
-        else:
-            unchanged += 1
-    gone = [k for k in old if k not in fresh] if delete else []
-    if gone:
-        clause = sa.and_(*(table.c[c] == sa.bindparam(f"k_{c}") for c in pk))
-        conn.execute(table.delete().where(clause), [{f"k_{c}": k[i] for i, c in enumerate(pk)}
-                                                    for k in gone])
-    if inserts:
-        conn.execute(table.insert(), inserts)
-    if updates:
-        columns = [c for c in updates[0] if c not in pk]
-        stmt = (table.update()
-                .where(sa.and_(*(table.c[c] == sa.bindparam(f"k_{c}") for c in pk)))
-                .values({c: sa.bindparam(f"v_{c}") for c in columns}))
-        conn.execute(stmt, [{**{f"k_{c}": r[c] for c in pk}, **{f"v_{c}": r[c] for c in columns}}
-                            for r in updates])
-    return {"inserted": len(inserts), "updated": len(updates), "unchanged": unchanged,
-            "deleted": len(gone)}
-
-
-def _fetch(conn: sa.Connection, table: sa.Table, where: Any) -> list[dict]:
-    result = conn.execute(sa.select(table).where(where))
-    keys = list(result.keys())
-    return [dict(zip(keys, row)) for row in result]
 
 
 def _check_frames(team: str, month: str, scores: pd.DataFrame,
@@ -309,15 +261,3 @@ def _keep_deadlines(conn: sa.Connection, t: Mapping[str, sa.Table], cal_rows: di
             conn.execute(t["deadline_changes"].insert().values(
                 session_id=row.get("session_id"), calibration_id=cid, old_deadline=before,
                 new_deadline=row["deadline"], changed_at=now))
-
-
-def _delete_only(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> dict[str, int]:
-    """Delete exactly ``rows`` (by primary key) and count them."""
-    counts = apply_diff(conn, table, rows, [], delete=True)
-    return {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": counts["deleted"]}
-
-
-def _add(counts: dict[str, dict[str, int]], name: str, more: Mapping[str, int]) -> None:
-    into = counts.setdefault(name, {"inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0})
-    for k, v in more.items():
-        into[k] += v
