@@ -10,7 +10,11 @@
    select, create, status and reveal (not timed); then the clock reaches the report step and
    one tick renders every team's report and agenda. The floor is ``calib report`` alone on the
    very same report parameter files, one after another as the tick renders them (the runner's
-   sync included on both sides). Ratio = tick / floor.
+   sync included on both sides), each on a copy of its store as it stood just before the timed
+   tick: otherwise the floor would find the history months the tick's sync had just written and
+   sync nothing, an advantage ``calib report`` run on its own never has. Each side runs in a
+   fresh Python process (``calib program run --yes``; the floor renders its files one after
+   another in one process), so neither inherits the other's imports. Ratio = tick / floor.
 
 Both run against the persistent demo org in a throw-away state folder, as the command does.
 
@@ -23,6 +27,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -93,7 +99,6 @@ def reports_due(work: Path, teams: int) -> tuple[float, float, int]:
     """(tick seconds, floor seconds, reports) with every team's report due."""
     from calib.program import read_program
     from calib.program.teams import run_programs
-    from calib.render.runner import find_notebook, render
     from calib.sandbox.persist import load_org
 
     folder = work / "busy"
@@ -124,15 +129,30 @@ def reports_due(work: Path, teams: int) -> tuple[float, float, int]:
         move_to(at)
         tick()
     move_to(cycle.report_due)
+    for i in range(teams):  # the floor starts from the store the tick starts from
+        shutil.copyfile(work / f"busy-{i + 1:02d}.sqlite", work / f"floor-{i + 1:02d}.sqlite")
     start = time.perf_counter()
-    outcomes = tick()
+    subprocess.run([str(Path(sys.executable).with_name("calib")), "program", "run", str(folder),
+                    "--yes"], check=True, stdout=subprocess.DEVNULL)
     tick_seconds = time.perf_counter() - start
-    rendered = [a for o in outcomes for a in o.result.actions if a.step == "report"]
-    params = sorted(work.glob("busy-out-*/programs/*/*/report-params.yaml"))
-    notebook = find_notebook("04_monthly_report.ipynb")
+    rendered = list(work.glob("busy-out-*/programs/*/*/report/**/*.html"))
+    floor_params = []
+    for i in range(teams):
+        [path] = work.glob(f"busy-out-{i + 1:02d}/programs/*/*/report-params.yaml")
+        values = yaml.safe_load(path.read_text())
+        values["store_url"] = f"sqlite:///{work / f'floor-{i + 1:02d}.sqlite'}"
+        floor_params.append(work / f"floor-{i + 1:02d}.yaml")
+        floor_params[-1].write_text(yaml.safe_dump(values))
+    floor = ("import sys\n"
+             "from pathlib import Path\n"
+             "from calib.render.runner import find_notebook, render\n"
+             "notebook = find_notebook('04_monthly_report.ipynb')\n"
+             "for i, path in enumerate(sys.argv[2:]):\n"
+             "    render(Path(path), notebook=notebook,\n"
+             "           outputs_root=Path(sys.argv[1]) / str(i))\n")
     start = time.perf_counter()
-    for i, path in enumerate(params):
-        render(path, notebook=notebook, outputs_root=work / "floor" / str(i))
+    subprocess.run([sys.executable, "-c", floor, str(work / "floor"),
+                    *map(str, floor_params)], check=True, stdout=subprocess.DEVNULL)
     floor_seconds = time.perf_counter() - start
     return tick_seconds, floor_seconds, len(rendered)
 
