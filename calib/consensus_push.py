@@ -147,7 +147,10 @@ def push_consensus(client: Any, store: Any, *, team: str, months: Iterable[str] 
         bodies.append((call, row, body, cal_body))
     if problems:
         raise PushRefused(f"{len(problems)} calibration(s) cannot be pushed, so nothing was "
-                          f"sent: " + " ".join(problems))
+                          f"sent: " + " ".join(problems)
+                          + ("" if len(problems) == len(in_scope) else
+                             f" The other {len(in_scope) - len(problems)} can be pushed on "
+                             f"their own with --call."))
     sent = 0
     if send:
         note = (f"{CONSENSUS_MARK} These are the answers the calibration panel agreed on"
