@@ -288,3 +288,42 @@ def test_a_rescore_replays_from_the_journal_byte_for_byte(pushed_world):
     ev_id = entry["id"]
     assert evaluation_json(replayed, replayed.evaluations[ev_id]) == \
         evaluation_json(sb.org, sb.org.evaluations[ev_id])
+
+
+def test_the_official_sdk_serialises_the_push_and_reads_the_answer(pushed_world):
+    """The body calib sends is an ``Evaluation`` the SDK can build and serialise without losing
+    a field; the SDK's own ``put_quality_conversation_evaluation`` sends it to the sandbox and
+    reads the ``EvaluationResponse``; every field of both is known to the SDK."""
+    sdk = pytest.importorskip("PureCloudPlatformClientV2")
+    from tests.test_sandbox_sdk import sdk_problems
+
+    sb, store, cal_id = pushed_world
+    agree_against_the_expert(store, cal_id)
+    client = sb.client()
+    sent_bodies, answers = [], []
+    update = client.update_evaluation
+
+    def recording(conversation_id, evaluation_id, body):
+        sent_bodies.append((conversation_id, evaluation_id, json.loads(json.dumps(body))))
+        answers.append(update(conversation_id, evaluation_id, body))
+        return answers[-1]
+
+    client.update_evaluation = recording
+    push_consensus(client, store, team="demo", send=True, now=sb.now())
+    (conversation_id, evaluation_id, body), = sent_bodies
+    assert sdk_problems(body, "Evaluation") == []
+    assert sdk_problems(answers[0], "EvaluationResponse") == []
+
+    sdk.configuration.host = sb.base_url
+    api = sdk.api_client.ApiClient(sb.base_url).get_client_credentials_token(
+        sb.client_id, sb.client_secret)
+    model = api._ApiClient__deserialize(body, "Evaluation")
+    assert api.sanitize_for_serialization(model)["answers"] == body["answers"]
+    response = sdk.QualityApi(api).put_quality_conversation_evaluation(
+        conversation_id, evaluation_id, model)
+    assert response.rescore is True and response.version == 3  # a second, identical rescore
+    assert CONSENSUS_MARK in response.answers.private_comments
+    got = {s.question_id: s.answer_id for g in response.answers.question_group_scores
+           for s in g.question_scores if not s.marked_na}
+    assert got == {s["questionId"]: s["answerId"] for g in body["answers"]["questionGroupScores"]
+                   for s in g["questionScores"] if not s["markedNA"]}
