@@ -327,3 +327,49 @@ def test_the_official_sdk_serialises_the_push_and_reads_the_answer(pushed_world)
            for s in g.question_scores if not s.marked_na}
     assert got == {s["questionId"]: s["answerId"] for g in body["answers"]["questionGroupScores"]
                    for s in g["questionScores"] if not s["markedNA"]}
+
+
+def test_calib_consensus_push_on_the_command_line(fresh_sandbox, tmp_path, monkeypatch, capsys):
+    """The verb against a real org's settings (the sandbox server): sync, record, dry run, --yes,
+    rerun, sync again: the agreed-against-initial table is the same before and after."""
+    import yaml
+
+    from calib.cli import main
+
+    sb = fresh_sandbox()
+    monkeypatch.setenv("GENESYSCLOUD_API_REGION", sb.base_url)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
+    url = f"sqlite:///{tmp_path / 'calib.sqlite'}"
+    params = yaml.safe_load(open("parameters/demo.yaml"))
+    params.update(backend="genesys", month=MONTH, store_url=url, history_months=1)
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(params))
+    assert main(["sync", "--params", str(path)]) == 0
+    with Store(url) as store:
+        cal_id = call_with_a_dispute_against_the_expert(store)
+        conversation = store.calibrations("demo", MONTH).set_index("calibration_id").loc[
+            cal_id, "conversation_id"]
+        agree_against_the_expert(store, cal_id)
+    capsys.readouterr()
+    assert main(["consensus", "show", "--team", "demo", "--store", url]) == 0
+    before = capsys.readouterr().out
+
+    assert main(["consensus", "push", "--params", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"· {conversation[:8]}: would send. The expert Quinn Calder's evaluation" in out
+    assert " -> " in out and "Dry run: nothing was sent. 1 evaluation(s) would be updated" in out
+    assert out.rstrip().endswith("--yes")
+    assert not any(e["op"] == "rescore_evaluation" for e in sb.org.journal), "a dry run"
+
+    assert main(["consensus", "push", "--params", str(path), "--yes"]) == 0
+    assert "Sent the agreed answers of 1 call(s) to Genesys; 0 already held them" in \
+        capsys.readouterr().out
+    assert main(["consensus", "push", "--params", str(path), "--yes"]) == 0
+    assert "Sent the agreed answers of 0 call(s) to Genesys; 1 already held them" in \
+        capsys.readouterr().out
+
+    assert main(["sync", "--params", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["consensus", "show", "--team", "demo", "--store", url]) == 0
+    assert capsys.readouterr().out == before
