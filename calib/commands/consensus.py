@@ -61,8 +61,9 @@ def _push(args: argparse.Namespace) -> int:
               f"meeting with calib consensus record.")
         return 0
     for row in calls.itertuples(index=False):
+        held = "held" if row.action == "sent" else "holds"
         print(f"Call {row.call}: {row.action}. The expert {row.expert}'s evaluation "
-              f"{row.evaluation_id[:8]} holds {row.expert_score:.1f} in Genesys; the agreed "
+              f"{row.evaluation_id[:8]} {held} {row.expert_score:.1f} in Genesys; the agreed "
               f"answers score {row.agreed_score:.1f}.")
         mine = result.changes[result.changes["calibration_id"] == row.calibration_id]
         for change in mine.itertuples(index=False):
