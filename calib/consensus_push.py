@@ -33,6 +33,7 @@ from calib.genesys.month import ref
 from calib.genesys.quality import CONSENSUS_MARK, is_consensus_push
 from calib.scoring import score_evaluation
 from calib.tables import NA_CATEGORY
+from calib.values import check_month
 
 __all__ = ["PUSH_COLUMNS", "CHANGE_COLUMNS", "PushRefused", "PushResult", "push_consensus"]
 
@@ -109,7 +110,7 @@ def push_consensus(client: Any, store: Any, *, team: str, months: Iterable[str] 
     PushRefused
         Listing every calibration that cannot be pushed and why; nothing is sent.
     """
-    months = list(months) if months else None
+    months = [check_month(m) for m in months] if months else None
     stored = store.calibrations(team)
     if months:
         stored = stored[stored["month"].isin(months)]

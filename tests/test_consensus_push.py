@@ -373,3 +373,28 @@ def test_calib_consensus_push_on_the_command_line(fresh_sandbox, tmp_path, monke
     capsys.readouterr()
     assert main(["consensus", "show", "--team", "demo", "--store", url]) == 0
     assert capsys.readouterr().out == before
+
+
+def test_the_scoring_index_is_pointed_at_the_pushed_evaluation(pushed_world):
+    """Someone made another evaluation the scoring index: the push sets it back to the expert's
+    evaluation it writes, and says so in the dry run."""
+    sb, store, cal_id = pushed_world
+    agree_against_the_expert(store, cal_id)
+    calibrator = sb.teams()["demo"]["calibrator_id"]
+    cal = sb.client().get_calibration(cal_id, calibrator_id=calibrator)
+    expert_ev = evaluation_in_genesys(sb, store, cal_id)["id"]
+    other = next(e["id"] for e in cal["evaluations"] if e["id"] != expert_ev)
+    sb.client().update_calibration(cal_id, {"scoringIndex": {"id": other}})
+    dry = push_consensus(sb.client(), store, team="demo")
+    assert bool(dry.calls.set_index("calibration_id").loc[cal_id, "set_scoring_index"])
+    assert sb.client().get_calibration(cal_id, calibrator_id=calibrator)["scoringIndex"]["id"] \
+        == other, "a dry run changes nothing"
+    push_consensus(sb.client(), store, team="demo", send=True)
+    after = sb.client().get_calibration(cal_id, calibrator_id=calibrator)
+    assert after["scoringIndex"]["id"] == expert_ev
+    assert sorted(e["id"] for e in after["evaluations"]) == sorted(
+        e["id"] for e in cal["evaluations"]), "no evaluator added or removed"
+    again = push_consensus(sb.client(), store, team="demo")
+    assert again.calls.set_index("calibration_id").loc[cal_id, "action"] == "already in Genesys"
+    with pytest.raises(ValueError, match="2026-13"):
+        push_consensus(sb.client(), store, team="demo", months=["2026-13"])
