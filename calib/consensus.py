@@ -26,6 +26,7 @@ from calib.tables import NA_CATEGORY, require_columns
 from calib.values import pick
 
 __all__ = ["AGREED_COLUMNS", "OVER_TIME_COLUMNS", "form_from_store", "resolve_agreed_answer",
+           "answer_category", "filled_answers",
            "AgreedAnswer", "agreed_scores",
            "initial_vs_agreed", "agreement_over_time", "over_time_html", "section_html"]
 
@@ -146,18 +147,21 @@ def resolve_agreed_answer(store: Any, *, call: str, question: str, answer: str
                         str(row["conversation_id"] or calibration_id), text, answer_words)
 
 
-def _category(row: Any) -> str | None:
+def answer_category(row: Any) -> str | None:
+    """An ``answers`` row's category: ``N/A``, the answer id, or None when left blank."""
     if bool(row.marked_na):
         return NA_CATEGORY
     return None if row.answer_id is None or (isinstance(row.answer_id, float)
                                              and math.isnan(row.answer_id)) else str(row.answer_id)
 
 
-def _filled(call_answers: pd.DataFrame, fill: str) -> dict[str, str]:
-    """Question id → category from the pre-discussion answers, by the fill policy."""
+def filled_answers(call_answers: pd.DataFrame, fill: Literal["expert", "mode"] = "expert"
+                   ) -> dict[str, str]:
+    """Question id → category (an answer id or ``N/A``) from one call's pre-discussion answers
+    (``answers`` rows with ``role``), by the fill policy of :func:`agreed_scores`."""
     out: dict[str, str] = {}
     for qid, rows in call_answers.groupby("question_id", sort=False):
-        cats = [(r.role, _category(r)) for r in rows.itertuples(index=False)]
+        cats = [(r.role, answer_category(r)) for r in rows.itertuples(index=False)]
         given = [c for _, c in cats if c is not None]
         expert = [c for role, c in cats if role == "expert" and c is not None]
         if fill == "expert" and expert:
@@ -228,7 +232,7 @@ def agreed_scores(scores: pd.DataFrame, answers: pd.DataFrame, consensus: pd.Dat
             continue
         call_answers = answers[answers["calibration_id"] == cal_id]
         call_answers = call_answers[call_answers["evaluator_id"].isin(evals["evaluator_id"])]
-        agreed = _filled(call_answers, fill)
+        agreed = filled_answers(call_answers, fill)
         decided = consensus[consensus["calibration_id"].astype(str) == cal_id]
         n_agreed = 0
         for r in decided.itertuples(index=False):

@@ -7,6 +7,7 @@ session whose plan lists their conversation (else ``"<team>/<YYYY-MM>"``) and up
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -42,6 +43,9 @@ class SyncResult:
         Evaluations with AI scoring and AI answers (``aiAnswer``) read for the month.
     ai_changed : int
         Stored AI rows inserted, updated or deleted (:meth:`calib.store.Store.upsert_ai`).
+    pushed_without_original : int
+        Evaluations rescored by ``calib consensus push`` whose own answers the store never held
+        (kept FINISHED without a score: the agreed answers are not the evaluator's).
     """
 
     calibrations: int
@@ -56,6 +60,7 @@ class SyncResult:
     ai_runs: int = 0
     ai_answers: int = 0
     ai_changed: int = 0
+    pushed_without_original: int = 0
 
 
 def sync_month(client: Any, store: Any, *, team: str, month: str,
@@ -101,6 +106,8 @@ def sync_month(client: Any, store: Any, *, team: str, month: str,
     sessions = {conv: name for name, convs in zip(plans["session_id"], plans["conversation_ids"])
                 for conv in convs}
     score_rows, answer_rows, records = data.tidy(team, month, sessions)
+    score_rows, answer_rows, lost = _keep_originals(store, team, month, data.consensus_pushes(),
+                                                    score_rows, answer_rows)
     result = store.upsert_month(team, month, scores_frame(score_rows), answers_frame(answer_rows),
                                 forms=data.forms.values(), users=data.users,
                                 calibrations=records, source="api")
@@ -114,7 +121,34 @@ def sync_month(client: Any, store: Any, *, team: str, month: str,
                       removed_calibrations=result.removed_calibrations,
                       ai_runs=len(ai_runs), ai_answers=len(ai_answers),
                       ai_changed=sum(c[k] for c in ai_counts.values()
-                                     for k in ("inserted", "updated", "deleted")))
+                                     for k in ("inserted", "updated", "deleted")),
+                      pushed_without_original=lost)
+
+
+def _keep_originals(store: Any, team: str, month: str, pushed: set[str],
+                    score_rows: list[dict], answer_rows: list[dict]
+                    ) -> tuple[list[dict], list[dict], int]:
+    """The month's rows with each evaluation ``calib consensus push`` rescored replaced by the
+    rows the store holds for it: the evaluator's own answers from before the push, which the
+    report compares with the agreed ones. Where the store holds none (a store synced only after
+    the push) the evaluation stays FINISHED without a score or answers, and is counted."""
+    if not pushed:
+        return score_rows, answer_rows, 0
+    stored = store.scores(team, month, include_sealed=True)
+    stored = stored[stored["evaluation_id"].isin(pushed)]
+    kept = set(stored["evaluation_id"])
+    answers = store.answers(team, month)
+    answers = answers[answers["evaluation_id"].isin(kept)]
+    scores = [r for r in score_rows if r["evaluation_id"] not in kept]
+    for r in scores:
+        if r["evaluation_id"] in pushed:
+            r.update(total_score=math.nan, critical_score=math.nan, any_failed_kill=False)
+    scores += [{k: r[k] for k in score_rows[0]} for r in stored.to_dict("records")]
+    answer_rows = [r for r in answer_rows if r["evaluation_id"] not in pushed]
+    if answer_rows or len(answers):
+        columns = list(answer_rows[0]) if answer_rows else list(answers.columns)
+        answer_rows += [{k: r.get(k) for k in columns} for r in answers.to_dict("records")]
+    return scores, answer_rows, len(pushed - kept)
 
 
 _KEYS = ("team", "month", "session_id", "calibration_id", "conversation_id", "evaluation_id",

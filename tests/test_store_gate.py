@@ -76,6 +76,7 @@ def test_no_public_function_leaks_a_sealed_score(store):
         "gate": lambda: [store.gate(TEAM, MONTH)],
         "status": lambda: [store.status(TEAM, MONTH)],
         "reveals": lambda: [store.reveals()], "sessions": lambda: [store.sessions()],
+        "session_plans": lambda: [store.session_plans()],
         "rubric_notes": lambda: [store.rubric_notes()], "consensus": lambda: [store.consensus()],
         "runs": lambda: [store.runs()], "imports": lambda: [store.imports()],
         "forms": lambda: [store.forms()], "form_questions": lambda: [store.form_questions()],

@@ -7,7 +7,8 @@ Thin verbs over :mod:`calib.agenda`, :mod:`calib.rubric` and :mod:`calib.consens
 * ``calib rubric export`` rewrites the readable decision log from the store;
 * ``calib consensus record …`` stores the answer the meeting agreed for one question of a call
   (the pre-discussion answers are kept);
-* ``calib consensus show --team T`` prints initial scores against the agreed ones per month.
+* ``calib consensus show --team T`` prints initial scores against the agreed ones per month;
+* ``calib consensus push`` writes the agreed answers back to Genesys (:mod:`calib.commands.consensus`).
 
 The store is ``--store URL``, else ``$CALIB_STORE_URL``, else ``outputs/calib.sqlite``.
 """
@@ -110,6 +111,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="answer of undiscussed questions (default: the expert's)")
     _store_arg(show)
     show.set_defaults(func=_consensus_show)
+    from calib.commands.consensus import register_push
+
+    register_push(cverbs)
     consensus.set_defaults(func=_needs_verb(consensus))
 
 

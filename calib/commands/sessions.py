@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from calib.commands.common import open_backend, print_table, shown_path, store_display
 
@@ -65,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--plan", required=True, type=Path, help="session plan YAML")
     status.add_argument("--detail", action="store_true",
                         help="one row per calibration and evaluator")
+    status.add_argument("--store", default=None, metavar="URL",
+                        help="store the month was synced into, for a disputed evaluation's "
+                             "comparison (default: $CALIB_STORE_URL, else outputs/calib.sqlite)")
     _backend_args(status)
     status.set_defaults(func=_status)
 
@@ -167,6 +171,7 @@ def _status(args: argparse.Namespace) -> int:
         now = backend.now()
         status = session_status(backend.client, plan, now=now)
         who = people(backend.client, status["evaluator_id"])
+        disputes = _dispute_lines(backend, plan, args.store)
     status = with_people(status, who, id_column="evaluator_id", prefix="evaluator")
     created = status[status["state"] != "not created"]
     print(f"{plan.name}: deadline {plan.deadline}; now {now:%Y-%m-%d %H:%M} UTC by the "
@@ -206,7 +211,43 @@ def _status(args: argparse.Namespace) -> int:
     if not_created:
         print(f"\n{not_created} planned conversation(s) have no calibration yet; run "
               f"calib create --plan {shown_path(args.plan)} --yes")
+    if disputes:
+        print("\nDisputed evaluations, the original score beside the panel's:")
+        for line in disputes:
+            print(f"  {line}")
     return 0
+
+
+def _dispute_lines(backend: Any, plan: Any, store_url: str | None) -> list[str]:
+    """One line per disputed evaluation of the plan: the original score beside the panel's
+    mean and agreed score from the store, once the call is synced and open (never before)."""
+    from calib.consensus import initial_vs_agreed
+    from calib.sessions.disputes import dispute_table, originals_of_plans
+    from calib.sessions.steps import people
+
+    originals = originals_of_plans([plan.to_dict()])
+    if originals.empty:
+        return []
+    with backend.open_store(store_url) as store:
+        scores = store.scores(plan.team, plan.month)
+        agreed = initial_vs_agreed(store, plan.team, plan.month) if len(scores) else None
+    agents = {c.conversation_id: c.agent_id for c in plan.conversations}
+    ids = [*agents.values(), *originals["original_evaluator_id"].dropna()]
+    who = people(backend.client, [i for i in ids if i])
+    names = dict(zip(who["user_id"], who["name"]))
+    lines = []
+    for r in dispute_table(originals, scores, agreed, names=names).itertuples(index=False):
+        call = f"{names.get(agents.get(r.conversation_id), 'call')} · {r.conversation_id[:8]}"
+        first = f"{call}: originally {r.original_score:.1f} by {r.original_evaluator}"
+        if r.n_panel == 0:
+            lines.append(f"{first}; the panel's scores stay hidden until every evaluation is "
+                         f"finished and the month is synced (calib sync).")
+            continue
+        agreed_text = ("" if r.compared_with != "agreed score"
+                       else f", agreed {r.agreed_score:.1f}")
+        lines.append(f"{first}; panel mean {r.panel_mean:.1f} (n = {r.n_panel}){agreed_text}: "
+                     f"{r.verdict}.")
+    return lines
 
 
 def _cleanup(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from calib.genesys.quality import is_consensus_push
 from calib.values import month_end
 
 __all__ = ["CalibrationMonth", "read_month", "find_users", "ref", "assigned_states"]
@@ -49,6 +50,11 @@ class CalibrationMonth:
     evaluations: dict[str, dict]
     forms: dict[str, dict]
     users: list[dict]
+
+    def consensus_pushes(self) -> set[str]:
+        """Evaluations whose answers ``calib consensus push`` wrote (the agreed answers, not
+        the evaluator's own scoring; :func:`calib.genesys.quality.is_consensus_push`)."""
+        return {eid for eid, ev in self.evaluations.items() if is_consensus_push(ev)}
 
     def tidy(self, team: str, month: str, sessions: Mapping[str, str]
              ) -> tuple[list[dict], list[dict], list[dict]]:

@@ -17,6 +17,19 @@ MAX_PAGE_SIZE = 100
 
 Instant = datetime | date | str
 
+#: Written into ``answers.privateComments`` of an evaluation calib rescored with a calibration's
+#: agreed answers (``calib consensus push``), so a later sync knows those answers are the
+#: panel's, not the evaluator's blind scoring (:func:`is_consensus_push`).
+CONSENSUS_MARK = "[calib consensus push]"
+
+
+def is_consensus_push(evaluation: Mapping[str, Any]) -> bool:
+    """True for an evaluation whose answers ``calib consensus push`` wrote (its mark is in
+    ``answers.privateComments``)."""
+    answers = evaluation.get("answers") if isinstance(evaluation, Mapping) else None
+    note = answers.get("privateComments") if isinstance(answers, Mapping) else None
+    return isinstance(note, str) and CONSENSUS_MARK in note
+
 
 def _items(iterator: Iterator[Any], endpoint: str, required: Sequence[str] = ("id",)) -> Iterator[dict[str, Any]]:
     for item in iterator:
@@ -183,6 +196,33 @@ class QualityMixin:
                 f"/evaluations/{segment(evaluation_id, 'evaluation_id')}")
         body = self.request("GET", path, params={"expand": _expand(expand)})
         return expect_dict(body, "GET /api/v2/quality/conversations/{id}/evaluations/{id}", required=("id",))
+
+    def update_evaluation(self, conversation_id: str, evaluation_id: str,
+                          body: Mapping[str, Any]) -> dict[str, Any]:
+        """Update an evaluation (``PUT /api/v2/quality/conversations/{conversationId}/
+        evaluations/{evaluationId}``; ``QualityApi.put_quality_conversation_evaluation``).
+
+        This changes the org: callers decide (dry run by default) before calling it. Changing
+        question scores needs ``quality:evaluation:editScore`` (or ``quality:evaluation:edit``).
+
+        Parameters
+        ----------
+        conversation_id, evaluation_id : str
+        body : Mapping
+            An ``Evaluation`` (as :meth:`get_evaluation` returns it) with the new ``answers``.
+
+        Returns
+        -------
+        dict
+            The ``EvaluationResponse``, rescored by the API.
+        """
+        if not isinstance(body, Mapping) or not isinstance(body.get("answers"), Mapping):
+            raise ValueError("The evaluation body must be a mapping with 'answers' (an "
+                             "EvaluationScoringSet with questionGroupScores).")
+        path = (f"/api/v2/quality/conversations/{segment(conversation_id, 'conversation_id')}"
+                f"/evaluations/{segment(evaluation_id, 'evaluation_id')}")
+        return expect_dict(self.request("PUT", path, json=dict(body)),
+                           "PUT /api/v2/quality/conversations/{id}/evaluations/{id}", ("id",))
 
     # -- evaluation forms ---------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
 from calib.interchange import import_into_store
 from calib.report.analysis import Analysis, analyze as run_analysis
+from calib.sessions.disputes import originals_of_plans
 from calib.store import Store
 from calib.sync import sync_months
 from calib.values import ParameterError, check_month as month_check, check_team
@@ -87,6 +88,9 @@ class MonthData:
     #: Agent id → pseudonym when the report hides agents from the panel
     #: (``params["anonymize_agents"]``, :mod:`calib.anonymity`); empty otherwise.
     pseudonyms: dict = field(default_factory=dict)
+    #: Disputed evaluations the month's sessions calibrate (``calib.sessions.disputes``
+    #: ``ORIGINAL_COLUMNS``), from the saved plans; empty when none.
+    originals: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def month_scores(self) -> pd.DataFrame:
@@ -294,6 +298,7 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         store_display=store.url_for_display, forms=store.forms(),
         agent_names={**agent_names, **hidden}, notes=notes,
         reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months),
+        originals=originals_of_plans(store.session_plans(team, month)),
         form_questions=store.form_questions(), answer_options=store.answer_options(),
         ai=ai_calibration_from_store(store, team, list(months),
                                      confidence=float(params.get("confidence", 0.95))))

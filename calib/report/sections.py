@@ -14,6 +14,7 @@ import pandas as pd
 from calib import charts
 from calib.anonymity import KPI_NOTE
 from calib.report.agenda_sections import show_agenda, show_questions, tier_html as _tier
+from calib.report.dispute_section import disputes_html
 from calib.report.display import Section, esc, figure_html, fmt, table_html
 from calib.report.verdict_sections import show_evaluators, show_headline, verdict_details_html
 from calib.verdicts.words import KOO_LI_SOURCE
@@ -115,6 +116,7 @@ def show_calibrations(data: Any) -> Section:
                         caption=(f"Each circle is an evaluator's total score, the diamond the "
                                  f"expert's; the band spans ±{band:g} points around the expert "
                                  f"and takes the call's tier colour. n: evaluations of the call."))
+    body += disputes_html(data)
     return Section("Calls", body, figures)
 
 

@@ -18,11 +18,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence, TYPE_CHECKING
 
+from calib.scoring import score_evaluation
+
+from . import ai
 from .ai_settings import check_enabled, settings_json
 from .ids import iso, make_id
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .org import Calibration, Org
+    from .org import Calibration, Evaluation, Org
 
 __all__ = ["Mutations", "apply_entry", "UNCHANGED", "JournalError"]
 
@@ -180,6 +183,67 @@ class Mutations:
             self.journal.append({"op": "delete_calibration", "id": cal_id})
             return cal
 
+    # ---------------------------------------------------------- evaluations
+    def rescore_evaluation(self: "Org", evaluation_id: str, answers: Any, *,
+                           form_id: str | None = None) -> "Evaluation":
+        """Replace a finished evaluation's answers, as ``PUT
+        /api/v2/quality/conversations/{cid}/evaluations/{eid}`` with new ``answers`` does.
+
+        ``answers`` is an ``EvaluationScoringSet`` (``questionGroupScores`` with ``answerId``,
+        ``markedNA`` and ``comments`` per question; ``comments`` and ``privateComments``
+        overall). Scores are recomputed server-side from the form; the evaluation gets
+        ``rescore: true`` and its version goes up by one. Everything is checked before anything
+        changes.
+
+        Raises
+        ------
+        LookupError
+            No such live evaluation by the clock.
+        ValueError
+            The form is not the evaluation's, the evaluation is not FINISHED [emulator choice:
+            simulated evaluators own unfinished ones], or the answers do not fit the form (a
+            group or question not on it, an answer that is not an option of its question, N/A
+            where the question does not allow it, a question left unanswered).
+        """
+        with self.changing():
+            ev = self.evaluations.get(evaluation_id)
+            if ev is None or ev.calibration_id in self.deleted_calibrations \
+                    or ev.created > self._now:
+                raise LookupError(f"Evaluation {evaluation_id}")
+            if form_id is not None and form_id != ev.form_id:
+                raise ValueError(f"The evaluation was scored on form version {ev.form_id}; its "
+                                 f"form cannot be changed to {form_id}.")
+            if ev.status(self._now) != "FINISHED":
+                raise ValueError(f"Evaluation {evaluation_id} is {ev.status(self._now)}; only "
+                                 f"a FINISHED evaluation can be rescored.")
+            form = self.forms_by_id[ev.form_id]
+            given = _answers_on_form(form, answers)
+            result = score_evaluation(form, {"questionGroupScores": [
+                {"questionGroupId": g["id"], "questionScores": [
+                    {"questionId": q["id"], "answerId": given[q["id"]][0],
+                     "markedNA": given[q["id"]][1], "comments": given[q["id"]][2]}
+                    for q in g["questions"] if q["id"] in given]}
+                for g in form["questionGroups"]]})
+            self.evaluation_result(ev)  # simulate first, so nothing overwrites the new answers
+            comments, private = answers.get("comments"), answers.get("privateComments")
+            scoring = result.to_genesys(comments=comments or "")
+            if private:
+                scoring["privateComments"] = private
+            ev.answers, ev.result = given, result
+            ev.answers_json = ai.with_ai_answers(self, ev, scoring)
+            ev.rescored_at, ev.version = self._now, ev.version + 1
+            self.journal.append({
+                "op": "rescore_evaluation", "id": ev.id, "form_id": ev.form_id,
+                "answers": {"comments": comments, "privateComments": private,
+                            "questionGroupScores": [
+                                {"questionGroupId": g["id"], "questionScores": [
+                                    {"questionId": qid, "answerId": given[qid][0],
+                                     "markedNA": given[qid][1], "comments": given[qid][2]}
+                                    for qid in (q["id"] for q in g["questions"])
+                                    if qid in given]}
+                                for g in form["questionGroups"]]}})
+            return ev
+
     # ----------------------------------------------------------- AI scoring
     def set_ai_scoring(self: "Org", form_id: str, question_ids: Iterable[str]) -> frozenset[str]:
         """AI-score exactly ``question_ids`` on form version ``form_id`` from now on, as
@@ -263,6 +327,8 @@ def apply_entry(org: "Org", entry: dict[str, Any]) -> None:
         elif op == "update_calibration":
             org.update_calibration(entry["id"], **{k: entry[k] for k in (
                 "evaluator_ids", "expert_id", "scoring_index_id") if k in entry})
+        elif op == "rescore_evaluation":
+            org.rescore_evaluation(entry["id"], entry["answers"], form_id=entry["form_id"])
         elif op == "delete_calibration":
             org.delete_calibration(entry["id"])
         elif op == "ai_scoring":
@@ -273,3 +339,35 @@ def apply_entry(org: "Org", entry: dict[str, Any]) -> None:
         if isinstance(exc, JournalError):
             raise
         raise JournalError(f"change {op!r} does not replay ({exc})") from None
+
+
+def _answers_on_form(form: dict[str, Any], answers: Any) -> dict[str, tuple]:
+    """``{question id: (answer id, marked N/A, comment)}`` from an ``EvaluationScoringSet``,
+    checked against the form's groups and questions (answer options and N/A are checked by the
+    scoring); a ValueError names the first thing that does not fit."""
+    if not isinstance(answers, dict) or not isinstance(answers.get("questionGroupScores"), list):
+        raise ValueError("The evaluation needs 'answers' with a 'questionGroupScores' list.")
+    groups = {g["id"]: {q["id"] for q in g["questions"]} for g in form["questionGroups"]}
+    given: dict[str, tuple] = {}
+    for group in answers["questionGroupScores"]:
+        gid = group.get("questionGroupId") if isinstance(group, dict) else None
+        if gid not in groups:
+            raise ValueError(f"questionGroupId {gid!r} is not a question group of form "
+                             f"{form['id']}.")
+        if group.get("markedNA"):
+            raise ValueError(f"Question group {gid} is marked N/A; answer or mark N/A its "
+                             f"questions one by one [emulator choice].")
+        for score in group.get("questionScores") or []:
+            qid = score.get("questionId") if isinstance(score, dict) else None
+            if qid not in groups[gid]:
+                raise ValueError(f"questionId {qid!r} is not a question of group {gid} on form "
+                                 f"{form['id']}.")
+            if qid in given:
+                raise ValueError(f"Question {qid} is answered twice.")
+            answer = score.get("answerId")
+            if answer is not None and not isinstance(answer, str):
+                raise ValueError(f"The answerId of question {qid} must be a string.")
+            comment = score.get("comments")
+            given[qid] = (None if score.get("markedNA") else answer, bool(score.get("markedNA")),
+                          comment if isinstance(comment, str) and comment else None)
+    return given

@@ -56,6 +56,8 @@ class Evaluation:
     ai_enabled: frozenset = frozenset()  # question ids AI-scored on its form at its creation
     independent_chosen: np.ndarray | None = None  # the evaluator's own answers where
     independent_na: np.ndarray | None = None      # anchoring on the AI changed some
+    rescored_at: datetime | None = None  # set by PUT …/evaluations/{id} (Mutations.rescore)
+    version: int = 1                     # Genesys's evaluation version, +1 per rescore
 
     def status(self, now: datetime) -> str:
         if self.finished_at is not None and self.finished_at <= now:

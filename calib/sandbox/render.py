@@ -72,9 +72,11 @@ def evaluation_json(org: Org, ev: Evaluation, *, with_answers: bool = True,
         "neverRelease": True,
         "createdDate": iso(ev.created),
         "assignedDate": iso(ev.created),
-        "changedDate": iso(max(t for t in (ev.created, ev.started_at, ev.finished_at)
-                               if t is not None and t <= now)),
+        "changedDate": iso(max(t for t in (ev.created, ev.started_at, ev.finished_at,
+                                           ev.rescored_at) if t is not None and t <= now)),
     }
+    if ev.rescored_at is not None:  # Evaluation.rescore: "only true when … re-scored"
+        out["rescore"], out["version"] = True, ev.version
     if conv is not None:
         out["conversationDate"] = iso(conv.start)
         out["conversationEndDate"] = iso(conv.end)
@@ -151,7 +153,8 @@ def analytics_evaluations(org: Org, cal_ids: Sequence[str]) -> list[dict[str, An
             item = {"evaluationId": ev.id, "evaluatorId": ev.evaluator_id, "userId": ev.agent_id,
                     "calibrationId": cal.id, "formId": form["id"], "formName": form["name"],
                     "contextId": form["contextId"], "eventTime": iso(ev.created),
-                    "released": False, "rescored": False, "deleted": False,
+                    "released": False, "rescored": ev.rescored_at is not None,
+                    "deleted": False,
                     "systemSubmitted": False, "evaluationStatus": casing[status]}
             if status == "FINISHED":
                 res = org.evaluation_result(ev)[1]

@@ -317,6 +317,37 @@ def get_evaluation(server: SandboxServer, req: Request, conv_id: str,
     return 200, evaluation_json(org, ev, full_form=full)
 
 
+def put_evaluation(server: SandboxServer, req: Request, conv_id: str,
+                   eval_id: str) -> tuple[int, Any]:
+    """``PUT /api/v2/quality/conversations/{cid}/evaluations/{eid}``: new ``answers`` for a
+    finished evaluation, checked against its form, scored server-side (``Mutations.
+    rescore_evaluation``). Other fields of the body are read-only here [emulator choice: the
+    form may be named but not changed; status stays FINISHED]."""
+    org = server.org
+    body = req.body
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be an Evaluation JSON object.")
+    if body.get("status") not in (None, "FINISHED"):
+        raise bad_request(f"status {body.get('status')!r} cannot be set on a finished "
+                          f"evaluation; send FINISHED or leave it out.", "invalid.value")
+    form_id = _ref_id(body, "evaluationForm")
+    with org.changing():
+        ev = org.evaluations.get(eval_id)
+        if ev is None or ev.conversation_id != conv_id:
+            raise not_found(f"Evaluation {eval_id}")
+        if "answers" not in body:
+            raise bad_request("The evaluation needs 'answers' (an EvaluationScoringSet).",
+                              "invalid.value")
+        try:
+            ev = org.rescore_evaluation(eval_id, body["answers"], form_id=form_id)
+        except LookupError:
+            raise not_found(f"Evaluation {eval_id}") from None
+        except ValueError as exc:
+            raise bad_request(str(exc), "invalid.value") from None
+        full = "evaluationForm" in req.param_list("expand")
+        return 200, evaluation_json(org, ev, full_form=full)
+
+
 def post_scoring(server: SandboxServer, req: Request) -> tuple[int, Any]:
     body = req.body
     if not isinstance(body, dict) or not isinstance(body.get("evaluationForm"), dict):
@@ -350,5 +381,6 @@ ROUTES = [
     ("DELETE", re.compile(rf"/api/v2/quality/calibrations/{ID}"), delete_calibration),
     ("GET", re.compile(r"/api/v2/quality/evaluations/query"), query_evaluations),
     ("GET", re.compile(rf"/api/v2/quality/conversations/{ID}/evaluations/{ID}"), get_evaluation),
+    ("PUT", re.compile(rf"/api/v2/quality/conversations/{ID}/evaluations/{ID}"), put_evaluation),
     ("POST", re.compile(r"/api/v2/quality/evaluations/scoring"), post_scoring),
 ]

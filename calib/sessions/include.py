@@ -26,7 +26,7 @@ __all__ = ["INCLUDED_COLUMNS", "parse_include", "included_candidates"]
 
 #: Candidate columns plus what an included evaluation brings.
 INCLUDED_COLUMNS = (*CANDIDATE_COLUMNS, "original_evaluation_id", "original_evaluator_id",
-                    "original_score", "original_form_id")
+                    "original_score", "original_form_id", "original_evaluator_name")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _WHY = {"media_or_recording": "is a voice call without an audio recording, or of a media type "
@@ -129,6 +129,7 @@ def included_candidates(client: Any, items: Iterable[str], *, form_id: str | Non
                    wrap_up_name=names.get(row["wrap_up_code"]) if row["wrap_up_code"] else None,
                    original_evaluation_id=None, original_evaluator_id=None,
                    original_score=math.nan, original_form_id=None,
+                   original_evaluator_name=None,
                    reason="included by hand (--include)")
         if evaluation_id is not None:
             try:
@@ -156,6 +157,7 @@ def included_candidates(client: Any, items: Iterable[str], *, form_id: str | Non
             agent = (ev.get("agent") or {}).get("id")
             row.update(original_evaluation_id=str(ev["id"]),
                        original_evaluator_id=evaluator.get("id"),
+                       original_evaluator_name=evaluator.get("name"),
                        original_score=float(score), original_form_id=form.get("id"),
                        agent_id=agent or row["agent_id"],
                        reason=(f"included by hand to calibrate evaluation {ev['id']} by "

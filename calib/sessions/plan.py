@@ -66,7 +66,7 @@ class PlannedConversation:
     or thread stands in for the recording); absent (None) means voice. The ``original_*``
     fields are set when the conversation was included to calibrate an existing evaluation
     (``calib select --include CONVERSATION/EVALUATION``): that evaluation and its evaluator's
-    score, kept as the original the panel's scores are compared with.
+    score (and name), kept as the original the panel's scores are compared with.
     """
 
     conversation_id: str
@@ -76,6 +76,7 @@ class PlannedConversation:
     original_evaluation_id: str | None = None
     original_evaluator_id: str | None = None
     original_score: float | None = None
+    original_evaluator_name: str | None = None
 
     @property
     def medium(self) -> str:
@@ -89,7 +90,8 @@ class PlannedConversation:
                   "media_type": None if self.medium == "voice" else self.media_type,
                   "original_evaluation_id": self.original_evaluation_id,
                   "original_evaluator_id": self.original_evaluator_id,
-                  "original_score": self.original_score}
+                  "original_score": self.original_score,
+                  "original_evaluator_name": self.original_evaluator_name}
         return {k: v for k, v in values.items() if v is not None}
 
 
@@ -174,7 +176,8 @@ class SessionPlan:
                         _text(item.get("reason")), _text(media),
                         _text(item.get("original_evaluation_id")),
                         _text(item.get("original_evaluator_id")),
-                        None if score is None else float(score)))
+                        None if score is None else float(score),
+                        _text(item.get("original_evaluator_name"))))
             else:
                 problems.append(f"Conversation #{i} must be an id or a mapping with conversation_id.")
         for key in ("deadline", "month"):
@@ -278,7 +281,8 @@ class SessionPlan:
             else str(r["media_type"]),
             _text(_given(r.get("original_evaluation_id"))),
             _text(_given(r.get("original_evaluator_id"))),
-            None if _given(r.get("original_score")) is None else float(r["original_score"]))
+            None if _given(r.get("original_score")) is None else float(r["original_score"]),
+            _text(_given(r.get("original_evaluator_name"))))
             for r in candidates.to_dict("records"))
         return cls(name=name, team=team, month=month, focus=focus, form_id=form_id,
                    calibrator_id=calibrator_id, expert_id=expert_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -365,6 +366,15 @@ class Store(AiStoreMixin):
         return rec.times_frame(rows, ["session_id", "calibration_id", "old_deadline",
                                       "new_deadline", "changed_at"],
                                ["old_deadline", "new_deadline", "changed_at"])
+
+    def session_plans(self, team: str | None = None, month: str | None = None) -> list[dict]:
+        """Saved session plans as they were saved (the plan dict, extra keys included, such as
+        each conversation's ``original_*`` fields), oldest month first."""
+        table = self._tables["sessions"]
+        where = rec.where_equal(table, team=team, month=month and cv.check_month(month))
+        return self._read(lambda c: [json.loads(r.plan) for r in c.execute(
+            sa.select(table.c.plan).where(where).order_by(table.c.month, table.c.session_id))
+            if r.plan])
 
     def sessions(self, team: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Saved session plans (panel_ids and conversation_ids as lists, deadline in UTC)."""
