@@ -36,7 +36,22 @@ def test_the_committed_programs_are_valid(path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"cadence": "daily"}, "cadence must be one of monthly, biweekly, weekly"),
+    ({"cadence": "daily"}, "cadence must be one of quarterly, monthly, biweekly, weekly"),
+    ({"cadence": "quarterly"}, "cadence quarterly is for the leadership team's review"),
+    ({"kind": "leadership"}, "kind must be 'team'"),
+    ({"kind": "quarterly_review", "cadence": "quarterly"}, "review_programs is empty"),
+    ({"kind": "quarterly_review", "review_programs": ["demo.yaml"]}, "cadence is quarterly"),
+    ({"review_programs": ["demo.yaml"]}, "belongs to a program of kind quarterly_review"),
+    ({"calibrator_rotation": ["a@x.example", "b@x.example"]},
+     "expert_email and calibrator_rotation both name"),
+    ({"expert_email": ""}, "name the expert evaluator"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example"]}, "at least two"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", "A@x.example"]},
+     "calibrator_rotation lists someone twice"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", ""]}, "non-empty strings"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", "b@x.example"],
+      "rotate_calibrator_every": 0}, "rotate_calibrator_every must be 1 or more"),
+    ({"review_threshold": 0}, "review_threshold must be a positive number"),
     ({"reveal": "never"}, "reveal must be 'all_finished'"),
     ({"anchor": "2026-12-31T09:00:00Z"}, "day 1 to 28"),
     ({"anchor": "next monday"}, "not a date or an ISO-8601 date-time"),
