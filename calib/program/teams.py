@@ -24,6 +24,7 @@ import pandas as pd
 
 from calib import context
 from calib.program import ledger
+from calib.program.rotation import applied_rotations, cycle_for
 from calib.program.spec import Program, program_files, read_program
 from calib.program.steps import cycle_folder
 from calib.program.tick import TickResult, due_steps, next_due, tick
@@ -31,7 +32,7 @@ from calib.values import ParameterError
 
 __all__ = ["TeamOutcome", "run_programs", "calendar", "CALENDAR_COLUMNS", "open_for"]
 
-CALENDAR_COLUMNS = ["cycle", "start", "focus", "step", "state", "deadline", "meeting",
+CALENDAR_COLUMNS = ["cycle", "start", "focus", "expert", "step", "state", "deadline", "meeting",
                     "calibrations", "icc", "alpha", "tiers", "late", "report"]
 
 
@@ -158,6 +159,7 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
         late = details.get("status", {}).get("late") or []
         rows.append({
             "cycle": cycle.label, "start": cycle.start, "focus": cycle.focus,
+            "expert": details.get("select", {}).get("expert_email", cycle.expert_email),
             "step": last["step"], "state": last["state"], "deadline": cycle.deadline,
             "meeting": cycle.meeting,
             "calibrations": len(details.get("create", {}).get("calibration_ids", [])),
@@ -172,8 +174,9 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
         label, step, state = due[0][0].label, due[0][1], "due"
     if label not in {r["cycle"] for r in rows}:
         index = next(i for i in range(0, 10_000) if program.cycle(i).label == label)
-        cycle = program.cycle(index)
-        rows.append({"cycle": label, "start": cycle.start, "focus": cycle.focus, "step": step,
+        cycle = cycle_for(program, index, applied)
+        rows.append({"cycle": label, "start": cycle.start, "focus": cycle.focus,
+                     "expert": cycle.expert_email, "step": step,
                      "state": state, "deadline": cycle.deadline, "meeting": cycle.meeting,
                      "calibrations": 0, "icc": None, "alpha": None, "tiers": "", "late": "",
                      "report": ""})
