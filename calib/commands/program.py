@@ -123,6 +123,7 @@ def _status(args: argparse.Namespace) -> int:
             due = due_steps(program, store, now)
             label, step, when = next_due(program, store, now)
             rotation_lines = _rotation_lines(program, store, file)
+            failed_lines = _failed_lines(program, store)
         print(f"{program.team}: {program.cadence} program, reveal policy {program.reveal}; "
               f"now {_when(now)}.")
         shown = table.assign(
@@ -134,6 +135,8 @@ def _status(args: argparse.Namespace) -> int:
                            "calibrations", "icc", "alpha", "tiers", "late"]], "No cycle yet.")
         for line in rotation_lines:
             print(line)
+        for line in failed_lines:
+            print(line)
         late_file = cycle_folder(program, program.cycle(program.cycle_index(now) or 0)) / "late.md"
         if late_file.is_file():
             print(f"Late list of the current cycle: {shown_path(late_file)}")
@@ -142,6 +145,18 @@ def _status(args: argparse.Namespace) -> int:
                   f"{shown_path(file)} --yes does it).")
         print(f"Next: {label} {step} at {_when(when)}.\n")
     return 0
+
+
+def _failed_lines(program, store) -> list[str]:
+    """Every step that failed and is still to be retried, with its sentence: an old cycle's
+    failure stays in sight while the later cycles run."""
+    from calib.program.ledger import step_records
+
+    records = step_records(store, program.team)
+    failed = records[records["state"] == "failed"]
+    return [f"FAILED: cycle {program.cycle(int(r.cycle)).label} step {r.step} (attempt "
+            f"{int(r.attempts)}): {r.outcome}; the next tick retries it."
+            for r in failed.itertuples(index=False)]
 
 
 def _rotation_lines(program, store, file: Path) -> list[str]:
