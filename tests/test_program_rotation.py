@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from calib.program import check_program, read_program
+from calib.program import check_program
 from calib.program.ledger import step_records
 from calib.program.rotation import rotations
 from calib.program.teams import run_programs
@@ -142,7 +142,7 @@ def test_schedule_and_quarterly_proposal_set_each_cycles_expert_on_the_org(serve
     assert f"Rotation proposal #{proposed.iloc[0]['rotation_id']} pending" in status, status
     dry = calib("program", "rotate", str(folder / "demo.yaml"))
     assert "from cycle 2026-12-09 (the next to select) the calibrator (expert evaluator) " \
-           f"would be" in dry and successor in dry and "Dry run: nothing was changed" in dry
+           "would be" in dry and successor in dry and "Dry run: nothing was changed" in dry
     with Store(url) as store:
         assert list(rotations(store, "demo")["state"]) == ["proposed"], "a dry run changes nothing"
     done = calib("program", "rotate", str(folder / "demo.yaml"), "--yes")

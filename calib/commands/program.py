@@ -187,8 +187,10 @@ def _rotate(args: argparse.Namespace) -> int:
                                         next_cycle_to_select, pending)
     from calib.program.spec import program_files, read_program
     from calib.program.teams import open_for
+    from calib.program.tick import lock_name
     from calib.sessions.plan import user_ids_by_email
     from calib.sessions.steps import people
+    from calib.store import LockBusy
 
     files = [f for p in args.paths for f in program_files(p)]
     failed = 0
@@ -233,9 +235,20 @@ def _rotate(args: argparse.Namespace) -> int:
                       f"calibrator (expert evaluator) would be {name} <{email}> instead of "
                       f"{before.expert_email} ({why}).")
                 continue
-            row = apply_rotation(store, program, now, by=_who(),
-                                 rotation_id=None if args.to else int(proposal["rotation_id"]),
-                                 expert_email=email if args.to else None, expert_name=name)
+            try:
+                # under the team's tick lock: a tick selecting the next cycle meanwhile would
+                # fix its plan with the old expert after the rotation named that cycle
+                with store.lock(lock_name(program.team),
+                                purpose=f"calib program rotate of team {program.team}"):
+                    row = apply_rotation(
+                        store, program, backend.now(), by=_who(),
+                        rotation_id=None if args.to else int(proposal["rotation_id"]),
+                        expert_email=email if args.to else None, expert_name=name)
+            except LockBusy as exc:
+                failed += 1
+                print(f"{program.team}: FAILED: a tick is running ({exc}); nothing applied, "
+                      f"rerun when it is done.")
+                continue
             print(f"{program.team}: rotation #{int(row['rotation_id'])} applied: from cycle "
                   f"{program.cycle(int(row['from_cycle'])).label} the calibrator (expert "
                   f"evaluator) is {name} <{email}> (was {before.expert_email}); the next "

@@ -32,8 +32,8 @@ from calib.program.rotation import applied_rotations, cycle_for, propose
 from calib.program.spec import Program, read_program
 from calib.program.steps import CycleRun, _write_atomically
 from calib.quarterly import quarter_review, section_html
-from calib.sessions.steps import people
 from calib.sessions.plan import user_ids_by_email
+from calib.sessions.steps import people
 from calib.sync import sync_months
 
 __all__ = ["review", "reviewed_programs", "quarter_months"]

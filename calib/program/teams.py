@@ -147,12 +147,15 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
     Columns :data:`CALENDAR_COLUMNS`: ``step`` is the last step recorded (or the next due for a
     cycle not started), ``state`` its state; ``icc`` and ``alpha`` the report's reliability
     (ICC(A,1) and Krippendorff's alpha from ``summary.json``), ``tiers`` the count of calls per
-    discussion tier, ``late`` who was late at the deadline, ``report`` the report's path.
+    discussion tier, ``late`` who was late at the deadline, ``report`` the report's path;
+    ``expert`` who holds the calibrator (expert evaluator) role: as selected for a cycle
+    already selected, else as the file and the applied rotations say.
     """
     records = ledger.step_records(store, program.team)
+    applied = applied_rotations(store, program.team)
     rows = []
     for k, steps_of in records.groupby("cycle", sort=True):
-        cycle = program.cycle(int(k))
+        cycle = cycle_for(program, int(k), applied)
         last = steps_of.iloc[-1]
         details = dict(zip(steps_of["step"], steps_of["detail"]))
         summary = _summary(details.get("report", {}).get("summary"))
