@@ -20,7 +20,9 @@ import yaml
 
 from calib.program import check_program
 from calib.program.ledger import step_records
-from calib.program.rotation import rotations
+from calib.program.ledger import begin_step, end_step
+from calib.program.rotation import (applied_rotations, apply_rotation, cycle_for,
+                                    next_cycle_to_select, pending, propose, rotations)
 from calib.program.teams import run_programs
 from calib.store import Store
 from tests.program_helpers import ROOT, clean_env, demo_program, program_text, serve_demo_org
@@ -53,6 +55,52 @@ def test_quarterly_calendar_keeps_the_anchor_day():
         at("2026-11-09T09:00"), at("2027-02-09T09:00"), at("2027-05-09T09:00")]
     assert program.cycle_index(at("2027-02-09T08:59")) == 0
     assert program.cycle_index(at("2027-05-09T09:00")) == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_proposals_are_recorded_once_and_applied_from_the_next_cycle_to_select(
+        tmp_path, backend, request):
+    url = (f"sqlite:///{tmp_path / 'calib.sqlite'}" if backend == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    program = check_program(BASE)  # monthly from 2026-12-01 09:00, deadline day 7
+    clock = {"now": at("2026-12-03T09:00")}
+    with Store(url, clock=lambda: clock["now"]) as store:
+        first = propose(store, "demo", "priya.nair@demo.example", expert_name="Priya Nair",
+                        source="leadership quarterly review 2026-11-09", reason="Rotate.")
+        assert first[1] is True
+        again = propose(store, "demo", "priya.nair@demo.example", expert_name="Priya Nair",
+                        source="leadership quarterly review 2026-11-09", reason="Rotate.")
+        assert again == (first[0], False), "a rerun of the same review records nothing"
+        second, _ = propose(store, "demo", "morgan.lee@demo.example", expert_name="Morgan Lee",
+                            source="leadership quarterly review 2027-02-09", reason="Rotate.")
+        assert pending(store, "demo")["rotation_id"] == second, "the latest proposal is pending"
+        assert applied_rotations(store, "demo") == [], "a proposal alone changes nothing"
+        assert cycle_for(program, 0, []).expert_email == "quinn.calder@demo.example"
+
+        # cycle 0 runs and its calls are not picked yet: the rotation takes it
+        assert next_cycle_to_select(program, store, clock["now"]) == 0
+        begin_step(store, "demo", 0, "select", program.cycle(0).start)
+        end_step(store, "demo", 0, "select", "done", "Selected 3.", {"plan": {}})
+        assert next_cycle_to_select(program, store, clock["now"]) == 1, \
+            "a cycle already selected keeps its plan"
+        with pytest.raises(ValueError, match="#[0-9]+ is not a pending proposal of team north"):
+            apply_rotation(store, check_program({**BASE, "team": "north"}), clock["now"],
+                           by="tester", rotation_id=second)
+        row = apply_rotation(store, program, clock["now"], by="tester", rotation_id=second)
+        assert (row["state"], row["from_cycle"], row["applied_by"]) == ("applied", 1, "tester")
+        frame = rotations(store, "demo").set_index("rotation_id")
+        assert frame.loc[first[0], "state"] == "superseded"
+        assert pending(store, "demo") is None
+
+        clock["now"] = at("2027-01-05T09:00")  # cycle 1 runs, not selected: by hand from it
+        by_hand = apply_rotation(store, program, clock["now"], by="tester",
+                                 expert_email="dana.chen@demo.example", expert_name="Dana Chen")
+        assert by_hand["from_cycle"] == 1 and by_hand["source"].startswith("by hand: tester")
+        applied = applied_rotations(store, "demo")
+    experts = [cycle_for(program, k, applied).expert_email for k in range(3)]
+    assert experts == ["quinn.calder@demo.example", "dana.chen@demo.example",
+                       "dana.chen@demo.example"], "the latest rotation of a cycle wins"
+    assert "rotation #" in cycle_for(program, 2, applied).expert_source
 
 
 @pytest.fixture

@@ -224,7 +224,7 @@ def _rotate(args: argparse.Namespace) -> int:
             else:
                 name, email = str(proposal["expert_name"]), str(proposal["expert_email"])
                 why = (f"proposal #{int(proposal['rotation_id'])} of the "
-                       f"{proposal['source']}: {proposal['reason']}")
+                       f"{proposal['source']}: {str(proposal['reason']).rstrip('.')}")
             if email.lower() == before.expert_email.lower():
                 print(f"{program.team}: {name} <{email}> already holds the role from cycle "
                       f"{before.label}; nothing to change.")
