@@ -202,6 +202,9 @@ def test_schedule_and_quarterly_proposal_set_each_cycles_expert_on_the_org(serve
     tick_at("2026-12-09T09:00")          # demo cycle 1: the successor; north cycle 2
     status = calib("program", "status", str(folder / "demo.yaml"))
     assert "Rotation #" in status and "applied by" in status, status
+    lead_status = calib("program", "status", str(folder / "leadership.yaml"))
+    assert "team demo's expert → " in lead_status and \
+        "(applied from demo's cycle 2026-12-09)" in lead_status, lead_status
 
     with Store(url) as store:
         ledger = step_records(store)

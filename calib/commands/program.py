@@ -161,9 +161,25 @@ def _failed_lines(program, store) -> list[str]:
 
 def _rotation_lines(program, store, file: Path) -> list[str]:
     """What ``status`` says of the team's rotations: the applied ones, the pending proposal."""
-    from calib.program.rotation import applied_rotations, pending
+    from calib.program.review import reviewed_programs
+    from calib.program.rotation import applied_rotations, pending, rotations
 
     lines = []
+    if program.kind == "quarterly_review":
+        mine = rotations(store)
+        mine = mine[mine["source"].str.startswith(f"{program.team} quarterly review ")]
+        teams = {t.team: t for t in reviewed_programs(program)}
+        for row in mine.itertuples(index=False):
+            where = row.state
+            if row.state == "applied":
+                team = teams.get(row.team)
+                where = (f"applied from {row.team}'s cycle "
+                         + (team.cycle(int(row.from_cycle)).label if team else
+                            f"#{int(row.from_cycle)}"))
+            lines.append(f"Proposal #{int(row.rotation_id)} of the {row.source}: team "
+                         f"{row.team}'s expert → {row.expert_name} <{row.expert_email}> "
+                         f"({where}).")
+        return lines
     if program.calibrator_rotation:
         lines.append(f"Calibrator rotation: {', '.join(program.calibrator_rotation)} in turn, "
                      f"every {program.rotate_calibrator_every} cycle(s).")
