@@ -69,19 +69,20 @@ def review(run: CycleRun, calibration_ids: list[str]) -> tuple[str, str, dict[st
     months = quarter_months(run.plan.month)
     teams = reviewed_programs(p)
     sync_months(client, store, team=p.team, months=months, calibrators=[cycle.calibrator_email])
-    experts: dict[str, tuple[Program, str]] = {}
+    # expert id -> the teams whose role they hold now (one person may hold two teams' roles)
+    experts: dict[str, list[tuple[Program, str]]] = {}
     for team in teams:
         sync_months(client, store, team=team.team, months=months,
                     calibrators=[team.calibrator_email])
         now_index = team.cycle_index(run.now) or 0
         email = cycle_for(team, now_index, applied_rotations(store, team.team)).expert_email
         [expert_id] = user_ids_by_email(client, [email])
-        experts.setdefault(expert_id, (team, email))
+        experts.setdefault(expert_id, []).append((team, email))
     scores = store.scores()
     lead = scores[(scores["team"] == p.team) & scores["month"].isin(months)
                   & (scores["status"] == "FINISHED")]
     reviewed = [i for i in experts if i in set(lead["evaluator_id"].astype(str))]
-    absent = [experts[i][1] for i in experts if i not in reviewed]
+    absent = [experts[i][0][1] for i in experts if i not in reviewed]
     note = (f" Not reviewed (no finished leadership evaluation this quarter): "
             f"{', '.join(absent)}." if absent else "")
     if not reviewed:
@@ -95,13 +96,13 @@ def review(run: CycleRun, calibration_ids: list[str]) -> tuple[str, str, dict[st
     if result.next_calibrator is not None:
         who = people(client, [result.next_calibrator]).iloc[0]
         for flagged in result.flagged_ids:
-            team, old = experts[flagged]
-            rotation_id, created = propose(
-                store, team.team, str(who["email"]), expert_name=str(who["name"]),
-                source=f"{p.team} quarterly review {cycle.label}", reason=result.rotation)
-            proposals.append({"rotation_id": rotation_id, "team": team.team, "from": old,
-                              "to": str(who["email"]), "to_name": str(who["name"]),
-                              "new": created, "file": team.source})
+            for team, old in experts[flagged]:
+                rotation_id, created = propose(
+                    store, team.team, str(who["email"]), expert_name=str(who["name"]),
+                    source=f"{p.team} quarterly review {cycle.label}", reason=result.rotation)
+                proposals.append({"rotation_id": rotation_id, "team": team.team, "from": old,
+                                  "to": str(who["email"]), "to_name": str(who["name"]),
+                                  "new": created, "file": team.source})
     title = f"{p.team} quarterly review {cycle.label} ({', '.join(months)})"
     _write_atomically(run.folder / "review.html",
                       f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -111,13 +112,13 @@ def review(run: CycleRun, calibration_ids: list[str]) -> tuple[str, str, dict[st
               f"{r['to_name']} <{r['to']}>; apply with `calib program rotate {r['file']} "
               f"--yes`." for r in proposals]
     _write_atomically(run.folder / "review.md", "\n".join(lines) + "\n")
-    flagged = ", ".join(experts[f][1] for f in result.flagged_ids) or "nobody"
+    flagged = ", ".join(experts[f][0][1] for f in result.flagged_ids) or "nobody"
     said = "; ".join(f"#{r['rotation_id']} {r['team']}: {r['from']} → {r['to']}"
                      for r in proposals)
     return ("done", f"Reviewed {len(reviewed)} calibrator(s) over {', '.join(months)}; flagged: "
                     f"{flagged}. " + (f"Rotation proposed ({said}); apply it with calib "
                                       f"program rotate --yes." if proposals else
                                       "No rotation proposed.") + note,
-            {"months": months, "flagged": [experts[f][1] for f in result.flagged_ids],
+            {"months": months, "flagged": [experts[f][0][1] for f in result.flagged_ids],
              "rotation": result.rotation, "proposals": proposals, "absent": absent,
              "html": str(run.folder / "review.html")})
