@@ -176,12 +176,15 @@ def test_schedule_and_quarterly_proposal_set_each_cycles_expert_on_the_org(serve
     tick_at("2026-11-18T09:00")          # demo's report
     [lead] = [o for o in tick_at("2026-11-21T09:00") if o.team == "leadership"]  # the review
     review = [a for a in lead.result.actions if a.step == "report"]
-    assert review and "flagged: quinn.calder@demo.example" in review[0].outcome, review
+    # the drifting demo calibrator, and only they, is flagged; steady Nora is not
+    assert review and "flagged: quinn.calder@demo.example. " in review[0].outcome, review
 
     url = os.environ["CALIB_STORE_URL"]
     with Store(url) as store:
         proposed = rotations(store, "demo")
     assert list(proposed["state"]) == ["proposed"], proposed
+    with Store(url) as store:
+        assert rotations(store, "north").empty, "north's calibrator is in line: no proposal"
     successor = proposed.iloc[0]["expert_email"]
     assert successor != "quinn.calder@demo.example"
     assert (out / "programs" / "leadership" / "2026-11-09" / "review.html").is_file()
