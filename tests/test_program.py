@@ -36,7 +36,22 @@ def test_the_committed_programs_are_valid(path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"cadence": "daily"}, "cadence must be one of monthly, biweekly, weekly"),
+    ({"cadence": "daily"}, "cadence must be one of quarterly, monthly, biweekly, weekly"),
+    ({"cadence": "quarterly"}, "cadence quarterly is for the leadership team's review"),
+    ({"kind": "leadership"}, "kind must be 'team'"),
+    ({"kind": "quarterly_review", "cadence": "quarterly"}, "review_programs is empty"),
+    ({"kind": "quarterly_review", "review_programs": ["demo.yaml"]}, "cadence is quarterly"),
+    ({"review_programs": ["demo.yaml"]}, "belongs to a program of kind quarterly_review"),
+    ({"calibrator_rotation": ["a@x.example", "b@x.example"]},
+     "expert_email and calibrator_rotation both name"),
+    ({"expert_email": ""}, "name the expert evaluator"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example"]}, "at least two"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", "A@x.example"]},
+     "calibrator_rotation lists someone twice"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", ""]}, "non-empty strings"),
+    ({"expert_email": "", "calibrator_rotation": ["a@x.example", "b@x.example"],
+      "rotate_calibrator_every": 0}, "rotate_calibrator_every must be 1 or more"),
+    ({"review_threshold": 0}, "review_threshold must be a positive number"),
     ({"reveal": "never"}, "reveal must be 'all_finished'"),
     ({"anchor": "2026-12-31T09:00:00Z"}, "day 1 to 28"),
     ({"anchor": "next monday"}, "not a date or an ISO-8601 date-time"),
@@ -205,19 +220,21 @@ def test_status_shows_the_calendar_who_is_late_and_the_next_step(tmp_path):
         return done.stdout
 
     out = calib("program", "status", str(program))
-    assert re.search(r"2026-11-09\s+general\s+select\s+due", out), out
+    assert re.search(r"2026-11-09\s+general\s+quinn\.calder@demo\.example\s+select\s+due",
+                     out), out
     assert "Due now: 2026-11-09 select, 2026-11-09 create" in out
     assert "Next: 2026-11-09 status at Mon 16 Nov 2026 09:00 UTC." in out
     calib("program", "run", str(program), "--yes")
     out = calib("program", "status", str(program))
-    assert re.search(r"2026-11-09\s+general\s+create\s+done\s+2026-11-19\s+3", out), out
+    assert re.search(r"2026-11-09\s+general\s+quinn\.calder@demo\.example\s+create\s+done\s+"
+                     r"2026-11-19\s+3", out), out
     assert "Due now" not in out
     calib("sandbox", "advance", "--days", "7")
     out = calib("program", "run", str(program), "--yes")
     assert "2026-11-09 status:" in out and "2026-11-09 reveal:" in out, out
     late = (tmp_path / "out" / "programs" / "demo" / "2026-11-09" / "late.md").read_text()
     out = calib("program", "status", str(program))
-    assert re.search(r"general\s+reveal\s+done", out), out
+    assert re.search(r"general\s+\S+\s+reveal\s+done", out), out
     names = [line.split(" <")[0].lstrip("- ") for line in late.splitlines() if " <" in line]
     assert names and all(name in out for name in names), (late, out)
     assert "Late list of the current cycle: " in out

@@ -5,6 +5,10 @@
 * :mod:`~calib.program.ledger` — every step of every cycle, recorded in the store;
 * :mod:`~calib.program.steps` — what each step does (select, create, status, reveal, report);
 * :mod:`~calib.program.tick` — one tick of one team, under the team's store lock;
+* :mod:`~calib.program.rotation` — who holds the calibrator (expert evaluator) role each cycle:
+  the file's schedule and the rotations applied in the store;
+* :mod:`~calib.program.review` — the quarterly calibration of calibrators as the report step
+  of a ``quarterly_review`` program, recording rotation proposals;
 * :mod:`~calib.program.teams` — a tick of every team of a folder, and the calendar view.
 """
 

@@ -26,14 +26,18 @@ from calib.context import ReportSettings
 from calib.values import ParameterError, check_team, parse_instant, read_yaml
 
 __all__ = ["Program", "Cycle", "read_program", "program_files", "CADENCES", "REVEAL_POLICIES",
-           "PROGRAM_KEYS"]
+           "KINDS", "PROGRAM_KEYS"]
 
-Cadence = Literal["monthly", "biweekly", "weekly"]
+Cadence = Literal["quarterly", "monthly", "biweekly", "weekly"]
 RevealPolicy = Literal["all_finished", "deadline"]
-CADENCES: tuple[str, ...] = ("monthly", "biweekly", "weekly")
+ProgramKind = Literal["team", "quarterly_review"]
+CADENCES: tuple[str, ...] = ("quarterly", "monthly", "biweekly", "weekly")
 REVEAL_POLICIES: tuple[str, ...] = ("all_finished", "deadline")
-#: The shortest period of each cadence in days (a month has at least 28).
-_SHORTEST_DAYS = {"monthly": 28, "biweekly": 14, "weekly": 7}
+KINDS: tuple[str, ...] = ("team", "quarterly_review")
+#: The shortest period of each cadence in days (a month has at least 28, a quarter 89).
+_SHORTEST_DAYS = {"quarterly": 89, "monthly": 28, "biweekly": 14, "weekly": 7}
+#: Months per period of the calendar-month cadences.
+_MONTHS = {"quarterly": 3, "monthly": 1}
 
 # name -> (type, default); a key without a default (``...``) is required.
 PROGRAM_KEYS: Mapping[str, tuple[type | tuple[type, ...], Any]] = {
@@ -41,7 +45,9 @@ PROGRAM_KEYS: Mapping[str, tuple[type | tuple[type, ...], Any]] = {
     "store_url": (str, ""), "cadence": (str, ...), "anchor": (str, ...),
     "calls": (int, 6), "focus_rotation": (list, ["general"]),
     "selection_days": (int, 14), "seed": (int, 0), "form_name": (str, ""),
-    "calibrator_email": (str, ...), "expert_email": (str, ...),
+    "calibrator_email": (str, ...), "expert_email": (str, ""),
+    "calibrator_rotation": (list, []), "rotate_calibrator_every": (int, 1),
+    "kind": (str, "team"), "review_programs": (list, []), "review_threshold": ((int, float), 10.0),
     "panel_emails": (list, []), "panel_size": (int, 0), "rotate_in": (list, []),
     "deadline_days": (int, 7), "meeting_days": (int, 10), "report_lead_days": (int, 1),
     "reveal": (str, "deadline"), "report": (dict, {}), "outputs": (str, ""),
@@ -61,6 +67,10 @@ class Cycle:
     focus: str
     calibrator_email: str
     panel_emails: tuple[str, ...]
+    expert_email: str = ""
+    #: Why ``expert_email`` holds the role this cycle, in words ("the program file", "the
+    #: rotation schedule (2 of 3)", "rotation #4 applied by ...").
+    expert_source: str = "the program file"
 
     @property
     def label(self) -> str:
@@ -76,7 +86,12 @@ class Program:
     cadence: Cadence
     anchor: datetime
     calibrator_email: str
-    expert_email: str
+    expert_email: str = ""
+    calibrator_rotation: tuple[str, ...] = ()
+    rotate_calibrator_every: int = 1
+    kind: ProgramKind = "team"
+    review_programs: tuple[str, ...] = ()
+    review_threshold: float = 10.0
     backend: str = "sandbox"
     sandbox_seed: int = 7
     store_url: str = ""
@@ -99,8 +114,9 @@ class Program:
     # -- the calendar ---------------------------------------------------------------------
     def cycle_start(self, index: int) -> datetime:
         """When cycle ``index`` starts (cycle 0 at the anchor)."""
-        if self.cadence == "monthly":
-            return (pd.Timestamp(self.anchor) + pd.DateOffset(months=index)).to_pydatetime()
+        if self.cadence in _MONTHS:
+            months = _MONTHS[self.cadence] * index
+            return (pd.Timestamp(self.anchor) + pd.DateOffset(months=months)).to_pydatetime()
         days = 14 if self.cadence == "biweekly" else 7
         return self.anchor + timedelta(days=days * index)
 
@@ -108,8 +124,9 @@ class Program:
         """The cycle running at ``now`` (the last one started), None before the anchor."""
         if now < self.anchor:
             return None
-        if self.cadence == "monthly":
-            index = (now.year - self.anchor.year) * 12 + now.month - self.anchor.month
+        if self.cadence in _MONTHS:
+            index = ((now.year - self.anchor.year) * 12 + now.month - self.anchor.month) \
+                // _MONTHS[self.cadence]
         else:
             index = (now - self.anchor) // timedelta(days=14 if self.cadence == "biweekly" else 7)
         while index > 0 and self.cycle_start(index) > now:
@@ -130,7 +147,20 @@ class Program:
                      meeting=meeting, next_start=self.cycle_start(index + 1),
                      focus=self.focus_rotation[index % len(self.focus_rotation)],
                      calibrator_email=self.calibrator_email,
-                     panel_emails=self.panel_for(index))
+                     panel_emails=self.panel_for(index), **self._expert_of(index))
+
+    def _expert_of(self, index: int) -> dict[str, str]:
+        """The expert evaluator (the seed's "calibrator", the scoring index) of cycle ``index``
+        by the file alone: ``calibrator_rotation`` in turn, each for ``rotate_calibrator_every``
+        cycles, else ``expert_email``. An applied rotation in the store overrides it
+        (:func:`calib.program.rotation.cycle_for`)."""
+        if not self.calibrator_rotation:
+            return {"expert_email": self.expert_email, "expert_source": "the program file"}
+        turn = (index // self.rotate_calibrator_every) % len(self.calibrator_rotation)
+        return {"expert_email": self.calibrator_rotation[turn],
+                "expert_source": f"the rotation schedule ({turn + 1} of "
+                                 f"{len(self.calibrator_rotation)}, every "
+                                 f"{self.rotate_calibrator_every} cycle(s))"}
 
     def panel_for(self, index: int) -> tuple[str, ...]:
         """The panel of cycle ``index``: every ``panel_emails`` member, then the seats left up
@@ -174,7 +204,7 @@ def check_program(values: Mapping[str, Any], *, source: str = "the program") -> 
     missing = sorted(k for k, (_, d) in PROGRAM_KEYS.items() if d is ... and k not in values)
     if missing:
         fail(f"missing key(s) {missing}; every program names its team, cadence, anchor, "
-             f"calibrator_email and expert_email.")
+             f"calibrator_email and expert_email (or calibrator_rotation).")
     given: dict[str, Any] = {}
     for key, (kind, default) in PROGRAM_KEYS.items():
         value = values.get(key, default)
@@ -190,7 +220,53 @@ def check_program(values: Mapping[str, Any], *, source: str = "the program") -> 
              "empty and put the whole URL in the CALIB_STORE_URL environment variable.")
     if given["cadence"] not in CADENCES:
         fail(f"cadence must be one of {', '.join(CADENCES)}, not {given['cadence']!r} (monthly "
-             f"for a stable team, biweekly for a new QM program).")
+             f"for a stable team, biweekly for a new QM program, quarterly for the "
+             f"leadership team's review).")
+    if given["kind"] not in KINDS:
+        fail(f"kind must be 'team' (a team's calibration cycles) or 'quarterly_review' (the "
+             f"leadership team's calibration of calibrators), not {given['kind']!r}.")
+    if given["kind"] == "quarterly_review":
+        if given["cadence"] != "quarterly":
+            fail(f"a quarterly_review program's cadence is quarterly, not "
+                 f"{given['cadence']!r}: the calibration of calibrators is quarterly.")
+        if not given["review_programs"]:
+            fail("review_programs is empty; a quarterly_review program lists the program "
+                 "files of the teams whose calibrators it reviews, e.g. [demo.yaml, "
+                 "north.yaml] (relative to this file's folder).")
+        if given["calibrator_rotation"]:
+            fail("calibrator_rotation is for a team's program; the quarterly review's own "
+                 "expert is expert_email.")
+    elif given["review_programs"]:
+        fail("review_programs belongs to a program of kind quarterly_review; remove it or "
+             "set kind: quarterly_review.")
+    elif given["cadence"] == "quarterly":
+        fail("cadence quarterly is for the leadership team's review (kind: "
+             "quarterly_review); a team calibrates monthly, biweekly or weekly.")
+    if not 0 < given["review_threshold"] <= 100:
+        fail(f"review_threshold must be a positive number of points, at most 100, not "
+             f"{given['review_threshold']!r}.")
+    rotation = given["calibrator_rotation"]
+    bad = [v for v in rotation + given["review_programs"]
+           if not isinstance(v, str) or not v.strip()]
+    if bad:
+        fail(f"calibrator_rotation and review_programs list non-empty strings, not "
+             f"{bad[0]!r}.")
+    lowered = [e.lower() for e in rotation]
+    if len(set(lowered)) != len(lowered):
+        fail("calibrator_rotation lists someone twice; list each person once (the list is "
+             "taken in turn).")
+    if len(rotation) == 1:
+        fail("calibrator_rotation lists one person; a rotation needs at least two (or use "
+             "expert_email).")
+    if given["rotate_calibrator_every"] < 1:
+        fail(f"rotate_calibrator_every must be 1 or more cycles, not "
+             f"{given['rotate_calibrator_every']}.")
+    if rotation and given["expert_email"]:
+        fail("expert_email and calibrator_rotation both name who holds the calibrator "
+             "(expert evaluator) role; keep calibrator_rotation and remove expert_email.")
+    if not rotation and not given["expert_email"]:
+        fail("missing key ['expert_email']; name the expert evaluator (the scoring index), "
+             "or list calibrator_rotation to rotate the role.")
     if given["reveal"] not in REVEAL_POLICIES:
         fail(f"reveal must be 'all_finished' (scores open only when every evaluator has "
              f"finished) or 'deadline' (the rest opens at the deadline, the missing listed), "
@@ -199,8 +275,8 @@ def check_program(values: Mapping[str, Any], *, source: str = "the program") -> 
         anchor = parse_instant(given["anchor"], what="anchor")
     except ParameterError as exc:
         fail(str(exc))
-    if given["cadence"] == "monthly" and anchor.day > 28:
-        fail(f"a monthly program's anchor must fall on day 1 to 28 so that every month has "
+    if given["cadence"] in _MONTHS and anchor.day > 28:
+        fail(f"a {given['cadence']} program's anchor must fall on day 1 to 28 so that every month has "
              f"that day, not day {anchor.day}; move the anchor.")
     if not 3 <= given["calls"] <= 50:
         fail(f"calls must be 3 to 50 calls per session, not {given['calls']}.")
@@ -249,6 +325,10 @@ def check_program(values: Mapping[str, Any], *, source: str = "the program") -> 
     return Program(
         team=team, cadence=given["cadence"], anchor=anchor,
         calibrator_email=given["calibrator_email"], expert_email=given["expert_email"],
+        calibrator_rotation=tuple(rotation),
+        rotate_calibrator_every=given["rotate_calibrator_every"], kind=given["kind"],
+        review_programs=tuple(given["review_programs"]),
+        review_threshold=float(given["review_threshold"]),
         backend=given["backend"], sandbox_seed=given["sandbox_seed"],
         store_url=given["store_url"], calls=given["calls"],
         focus_rotation=tuple(given["focus_rotation"]), selection_days=given["selection_days"],

@@ -77,7 +77,7 @@ def selection_params(program: Program, cycle: Cycle, *, month: str) -> dict[str,
         "sandbox_seed": program.sandbox_seed, "start": start.isoformat(),
         "end": cycle.start.isoformat(), "n": program.calls, "focus": cycle.focus,
         "seed": program.seed + cycle.index, "calibrator_email": cycle.calibrator_email,
-        "expert_email": program.expert_email, "panel_emails": list(cycle.panel_emails),
+        "expert_email": cycle.expert_email, "panel_emails": list(cycle.panel_emails),
         "form_name": program.form_name,
         "deadline": cycle.deadline.isoformat().replace("+00:00", "Z"),
         "session_name": f"{program.team} {cycle.label} {cycle.focus}", "profiles": "",
@@ -93,6 +93,7 @@ def preview_selection(program: Program, backend: Backend, store: Store,
     Conversations after the backend's clock do not exist yet, so a cycle that starts later
     previews the calls known so far (and may find fewer than it needs)."""
     from calib.program.ledger import record
+    from calib.program.rotation import applied_rotations, cycle_for
 
     if index is None:
         current = program.cycle_index(backend.now())
@@ -101,9 +102,9 @@ def preview_selection(program: Program, backend: Backend, store: Store,
         else:
             picked = record(store, program.team, current, "select")
             index = current + 1 if picked is not None and picked.final else current
-    cycle = program.cycle(index)
-    return select_session(backend, selection_params(program, cycle,
-                                                    month=f"{cycle.start:%Y-%m}"))
+    cycle = cycle_for(program, index, applied_rotations(store, program.team))
+    return select_session(backend, _with_sandbox_panel(
+        backend, selection_params(program, cycle, month=f"{cycle.start:%Y-%m}")))
 
 
 def select(run: CycleRun) -> Result:
@@ -114,13 +115,32 @@ def select(run: CycleRun) -> Result:
         return ("skipped", f"Missed: no tick ran between the cycle's start "
                            f"({c.start:%Y-%m-%d %H:%M}) and its deadline, so no session was "
                            f"created.", {})
-    params = selection_params(p, c, month=f"{run.now:%Y-%m}")
+    params = _with_sandbox_panel(run.backend, selection_params(p, c, month=f"{run.now:%Y-%m}"))
     _selection, plan = select_session(run.backend, params)
     plan.to_yaml(run.folder / "plan.yaml", overwrite=True)
     run.plan = plan
     return ("done", f"Selected {len(plan.conversations)} call(s) ({c.focus}) for a panel of "
-                    f"{len(set(plan.panel_ids) | {plan.expert_id})}, due {c.deadline:%Y-%m-%d %H:%M}.",
-            {"plan": plan.to_dict()})
+                    f"{len(set(plan.panel_ids) | {plan.expert_id})}, expert {c.expert_email} "
+                    f"({c.expert_source}), due {c.deadline:%Y-%m-%d %H:%M}.",
+            {"plan": plan.to_dict(), "expert_email": c.expert_email,
+             "expert_source": c.expert_source})
+
+
+def _with_sandbox_panel(backend: Backend, params: dict[str, Any]) -> dict[str, Any]:
+    """On the sandbox, an empty ``panel_emails`` means the team's own panel *and expert*; when
+    the cycle's expert is someone else (a rotation), name the team's panel by email so that
+    the selection takes the cycle's expert instead of the team's."""
+    sandbox = backend.sandbox
+    if sandbox is None or params["panel_emails"] or not params["expert_email"]:
+        return params
+    team = sandbox.teams().get(params["team"])
+    if team is None:
+        return params  # the selection refuses the team, with its sentence
+    who = people(backend.client, [team["expert_id"], *team["panel_ids"]])
+    emails = dict(zip(who["user_id"], who["email"]))
+    if str(emails.get(team["expert_id"], "")).lower() == params["expert_email"].lower():
+        return params
+    return {**params, "panel_emails": [emails[i] for i in team["panel_ids"] if emails.get(i)]}
 
 
 def create(run: CycleRun) -> Result:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from calib import context
 from calib.program import ledger
+from calib.program.rotation import applied_rotations, cycle_for
 from calib.program.spec import Program, program_files, read_program
 from calib.program.steps import cycle_folder
 from calib.program.tick import TickResult, due_steps, next_due, tick
@@ -31,7 +32,7 @@ from calib.values import ParameterError
 
 __all__ = ["TeamOutcome", "run_programs", "calendar", "CALENDAR_COLUMNS", "open_for"]
 
-CALENDAR_COLUMNS = ["cycle", "start", "focus", "step", "state", "deadline", "meeting",
+CALENDAR_COLUMNS = ["cycle", "start", "focus", "expert", "step", "state", "deadline", "meeting",
                     "calibrations", "icc", "alpha", "tiers", "late", "report"]
 
 
@@ -146,18 +147,22 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
     Columns :data:`CALENDAR_COLUMNS`: ``step`` is the last step recorded (or the next due for a
     cycle not started), ``state`` its state; ``icc`` and ``alpha`` the report's reliability
     (ICC(A,1) and Krippendorff's alpha from ``summary.json``), ``tiers`` the count of calls per
-    discussion tier, ``late`` who was late at the deadline, ``report`` the report's path.
+    discussion tier, ``late`` who was late at the deadline, ``report`` the report's path;
+    ``expert`` who holds the calibrator (expert evaluator) role: as selected for a cycle
+    already selected, else as the file and the applied rotations say.
     """
     records = ledger.step_records(store, program.team)
+    applied = applied_rotations(store, program.team)
     rows = []
     for k, steps_of in records.groupby("cycle", sort=True):
-        cycle = program.cycle(int(k))
+        cycle = cycle_for(program, int(k), applied)
         last = steps_of.iloc[-1]
         details = dict(zip(steps_of["step"], steps_of["detail"]))
         summary = _summary(details.get("report", {}).get("summary"))
         late = details.get("status", {}).get("late") or []
         rows.append({
             "cycle": cycle.label, "start": cycle.start, "focus": cycle.focus,
+            "expert": details.get("select", {}).get("expert_email", cycle.expert_email),
             "step": last["step"], "state": last["state"], "deadline": cycle.deadline,
             "meeting": cycle.meeting,
             "calibrations": len(details.get("create", {}).get("calibration_ids", [])),
@@ -172,8 +177,9 @@ def calendar(program: Program, store: Any, now: datetime) -> pd.DataFrame:
         label, step, state = due[0][0].label, due[0][1], "due"
     if label not in {r["cycle"] for r in rows}:
         index = next(i for i in range(0, 10_000) if program.cycle(i).label == label)
-        cycle = program.cycle(index)
-        rows.append({"cycle": label, "start": cycle.start, "focus": cycle.focus, "step": step,
+        cycle = cycle_for(program, index, applied)
+        rows.append({"cycle": label, "start": cycle.start, "focus": cycle.focus,
+                     "expert": cycle.expert_email, "step": step,
                      "state": state, "deadline": cycle.deadline, "meeting": cycle.meeting,
                      "calibrations": 0, "icc": None, "alpha": None, "tiers": "", "late": "",
                      "report": ""})

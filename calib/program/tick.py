@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from calib.context import Backend
-from calib.program import ledger, steps
+from calib.program import ledger, rotation, steps
 from calib.program.spec import Cycle, Program
 from calib.sessions import SessionPlan
 from calib.store import LockBusy, Store
@@ -192,10 +192,11 @@ def tick(program: Program, backend: Backend, store: Store, *, store_url: str,
                         purpose=f"the calibration program tick of team {program.team}"):
             now = backend.now()
             records = _records(store, program.team)
+            applied = rotation.applied_rotations(store, program.team)
             for k in _cycles_to_walk(program, records, now):
                 try:
-                    _walk_cycle(program, program.cycle(k), backend, store, store_url, now,
-                                records, done)
+                    _walk_cycle(program, rotation.cycle_for(program, k, applied), backend,
+                                store, store_url, now, records, done)
                 except _StepFailed as exc:
                     # an older cycle's failing step (its report, say) must not keep the
                     # current cycle from starting: it is retried by the next tick
@@ -256,6 +257,10 @@ def _walk_cycle(program: Program, cycle: Cycle, backend: Backend, store: Store,
             _act(run, step, lambda: steps.status(run), records, done)
         elif step == "reveal":
             _act(run, step, lambda: steps.reveal(run, ids), records, done)
+        elif step == "report" and program.kind == "quarterly_review":
+            from calib.program.review import review
+
+            _act(run, step, lambda: review(run, ids), records, done)
         elif step == "report":
             _act(run, step, lambda: steps.report(run, ids), records, done)
 

@@ -38,6 +38,11 @@ Tables, and why each exists:
     what each calibration program's tick did: one row per team, cycle and step (select,
     create, status, reveal, report, close) with its state, when and its outcome, so a crashed
     tick resumes and a finished step is never done twice (:mod:`calib.program.ledger`).
+``program_rotations``
+    who holds a team's calibrator (expert evaluator) role from which cycle on: a rotation
+    proposed by the quarterly calibration of calibrators (``proposed``), applied by
+    ``calib program rotate --yes`` (``applied``, with the cycle it takes effect from and by
+    whom), or set aside by a later proposal (``superseded``) (:mod:`calib.program.rotation`).
 ``ai_evaluations``, ``ai_answers``
     Genesys AI scoring of an evaluation (``aiScoring``: failure type, pending, last change;
     ``evaluationSource.type``) and the AI's suggested answer per question (``aiAnswer``),
@@ -56,7 +61,7 @@ import sqlalchemy as sa
 
 from calib.store.migrate import scope_file_ids
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def build_metadata() -> sa.MetaData:
@@ -196,6 +201,18 @@ def build_metadata() -> sa.MetaData:
              sa.Column("attempts", sa.Integer, nullable=False),
              sa.Column("started_at", ts), sa.Column("finished_at", ts),
              sa.Column("outcome", text), sa.Column("detail", text))
+    sa.Table("program_rotations", md,
+             sa.Column("rotation_id", sa.Integer, primary_key=True, autoincrement=True),
+             sa.Column("team", text, nullable=False),
+             sa.Column("expert_email", text, nullable=False),
+             sa.Column("expert_name", text),
+             sa.Column("state", text, nullable=False),
+             sa.Column("from_cycle", sa.Integer),
+             sa.Column("source", text, nullable=False),
+             sa.Column("reason", text),
+             sa.Column("proposed_at", ts, nullable=False),
+             sa.Column("applied_at", ts), sa.Column("applied_by", text),
+             sa.UniqueConstraint("team", "source", name="uq_program_rotations_team_source"))
     sa.Table("ai_evaluations", md,
              sa.Column("evaluation_id", text,
                        sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
@@ -231,6 +248,8 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     4: lambda conn: None,
     # 5 -> 6 adds the ai_evaluations and ai_answers tables only (created the same way).
     5: lambda conn: None,
+    # 6 -> 7 adds the program_rotations table only (created the same way).
+    6: lambda conn: None,
 }
 
 
