@@ -26,7 +26,6 @@ from calib import context
 from calib.program import ledger
 from calib.program.rotation import applied_rotations, cycle_for
 from calib.program.spec import Program, program_files, read_program
-from calib.program.steps import cycle_folder
 from calib.program.tick import TickResult, due_steps, next_due, tick
 from calib.values import ParameterError
 
