@@ -22,7 +22,7 @@ from calib.quarterly import CalibratorReview, quarter_review, section_html
 from calib.review.meeting import MeetingMove, meeting_moves, meeting_table
 from calib.review.progress import EvaluatorProgress, evaluator_progress, progress_table
 from calib.review.versions import (QuestionChange, version_changes, version_sentences,
-                                   version_table)
+                                   version_table, versions_html)
 from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 from calib.stats import consistency as cons
 from calib.stats.severity import SeverityResult, panel_severity
@@ -99,6 +99,10 @@ class ProgramReview:
     problems: Mapping[str, str] = field(default_factory=dict)
     versions: tuple[QuestionChange, ...] | None = None
     rubric: pd.DataFrame | None = None
+
+    def versions_html(self) -> str:
+        """Form versions and rubric notes compared, as the notebook shows them (escaped)."""
+        return versions_html(self.versions, self.rubric)
 
     def version_table(self) -> pd.DataFrame:
         """One row per question and new form version

@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from calib.report.display import esc, table_html
+from calib.report.rubric_sections import before_after_html
 from calib.stats._common import check_confidence
 from calib.stats.categorical import question_agreement
 from calib.stats.variance import question_disagreement
@@ -407,3 +409,34 @@ def _one(rows, spread, a, b, old, new, q_old, q_new, confidence, n_resamples, se
             "variance_before": variance(a, q_old), "variance_after": variance(b, q_new),
             "agreement_before": pa_b, "agreement_after": pa_a, "ac1_before": ac1_b,
             "ac1_after": ac1_a}
+
+
+def versions_html(changes: tuple[QuestionChange, ...] | None,
+                  rubric: pd.DataFrame | None = None) -> str:
+    """The form versions compared and the rubric notes' before/after as escaped HTML: the
+    sentences of the real changes first, then every question's numbers with the n behind them
+    (the rubric table is :func:`calib.report.rubric_sections.before_after_html`, the monthly
+    report's)."""
+    if changes is None:
+        parts = ["<p>No answers were read, so the form versions were not compared.</p>"]
+    elif not changes:
+        parts = ["<p>The teams reviewed scored every call of the period on one form version: "
+                 "there is no new version to compare.</p>"]
+    else:
+        real = [c for c in changes if c.real]
+        parts = (["<ul>" + "".join(f"<li>{esc(c.sentence())}</li>" for c in real) + "</ul>"]
+                 if real else ["<p>No question's disagreement changed clearly with a new form "
+                               "version (the n and p of each are in the table).</p>"])
+        rows = [(f"{c.form_name} v{c.version_number} ({c.first_month_after})",
+                 c.question_after + (f" (was: {c.question_before})" if c.reworded else ""),
+                 f"{c.disagreement_before:.2f} (n = {c.n_before})",
+                 f"{c.disagreement_after:.2f} (n = {c.n_after})",
+                 f"{c.change:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]", _p(c.p_adjusted),
+                 f"{c.ac1_before:.2f} → {c.ac1_after:.2f}", c.verdict) for c in changes]
+        parts.append(table_html(rows, ["new version", "question", "disagreement before",
+                                       "disagreement after", "change [CI]", "p (Holm)",
+                                       "AC1", "verdict"], numeric=(2, 3, 4, 5, 6)))
+    if rubric is not None:
+        parts.append("<h3>Rubric notes in force and whether disagreement fell after them</h3>")
+        parts.append(before_after_html(rubric))
+    return "".join(parts)
