@@ -221,3 +221,21 @@ def test_a_rubric_note_is_compared_with_calib_rubric_before_after():
             f"{row['disagreement_after']:.2f} per call (n = 48 calls before, 48 after; Welch CI"
             ) in review.paragraph()
     assert "No rubric note" not in review.versions_html()
+
+
+def test_review_json_carries_the_versions_and_the_notes(tmp_path):
+    import json
+
+    from calib.review import write_review
+
+    answers, scores, forms = answers_and_scores(0)
+    notes = pd.DataFrame([{"note_id": 1, "question_id": "q3", "decided_on": "2026-02-10",
+                           "decision": "Steps the customer can follow alone"}])
+    review = program_review(scores, answers=answers, forms=forms, notes=notes,
+                            n_permutations=499)
+    written = json.loads(open(write_review(review, str(tmp_path)), encoding="utf-8").read())
+    assert [v["question_id"] for v in written["versions"]][0] == "q1"
+    assert written["versions"][0]["sentence"] == review.versions[0].sentence()
+    assert written["rubric"][0]["question_id"] == "q3" and written["rubric"][0]["n_before"] == 32
+    with pytest.raises(ValueError, match="answers"):
+        program_review(scores, answers=answers.drop(columns="month"))

@@ -365,6 +365,7 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
             problems["calibration of calibrators"] = " ".join(str(exc).split())
     versions = rubric = None
     if answers is not None:
+        require_columns(answers, ("team", "month"), what="answers")
         rows = answers[answers["team"].astype(str).isin(teams)
                        & answers["month"].astype(str).isin(period)]
         try:

@@ -12,7 +12,10 @@ What the program review must find, with a known answer:
   1.0 → 0.25), so the panel splits on it less. Nothing else changes between the versions (same
   questions, same weights). The reworded question keeps its id and contextId, as every
   unchanged question does (the sandbox's ids stand for Genesys's contextIds across versions).
-  ``Truth.form_change`` records the question, the versions and the month.
+  ``Truth.form_change`` records the question, the versions and the month. A side effect that
+  follows from the model, and is left in: severity now shows less on the rewritten question
+  and more on the other judgement calls (empathy, first-contact resolution, next steps), which
+  may split the panel a little more after the change.
 * **An evaluator whose severity moves.** One evaluator of ``care-01`` moves linearly over the
   year, either from 6 points off the panel to level with it (*toward*) or from level to 6 points
   off (*away*), lenient or harsh: ``Truth.moving_evaluator`` says who and which way,
