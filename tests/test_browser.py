@@ -115,3 +115,46 @@ def test_the_harness_records_requests_that_would_leave(tmp_path, offline_page):
     view = offline_page(page)
     assert view.blocked == ["https://example.com/x.png"]
     assert view.images()[0]["width"] == 0
+
+
+@pytest.fixture(scope="module")
+def demo_review(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo org's program review rendered once by ``calib review`` (its own store and
+    sandbox state, from the suite's environment)."""
+    from tests.conftest import require_or_skip
+    from tests.fixtures.browser import chromium_path
+
+    from calib.cli import main
+
+    require_or_skip(chromium_path() is not None, "Chromium not found; install the chromium package")
+    out = tmp_path_factory.mktemp("review") / "outputs"
+    assert main(["review", "--params", str(ROOT / "parameters" / "review-demo.yaml"),
+                 "--outputs", str(out)]) == 0
+    return out / "program_review" / "review-demo_2026-05_2026-10" / "program_review.html"
+
+
+def test_the_review_opens_offline_with_its_charts_and_the_form_versions(demo_review,
+                                                                          offline_page, tmp_path):
+    view = offline_page(demo_review)
+    shot = view.screenshot(Path(os.environ.get("CALIB_SCREENSHOT_DIR", tmp_path))
+                           / "review.png")
+    images = view.images()
+    assert len(images) >= 2, f"expected the review's two charts, found {len(images)} images"
+    broken = [i["alt"] for i in images if not i["complete"] or i["width"] == 0]
+    assert not broken, f"charts that did not load: {broken}"
+    assert view.blocked == [], f"requests that tried to leave the machine: {view.blocked}"
+    assert view.dialogs == [], "a script ran in the review"
+    assert shot.stat().st_size > 50_000
+    headings = view.page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+    assert [h.rstrip("¶") for h in headings[:6]] == [
+        "For the director", "Reliability per team and month", "Evaluators over time",
+        "How far initial scores move at the meeting", "Form versions and rubric notes compared",
+        "Calibration of calibrators (the period's last quarter)"]
+    text = view.page.inner_text("body")
+    assert "Over May–October 2026, 4 teams were reviewed." in text
+    # Voice Quality's version 2 (from 2026-08): every question on both versions, with its n
+    rows = view.page.eval_on_selector_all(
+        "table:has(th:text-is('p (Holm)')) tbody tr",
+        "els => els.map(e => Array.from(e.cells).map(c => c.textContent))")
+    assert len(rows) >= 10 and all(r[0] == "Voice Quality v2 (2026-08)" for r in rows)
+    assert all("(n = " in r[2] and "(n = " in r[3] for r in rows)

@@ -160,10 +160,11 @@ def test_the_store_backend_refuses_a_team_the_store_lacks(tmp_path):
     assert set(scores["team"]) == {"north"} and len(scores)
 
 
-def _review_params(tmp_path, url: str, teams: str) -> str:
-    path = tmp_path / "review-test.yaml"
+def _review_params(tmp_path, url: str, teams: str, *, name: str = "review-test",
+                   first: str = "2026-09") -> str:
+    path = tmp_path / f"{name}.yaml"
     path.write_text(f'backend: store\nsandbox_seed: 7\nstore_url: "{url}"\nteams: {teams}\n'
-                    f'first_month: "2026-09"\nlast_month: "2026-10"\nbias_threshold: 3.0\n'
+                    f'first_month: "{first}"\nlast_month: "2026-10"\nbias_threshold: 3.0\n'
                     f'drift_threshold: 10.0\nleadership_team: leadership\n'
                     f'min_trend_change: 1.0\nconfidence: 0.95\n', encoding="utf-8")
     return str(path)
@@ -179,11 +180,48 @@ def test_calib_review_renders_the_page_and_the_json(tmp_path, capsys):
     code = main(["review", "--params", _review_params(tmp_path, url, "[]"), "--outputs",
                  str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
-    folder = tmp_path / "out" / "program_review"
+    folder = tmp_path / "out" / "program_review" / "review-test_2026-09_2026-10"
     written = json.loads((folder / "review.json").read_text(encoding="utf-8"))
     assert [t["team"] for t in written["teams"]] == ["north", "south"]
     page = (folder / "program_review.html").read_text(encoding="utf-8")
     assert written["paragraph"].split(".")[0] in page  # the paragraph is on the page
+
+
+def test_two_reviews_never_overwrite_each_other_without_overwrite(tmp_path, capsys):
+    """A two-month and a one-month review, and the same review rendered from another file of
+    the same name, each get their own folder or are refused; --overwrite replaces."""
+    import json
+
+    from calib.cli import main
+    from tests.test_context import _store_of_two_teams
+
+    url = _store_of_two_teams(tmp_path)
+    out = tmp_path / "out"
+    two = _review_params(tmp_path, url, "[]", name="review-north")
+    (tmp_path / "one").mkdir()
+    one = _review_params(tmp_path / "one", url, '["north"]', name="review-north",
+                         first="2026-10")
+    assert main(["review", "--params", two, "--outputs", str(out)]) == 0
+    assert main(["review", "--params", one, "--outputs", str(out)]) == 0
+    capsys.readouterr()
+    folders = sorted(p.name for p in (out / "program_review").iterdir())
+    assert folders == ["review-north_2026-09_2026-10", "review-north_2026-10_2026-10"]
+    first = out / "program_review" / folders[0] / "review.json"
+    teams = [t["team"] for t in json.loads(first.read_text(encoding="utf-8"))["teams"]]
+    assert teams == ["north", "south"]
+    assert main(["review", "--params", two, "--outputs", str(out)]) == 0  # the same review
+    other = tmp_path / "other"
+    other.mkdir()
+    clash = _review_params(other, url, '["north"]', name="review-north")  # same name and months
+    before = first.read_bytes()
+    capsys.readouterr()
+    assert main(["review", "--params", clash, "--outputs", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "holds the review rendered from" in err and "--overwrite" in err, err
+    assert first.read_bytes() == before
+    assert main(["review", "--params", clash, "--outputs", str(out), "--overwrite"]) == 0
+    teams = [t["team"] for t in json.loads(first.read_text(encoding="utf-8"))["teams"]]
+    assert teams == ["north"]
 
 
 def test_calib_review_refuses_an_unknown_team_before_a_kernel_starts(tmp_path, capsys):

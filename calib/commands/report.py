@@ -33,11 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "review", help="render the program review across teams (papermill + offline HTML)",
         description="Render the program review notebook (every team's reliability by month, "
                     "each team's trend, every evaluator's severity over the period, a paragraph "
-                    "for the director) for a parameter file; writes outputs/program_review/.")
+                    "for the director) for a parameter file; writes outputs/program_review/"
+                    "<file name>_<first month>_<last month>/.")
     review.add_argument("--params", required=True, metavar="FILE",
                         help="YAML parameter file (see parameters/review-demo.yaml)")
     review.add_argument("--outputs", default=None, metavar="DIR",
                         help="output root (default: outputs/ in the project)")
+    review.add_argument("--overwrite", action="store_true",
+                        help="replace a review rendered into the same folder from other "
+                             "parameters (refused otherwise)")
     review.set_defaults(func=_review)
 
     run = subparsers.add_parser(
@@ -68,11 +72,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
+    from calib.context import project_root
+    from calib.render.contract import load
     from calib.render.runner import RenderError, find_notebook, render
+    from calib.review.output import check_folder, claim_folder, review_folder
 
+    notebook = find_notebook(REVIEW_NOTEBOOK)
+    root = args.outputs if args.outputs is not None else project_root() / "outputs"
     try:
-        result = render(args.params, notebook=find_notebook(REVIEW_NOTEBOOK),
-                        outputs_root=args.outputs)
+        params = load(args.params, notebook)
+        check_folder(root, args.params, params, overwrite=args.overwrite)
+        result = render(args.params, notebook=notebook, outputs_root=root,
+                        folder=review_folder(args.params, params))
+        claim_folder(result.output_dir, args.params, params)
     except RenderError as exc:
         print(f"calib: error: {exc}", file=sys.stderr)
         return 1

@@ -113,7 +113,8 @@ def _render_lock(out_dir: Path, what: str):
 
 def render(params_file: str | Path, *, notebook: str | Path,
            outputs_root: str | Path | None = None, kernel_name: str = "python3",
-           cell_timeout: int = 900, overrides: dict | None = None) -> RenderResult:
+           cell_timeout: int = 900, overrides: dict | None = None,
+           folder: Sequence[str] | None = None) -> RenderResult:
     """Validate a parameter file, execute the notebook with it, and export the HTML page.
 
     Parameters
@@ -133,6 +134,8 @@ def render(params_file: str | Path, *, notebook: str | Path,
     overrides : dict, optional
         Parameter values that replace the file's (``{"month": "2026-11"}``), checked the same
         way.
+    folder : sequence of str, optional
+        The output folder's parts under ``outputs_root`` (default :func:`plan_output_dir`'s).
 
     Returns
     -------
@@ -154,7 +157,8 @@ def render(params_file: str | Path, *, notebook: str | Path,
     if contract.prepare is not None:
         params = contract.prepare(params)
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
-    out_dir = plan_output_dir(params, notebook, root.resolve())
+    out_dir = (inside(root.resolve(), *folder) if folder
+               else plan_output_dir(params, notebook, root.resolve()))
     stem = output_stem(notebook)
     what = " ".join(str(params[k]) for k in ("team", "month") if params.get(k)) or stem
     with _render_lock(out_dir, what):

@@ -4,7 +4,8 @@ them), with every parameter checked before a kernel starts."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -88,17 +89,58 @@ def load_scores(backend: str, *, teams: Sequence[str], months: Sequence[str],
     with context.open_backend(backend, sandbox_seed=sandbox_seed) as org, \
             org.open_store(store_url) as store:
         if org.sandbox is not None:
-            known = org.sandbox.teams()
             for team in teams:
                 org.check_team(team)
-            for team in teams or sorted(known):
-                sync_months(org.client, store, team=team, months=months,
-                            calibrators=[known[team]["calibrator_email"]])
+            sync_teams(org.client, store, org.sandbox.teams(), teams=teams, months=months)
         else:
             for team in teams:
                 org.check_team(team, store=store)
-        scores = store.scores(None, list(months))
-    return scores[scores["team"].isin(teams)] if teams else scores
+        return read_scores(store, teams=teams, months=months)
+
+
+def sync_teams(client: Any, store: Any, known: Mapping[str, Mapping[str, Any]], *,
+               teams: Sequence[str], months: Sequence[str]) -> None:
+    """Sync ``months`` of each team asked (every team ``known`` when empty) into ``store``,
+    with the same code as ``calib sync``: the sandbox path of :func:`load_scores`.
+
+    ``known`` is the sandbox's ``{team: {"calibrator_email", …}}``
+    (:meth:`calib.sandbox.Sandbox.teams`).
+    """
+    for team in teams or sorted(known):
+        sync_months(client, store, team=team, months=list(months),
+                    calibrators=[known[team]["calibrator_email"]])
+
+
+def read_scores(store: Any, *, teams: Sequence[str], months: Sequence[str]) -> pd.DataFrame:
+    """The teams' (every team's when empty) open scores of ``months`` in ``store``."""
+    scores = store.scores(None, list(months))
+    return scores[scores["team"].isin(teams)].reset_index(drop=True) if teams else scores
+
+
+@dataclass(frozen=True)
+class FormData:
+    """What the form versions and rubric notes are compared on (:func:`load_forms`)."""
+
+    answers: pd.DataFrame    # the teams' open answers of the months
+    forms: pd.DataFrame      # Store.forms(): every stored form version
+    questions: pd.DataFrame  # Store.form_questions()
+    notes: pd.DataFrame      # Store.rubric_notes()
+
+
+def read_forms(store: Any, *, teams: Sequence[str], months: Sequence[str]) -> FormData:
+    """:class:`FormData` of the teams (every team's when empty) and ``months`` from ``store``."""
+    answers = store.answers(None, list(months))
+    if teams:
+        answers = answers[answers["team"].isin(teams)].reset_index(drop=True)
+    return FormData(answers, store.forms(), store.form_questions(), store.rubric_notes())
+
+
+def load_forms(*, teams: Sequence[str], months: Sequence[str],
+               store_url: str | None = None) -> FormData:
+    """The teams' answers, form versions and rubric notes from the store (after
+    :func:`load_scores`), for :func:`calib.review.program_review`'s form versions compared."""
+    with context.open_backend("store") as org, org.open_store(store_url) as store:
+        return read_forms(store, teams=teams, months=months)
 
 
 def load_agreed(*, teams: Sequence[str], months: Sequence[str],

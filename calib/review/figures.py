@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from calib.charts import PALETTE
+from calib.report.display import figure_html
 from calib.review.program import ProgramReview
 
 _FONT_SIZE = 9
@@ -98,3 +99,15 @@ def _label(text: str, limit: int = 24) -> str:
     """A name shown literally: no mathtext, shortened to ``limit`` characters."""
     text = " ".join(str(text).split())
     return (text[: limit - 1] + "…" if len(text) > limit else text).replace("$", r"\$")
+
+
+def team_reliability_html(review: ProgramReview) -> str:
+    """:func:`team_reliability` as an embedded PNG, for the offline page (a bare Figure shows
+    as its text in an exported notebook)."""
+    return figure_html(team_reliability(review),
+                       alt="Reliability per team and month with confidence intervals")
+
+
+def severity_html(review: ProgramReview) -> str:
+    """:func:`severity_over_time` as an embedded PNG, for the offline page."""
+    return figure_html(severity_over_time(review), alt="Evaluator severity by month")

@@ -21,6 +21,9 @@ import pandas as pd
 from calib.quarterly import CalibratorReview, quarter_review, section_html
 from calib.review.meeting import MeetingMove, meeting_moves, meeting_table
 from calib.review.progress import EvaluatorProgress, evaluator_progress, progress_table
+from calib.review.versions import (QuestionChange, version_changes, version_sentences,
+                                   version_table, versions_html)
+from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 from calib.stats import consistency as cons
 from calib.stats.severity import SeverityResult, panel_severity
 from calib.tables import require_columns
@@ -76,6 +79,12 @@ class ProgramReview:
     calibrators : CalibratorReview or None
         The calibration of calibrators (:func:`calib.quarterly.quarter_review`) over the last
         quarter of the period, when the scores hold the leadership team's calibrations.
+    versions : tuple of QuestionChange or None
+        Every question before and after every new form version in the period
+        (:func:`calib.review.versions.version_changes`); None when no answers were given.
+    rubric : pandas.DataFrame or None
+        The rubric notes in force at the period's end, before and after each
+        (:func:`calib.rubric.before_after`); None when no notes were given.
     problems : mapping
         What could not be judged across teams, and why.
     """
@@ -88,6 +97,17 @@ class ProgramReview:
     meeting: tuple[MeetingMove, ...] | None = None
     calibrators: CalibratorReview | None = None
     problems: Mapping[str, str] = field(default_factory=dict)
+    versions: tuple[QuestionChange, ...] | None = None
+    rubric: pd.DataFrame | None = None
+
+    def versions_html(self) -> str:
+        """Form versions and rubric notes compared, as the notebook shows them (escaped)."""
+        return versions_html(self.versions, self.rubric)
+
+    def version_table(self) -> pd.DataFrame:
+        """One row per question and new form version
+        (:data:`calib.review.versions.VERSION_COLUMNS`), real changes first."""
+        return version_table(self.versions or ())
 
     def team_table(self) -> pd.DataFrame:
         """One row per team (:data:`TEAM_COLUMNS`)."""
@@ -182,6 +202,7 @@ class ProgramReview:
                 parts.append(f"None of the {len(measured)} evaluators measured changed their "
                              f"severity clearly.")
         parts += self._meeting_sentences()
+        parts += version_sentences(self.versions, self.rubric)
         if self.calibrators is not None:
             flags = self.calibrators.flags
             flagged = flags[flags["flagged"]]
@@ -231,6 +252,10 @@ class ProgramReview:
                         self.calibrators.flags.notna(), None).to_dict("records"),
                     "next_calibrator": self.calibrators.next_calibrator,
                     "rotation": self.calibrators.rotation},
+                "versions": (None if self.versions is None
+                             else [c.to_dict() for c in self.versions]),
+                "rubric": (None if self.rubric is None else self.rubric.astype(object).where(
+                    self.rubric.notna(), None).to_dict("records")),
                 "paragraph": self.paragraph(), "problems": dict(self.problems)}
 
 
@@ -243,7 +268,10 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
                    months: Sequence[str] | None = None, bias_threshold: float = 3.0,
                    drift_threshold: float = 10.0, leadership_team: str = "leadership",
                    confidence: float = 0.95, min_trend_change: float = 1.0,
-                   n_permutations: int = 9999, seed: int = 0) -> ProgramReview:
+                   n_permutations: int = 9999, seed: int = 0,
+                   answers: pd.DataFrame | None = None, forms: pd.DataFrame | None = None,
+                   questions: pd.DataFrame | None = None, notes: pd.DataFrame | None = None,
+                   min_question_change: float = 0.05) -> ProgramReview:
     """Review the teams' calibration over the months.
 
     Parameters
@@ -271,7 +299,16 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
         Smallest fitted change in points that counts, for a team's spread and an evaluator's
         distance to the consensus.
     n_permutations, seed : int
-        Of the spread trend's permutation test.
+        Of the spread trend's permutation test, and of the form versions' permutation test
+        and bootstrap.
+    answers, forms, questions : pandas.DataFrame, optional
+        The teams' ``answers`` over the period, ``Store.forms()`` and
+        ``Store.form_questions()`` (:func:`calib.review.load_forms`), for the form versions
+        compared; None leaves that part out.
+    notes : pandas.DataFrame, optional
+        ``Store.rubric_notes()``: each note in force at the period's end before and after.
+    min_question_change : float
+        Smallest change of a question's per-call disagreement (0–1) worth a word.
 
     Returns
     -------
@@ -326,12 +363,27 @@ def program_review(scores: pd.DataFrame, *, agreed: pd.DataFrame | None = None,
                                          threshold=drift_threshold, confidence=confidence)
         except ValueError as exc:
             problems["calibration of calibrators"] = " ".join(str(exc).split())
+    versions = rubric = None
+    if answers is not None:
+        require_columns(answers, ("team", "month"), what="answers")
+        rows = answers[answers["team"].astype(str).isin(teams)
+                       & answers["month"].astype(str).isin(period)]
+        try:
+            versions = version_changes(rows, data, forms, questions, confidence=confidence,
+                                       min_change=min_question_change,
+                                       n_resamples=n_permutations, seed=seed)
+        except ValueError as exc:
+            problems["form versions"] = " ".join(str(exc).split())
+        if notes is not None:
+            rubric = (before_after(rows, notes_in_force(notes, as_of=period[-1]),
+                                   confidence=confidence) if len(notes)
+                      else pd.DataFrame(columns=list(BEFORE_AFTER_COLUMNS)))
     table = (pd.concat(reliability, ignore_index=True) if reliability
              else pd.DataFrame(columns=list(RELIABILITY_COLUMNS)))
     return ProgramReview(months=period, teams=tuple(reviews),
                          reliability=table[list(RELIABILITY_COLUMNS)], evaluators=progress,
                          severity=severity, meeting=meeting, calibrators=calibrators,
-                         problems=problems)
+                         problems=problems, versions=versions, rubric=rubric)
 
 
 def _consistency(rows: pd.DataFrame, months: list[str], confidence: float,

@@ -8,7 +8,7 @@ question added in a version gets a new id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from .ids import make_id
 
@@ -101,21 +101,34 @@ def _scale(seed: int, qid: str) -> list[dict[str, Any]]:
 
 
 def build_form(seed: int, version: int, specs: tuple[QuestionSpec, ...], *,
-               published: bool, modified: str) -> dict[str, Any]:
-    """The full ``EvaluationFormResponse`` dict of one form version."""
-    context_id = make_id(seed, "form-context")
-    form_id = make_id(seed, "form", version)
+               published: bool, modified: str, form: str = "", name: str = FORM_NAME,
+               texts: Mapping[str, str] | None = None, all_questions: bool = False,
+               weight_version: int | None = None) -> dict[str, Any]:
+    """The full ``EvaluationFormResponse`` dict of one form version.
+
+    ``form`` names another form of the org (its ids are derived from it; empty for "Voice
+    Quality", whose ids stay as they always were), ``texts`` rewrites questions by spec key
+    (a reworded question keeps its id and contextId), ``all_questions`` puts every spec on the
+    version whatever its ``since_version``, and ``weight_version`` picks the group weights
+    (default: the version's own).
+    """
+    def kind(word: str) -> str:
+        return f"{form}-{word}" if form else word
+
+    context_id = make_id(seed, kind("form-context"))
+    form_id = make_id(seed, kind("form"), version)
+    weights_of = version if weight_version is None else weight_version
     groups = []
     for gkey, (gname, w1, w2) in GROUPS.items():
         questions = []
         for s in specs:
-            if s.group != gkey or s.since_version > version:
+            if s.group != gkey or (s.since_version > version and not all_questions):
                 continue
-            qid = make_id(seed, "question", s.key)
+            qid = make_id(seed, kind("question"), s.key)
             questions.append({
                 "id": qid,
-                "contextId": make_id(seed, "question-context", s.key),
-                "text": s.text,
+                "contextId": make_id(seed, kind("question-context"), s.key),
+                "text": (texts or {}).get(s.key, s.text),
                 "helpText": "",
                 "type": "multipleChoiceQuestion",
                 "naEnabled": not s.kill,
@@ -128,20 +141,20 @@ def build_form(seed: int, version: int, specs: tuple[QuestionSpec, ...], *,
         if not questions:
             continue
         groups.append({
-            "id": make_id(seed, "group", gkey),
-            "contextId": make_id(seed, "group-context", gkey),
+            "id": make_id(seed, kind("group"), gkey),
+            "contextId": make_id(seed, kind("group-context"), gkey),
             "name": gname,
             "type": "questionGroup",
             "defaultAnswersToHighest": False,
             "defaultAnswersToNA": False,
             "naEnabled": True,
-            "weight": w1 if version == 1 else w2,
+            "weight": w1 if weights_of == 1 else w2,
             "manualWeight": True,
             "questions": questions,
         })
     return {
         "id": form_id,
-        "name": FORM_NAME,
+        "name": name,
         "modifiedDate": modified,
         "published": published,
         "contextId": context_id,

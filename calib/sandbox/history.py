@@ -77,11 +77,14 @@ def build_history(org: "Org") -> None:
 
 
 def add_calibration(org: "Org", team: str, name: str, agent: Person, conv_start: datetime,
-                             created: datetime, rng: np.random.Generator, *,
-                             finish_all: bool) -> Calibration:
+                    created: datetime, rng: np.random.Generator, *, finish_all: bool,
+                    form: dict | None = None) -> Calibration:
+    """One calibration of ``team`` on ``form`` (default: the Voice Quality version in use at
+    ``created``), its evaluations finished by everyone (``finish_all``) or in the mix of the
+    open November session."""
     info = org.teams[team]
     conv_id = org.conversations.add_calibrated(agent.id, conv_start)
-    form = form_for(org, created)
+    form = form or form_for(org, created)
     cal = org._new_calibration(name, team, info["calibrator_id"], agent.id, conv_id,
                                 form["id"], created, info["expert_id"], list(info["panel_ids"]))
     n = len(cal.evaluation_ids)

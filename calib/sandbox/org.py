@@ -18,7 +18,7 @@ import pandas as pd
 
 from calib.scoring import ScoringResult, score_evaluation
 
-from . import ai, ai_settings, history, panel, simulate, tidy, truth
+from . import ai, ai_settings, care, history, panel, simulate, tidy, truth
 from .conversations import ConversationStore
 from .forms import QuestionSpec, build_forms, question_specs
 from .history import START_CLOCK, month_of
@@ -95,6 +95,7 @@ class OrgSize:
     n_questions: int | None = None
     conversations_per_day: int = 150
     ai_scoring: bool = True
+    care_teams: int = 0
 
 
 class Org(Mutations):
@@ -144,11 +145,17 @@ class Org(Mutations):
         self._counter = 0
         self.journal: list[dict] = []   # changes since generation, see calib.sandbox.mutations
         self.persistence = None         # a calib.sandbox.persist.OrgState when persisted
+        # per form version whose questions read differently (calib.sandbox.care): its spec
+        # arrays, and the factor on each evaluator's reading per spec
+        self.form_spec_arrays: dict[str, simulate.SpecArrays] = {}
+        self.form_reading_scale: dict[str, np.ndarray] = {}
+        self._severity_path: dict[str, dict[str, float]] = {}
         self.truth: Truth
         truth.build_people(self)
         truth.build_truth(self)
         self.conversations = ConversationStore(self)
         history.build_history(self)
+        care.add_care_teams(self)  # last, from their own streams: nothing above moves
 
     # ----------------------------------------------------------------- clock
     def now(self) -> datetime:
@@ -242,6 +249,10 @@ class Org(Mutations):
     def _shift(self, evaluator_id: str, month: str) -> tuple[float, float]:
         """The evaluator's severity and (for a calibrator) drift that month, as shares."""
         sev = self.truth.evaluator_severity.get(evaluator_id, 0.0)
+        path = self._severity_path.get(evaluator_id)
+        if path:
+            known = [m for m in path if m <= month]
+            sev = path[max(known)] if known else path[min(path)]
         drift = self._drift_by_month.get(evaluator_id)
         value = 0.0
         if drift:
@@ -283,7 +294,10 @@ class Org(Mutations):
             noises = np.array([self.truth.evaluator_noise.get(ev.evaluator_id, 4.0)
                                for ev in block]) / 100.0
             readings = np.stack([self._readings(ev.evaluator_id) for ev in block])
-            chosen, na, comment_idx = panel.simulate_block(rng, self.spec_arrays, facts, level,
+            if cal.form_id in self.form_reading_scale:
+                readings = readings * self.form_reading_scale[cal.form_id][None, :]
+            specs = self.form_spec_arrays.get(cal.form_id, self.spec_arrays)
+            chosen, na, comment_idx = panel.simulate_block(rng, specs, facts, level,
                                                            shifts[:, 0], shifts[:, 1], noises,
                                                            readings, arr)
             ai.anchor(self, block, chosen, na, comment_idx)  # only where AI scoring ran
@@ -347,7 +361,8 @@ def generate_org(seed: int = 7, *, n_agents: int | None = None,
                  months: int | Sequence[str] | None = None,
                  calls_per_month: int | Mapping[str, int] | None = None,
                  n_questions: int | None = None,
-                 conversations_per_day: int | None = None, ai_scoring: bool = True) -> Org:
+                 conversations_per_day: int | None = None, ai_scoring: bool = True,
+                 care_teams: int = 0) -> Org:
     """Generate the synthetic org deterministically from ``seed``.
 
     Parameters
@@ -372,6 +387,13 @@ def generate_org(seed: int = 7, *, n_agents: int | None = None,
         publication (default True; every evaluation on v2, from 2026-08, then carries AI
         answers and evaluators anchor on them). False gives the org exactly as it was before
         the sandbox had AI scoring; settings can still be changed later through the PUT.
+    care_teams : int
+        Extra teams ``care-01`` … (at most 60) with a year of history on their own form, "Care
+        Quality", whose version 2 rewrites an ambiguous question half-way through the year, and
+        one evaluator (in ``care-01``) whose severity moves over the year: see
+        :mod:`calib.sandbox.care` and ``Truth.form_change``/``Truth.moving_evaluator``. Built
+        last from their own random streams, so the other teams' data is the same with or
+        without them (default 0: none).
 
     Returns
     -------
@@ -410,5 +432,6 @@ def generate_org(seed: int = 7, *, n_agents: int | None = None,
         conversations_per_day=int(conversations_per_day if conversations_per_day is not None
                                   else base.conversations_per_day),
         ai_scoring=bool(ai_scoring),
+        care_teams=care.check_count(care_teams),
     )
     return Org(int(seed), size)

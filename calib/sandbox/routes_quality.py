@@ -69,16 +69,21 @@ def _list_entry(form: dict) -> dict:
 
 
 def get_forms(server: SandboxServer, req: Request) -> tuple[int, Any]:
-    forms = server.org.forms
-    latest = forms[-1]  # one entry per form context: its newest (working) version
-    entry = _list_entry(latest)
-    if "publishHistory" in req.param_list("expand"):
-        entry["publishedVersions"] = listing([_list_entry(f) for f in forms if f["published"]],
-                                             path=f"/api/v2/quality/forms/evaluations/"
-                                                  f"{latest['id']}/versions",
-                                             page_number=1, page_size=25)
+    contexts: dict[str, list[dict]] = {}
+    for form in server.org.forms:
+        contexts.setdefault(form["contextId"], []).append(form)
     name = req.param("name")
-    entities = [entry] if not name or name.lower() in latest["name"].lower() else []
+    entities = []
+    for forms in contexts.values():
+        latest = forms[-1]  # one entry per form context: its newest (working) version
+        entry = _list_entry(latest)
+        if "publishHistory" in req.param_list("expand"):
+            entry["publishedVersions"] = listing(
+                [_list_entry(f) for f in forms if f["published"]],
+                path=f"/api/v2/quality/forms/evaluations/{latest['id']}/versions",
+                page_number=1, page_size=25)
+        if not name or name.lower() in latest["name"].lower():
+            entities.append(entry)
     number, size = _paging(req)
     return 200, listing(entities, path="/api/v2/quality/forms/evaluations", page_number=number,
                         page_size=size, params={"name": name})
@@ -106,7 +111,8 @@ def get_form_versions(server: SandboxServer, req: Request, form_id: str) -> tupl
 def get_published_forms(server: SandboxServer, req: Request) -> tuple[int, Any]:
     published = [f for f in server.org.forms if f["published"]]
     if req.bool_param("onlyLatestPerContext"):
-        published = published[-1:]
+        latest = {f["contextId"]: f for f in published}
+        published = [f for f in published if latest[f["contextId"]] is f]
     name = req.param("name")
     if name:
         published = [f for f in published if name.lower() in f["name"].lower()]

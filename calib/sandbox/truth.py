@@ -5,7 +5,7 @@ Built by :class:`calib.sandbox.org.Org` from the seed; see :class:`Truth` for wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -67,6 +67,15 @@ class Truth:
     ai_quota_exhausted : tuple of (start, end) datetimes
         When the org's AI quota had run out: every evaluation created then has
         ``failureType`` QuotaReached (one window, the last days of one month from 2026-08).
+    severity_path : {(user_id, "YYYY-MM"): points}
+        Month by month severity of an evaluator whose severity moves (it replaces their
+        ``evaluator_severity`` that month); empty unless the org has care teams
+        (:mod:`calib.sandbox.care`).
+    moving_evaluator : calib.sandbox.care.MovingSeverity or None
+        Who that evaluator is, from where to where, and whether they move toward the panel.
+    form_change : calib.sandbox.care.FormChangeTruth or None
+        The care form's new version: which question it rewrote, when, and its ambiguity before
+        and after.
     """
 
     evaluator_severity: Mapping[str, float]
@@ -81,6 +90,10 @@ class Truth:
     ai_acceptance: Mapping[str, float]
     ai_failure_rates: Mapping[str, float]
     ai_quota_exhausted: tuple
+    severity_path: Mapping[tuple[str, str], float] = field(
+        default_factory=lambda: MappingProxyType({}))
+    moving_evaluator: Any = None
+    form_change: Any = None
 
 
 def build_people(org: "Org") -> None:
