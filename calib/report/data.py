@@ -23,10 +23,8 @@ from calib import context
 from calib.ai.analysis import ai_calibration_from_store
 from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
-from calib.interchange import import_into_store
 from calib.report.analysis import Analysis, analyze as run_analysis
 from calib.store import Store
-from calib.sync import sync_months
 from calib.values import ParameterError, check_month as month_check, check_team
 
 
@@ -318,6 +316,8 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
     report reads what ``calib import`` stored earlier.
     """
 
+    from calib.interchange import import_into_store  # only the files backend imports
+
     patterns = [str(p) for p in params.get("files") or ()]
     if not patterns:
         notes.append("Data come from files imported earlier with 'calib import'; nothing was "
@@ -342,6 +342,8 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
           notes: list[str]) -> pd.DataFrame:
     """Sync every history month into the store with :func:`calib.sync.sync_months`."""
+    from calib.sync import sync_months  # the kernel reads the store: it never imports the client
+
 
     result = sync_months(client, store, team=team, months=months,
                          calibrators=list(params["calibrators"]))
