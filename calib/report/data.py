@@ -270,7 +270,7 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         if params.get("backend") == "store":
             context.Backend("store").check_team(team, store=store)
         _check_month_has_data(store, team, month)
-        data = _read_month(store, params, team, month, months, notes)
+        data = _read_month(_ReadOnce(store), params, team, month, months, notes)
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
@@ -290,6 +290,38 @@ def _freeze_imports() -> None:
     months and should get its memory back.
     """
     gc.freeze()
+
+
+class _ReadOnce:
+    """The store as one load reads it: the AI calibration and the consensus ask for the scores,
+    answers and forms that the report has just read; each such read happens once and every
+    caller gets its own copy (``attrs`` included, so the gate's notes travel along)."""
+
+    _TABLES = frozenset({"users", "scores", "answers", "forms", "form_questions",
+                         "answer_options"})
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._read: dict[tuple, pd.DataFrame] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if name not in self._TABLES:
+            return method
+
+        def read(*args: Any, **kwargs: Any) -> pd.DataFrame:
+            key = (name, _hashable(args), _hashable(sorted(kwargs.items())))
+            if key not in self._read:
+                self._read[key] = method(*args, **kwargs)
+            return self._read[key].copy()
+
+        return read
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 def _read_month(store: Any, params: dict, team: str, month: str, months: list[str],
