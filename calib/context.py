@@ -17,7 +17,9 @@ backend and store here, so the rules below exist once:
   Genesys Cloud's) otherwise. The store gets the same clock, so deadlines are judged once;
 * **the report's settings** are one frozen :class:`ReportSettings` with one set of defaults.
 
-Months, team names, parameter files and instants follow :mod:`calib.values`.
+Months, team names, parameter files and instants follow :mod:`calib.values`. The sandbox and
+the Genesys client are imported when a backend needs them: a report's kernel reads the store
+only, and importing them there cost it a third of a second.
 
 Examples
 --------
@@ -35,11 +37,6 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from calib import sandbox as sb
-from calib.genesys import GenesysClient, errors
-from calib.genesys.month import find_users
-from calib.genesys.regions import resolve_domain
-from calib.sandbox import sandbox_now
 from calib.store import Store
 from calib.values import ParameterError, check_team
 
@@ -266,6 +263,8 @@ class Backend:
                     f"calibrator of the sandbox team {team!r} (that is "
                     f"{teams[team]['calibrator_email']}); list the team's own calibrator.")
         elif self.client is not None and calibrators:
+            from calib.genesys.month import find_users
+
             find_users(self.client, calibrators)
 
     def close(self) -> None:
@@ -333,6 +332,8 @@ def open_backend(name: str, *, sandbox_seed: int = 7, state_dir: str | Path | No
 
 
 def _open_sandbox(seed: int, state_dir: Path | None) -> Backend:
+    from calib import sandbox as sb
+
     state_dir = state_dir or sandbox_state_dir()
     running = sb.locate(state_dir)
     if running is not None:
@@ -363,6 +364,8 @@ def genesys_ui_base(environ: Mapping[str, str] | None = None) -> str:
     region = str(env.get("GENESYSCLOUD_REGION", "")).strip()
     if not region:
         return ""
+    from calib.genesys.regions import resolve_domain
+
     try:
         return f"https://apps.{resolve_domain(region)}"
     except ValueError:
@@ -370,6 +373,9 @@ def genesys_ui_base(environ: Mapping[str, str] | None = None) -> str:
 
 
 def _open_genesys(reach_timeout: float) -> Backend:
+    from calib.genesys import GenesysClient, errors
+    from calib.sandbox import sandbox_now
+
     try:
         probe = GenesysClient.from_env(max_retries=1, max_retry_wait=2.0,
                                        timeout=(min(3.05, reach_timeout), reach_timeout))

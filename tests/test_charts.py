@@ -198,3 +198,50 @@ def test_palette_is_okabe_ito():
     okabe_ito = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
                  "#CC79A7"}
     assert set(charts.TIER_COLOURS.values()) <= okabe_ito
+
+
+def _chart_builders():
+    trend = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"] * 2,
+                          "measure": ["ICC(A,1)"] * 3 + ["alpha"] * 3,
+                          "value": [0.5, 0.6, 0.7, 0.52, 0.61, np.nan],
+                          "ci_low": [0.2, 0.3, 0.4, 0.2, 0.3, np.nan],
+                          "ci_high": [0.8, 0.8, 0.9, 0.8, 0.8, np.nan]})
+    heat = pd.DataFrame([dict(calibration_id=f"c{c}", question_id=f"q{q}",
+                              question_text=f"Question {q} with a long enough text to wrap",
+                              agreement=(q + c) / 6) for c in range(3) for q in range(4)])
+    dist = pd.DataFrame({"question_id": ["q0", "q0", "q1"], "category": ["a", "N/A", "b"],
+                         "answer_text": ["Yes", None, "No"], "share": [0.6, 0.4, 1.0]})
+    verdicts = pd.DataFrame({"name": ["Ann", "Bo", "Cy"],
+                             "verdict": ["lenient", "within the band", "not enough shared calls"],
+                             "severity": [5.0, 0.5, np.nan], "ci_low": [3.0, -1.0, np.nan],
+                             "ci_high": [7.0, 2.0, np.nan], "n_calls": [30, 30, 1]})
+    components = pd.DataFrame({"facet": ["calls", "evaluators", "residual"],
+                               "variance": [30.0, -1.0, 20.0], "share": [0.6, -0.02, 0.42]})
+    d = pd.DataFrame({"n_evaluators": range(1, 6), "phi": np.linspace(0.5, 0.85, 5),
+                      "erho2": np.linspace(0.55, 0.9, 5)})
+    return {"strip": lambda: charts.score_strip(make_scores()),
+            "trend": lambda: charts.reliability_trend(trend),
+            "heatmap": lambda: charts.disagreement_heatmap(heat, dist),
+            "severity": lambda: charts_severity.severity_forest(verdicts, threshold=3.0),
+            "variance": lambda: charts.variance_shares(components, d),
+            "empty": lambda: charts.score_strip(make_scores().iloc[0:0])}
+
+
+@pytest.mark.parametrize("name", sorted(_chart_builders()))
+def test_figure_png_draws_the_pixels_savefig_tight_draws(name):
+    """figure_png draws once where savefig(bbox_inches="tight") draws twice: same image."""
+    import io
+
+    from PIL import Image
+
+    build = _chart_builders()[name]
+    reference = io.BytesIO()
+    build().savefig(reference, format="png", dpi=96, bbox_inches="tight", facecolor="white")
+    fig = build()
+    engine, dpi = fig.get_layout_engine(), fig.dpi
+    png = figure_png(fig)
+    expected = np.asarray(Image.open(io.BytesIO(reference.getvalue())))
+    got = np.asarray(Image.open(io.BytesIO(png)))
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    assert fig.get_layout_engine() is engine and fig.dpi == dpi, "the figure is left as it was"

@@ -27,7 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from calib.genesys.quality import is_consensus_push
 from calib.values import month_end
 
-__all__ = ["CalibrationMonth", "read_month", "find_users", "ref", "assigned_states"]
+__all__ = ["CalibrationMonth", "read_month", "list_calibrations", "find_users", "ref",
+           "assigned_states"]
 
 
 @dataclass(frozen=True)
@@ -258,15 +259,33 @@ def assigned_states(calibration: Mapping[str, Any]) -> dict[str, str]:
     return states
 
 
-def read_month(client: Any, calibrator_ids: Sequence[str], month: str) -> CalibrationMonth:
-    """The calibrations the calibrators created in ``month`` (UTC), with their evaluations,
-    forms and people, in the requests listed in the module docstring."""
+def list_calibrations(client: Any, calibrator_ids: Sequence[str], month: str) -> list[dict]:
+    """The calibrations the calibrators created in ``month`` (UTC) as the listing returns them
+    (request 1 of the module docstring), each once, in the listing's order.
+
+    Each carries its evaluations with their ``changedDate`` (and ``answers`` where the API fills
+    them in): :mod:`calib.sync` compares them with the last sync's before reading any further.
+    """
     ids = list(dict.fromkeys(str(c) for c in calibrator_ids))
     start, end = _month_window(month)
     calibrations: dict[str, dict] = {}
     for calibrator in ids:
         for cal in client.iter_calibrations(calibrator, start_time=start, end_time=end):
-            calibrations.setdefault(cal["id"], dict(cal))
+            calibrations.setdefault(cal["id"], cal)
+    return list(calibrations.values())
+
+
+def read_month(client: Any, calibrator_ids: Sequence[str], month: str, *,
+               listed: Sequence[dict] | None = None) -> CalibrationMonth:
+    """The calibrations the calibrators created in ``month`` (UTC), with their evaluations,
+    forms and people, in the requests listed in the module docstring.
+
+    ``listed`` is the month's listing when the caller already has it
+    (:func:`list_calibrations`); it is not changed.
+    """
+    if listed is None:
+        listed = list_calibrations(client, calibrator_ids, month)
+    calibrations = {cal["id"]: dict(cal) for cal in listed}
     evaluations: dict[str, dict] = {}
     calibration_of: dict[str, str] = {}
     for cid, cal in calibrations.items():

@@ -12,6 +12,7 @@ completion status, never a score.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,11 +24,9 @@ from calib import context
 from calib.ai.analysis import ai_calibration_from_store
 from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
-from calib.interchange import import_into_store
 from calib.report.analysis import Analysis, analyze as run_analysis
 from calib.sessions.disputes import originals_of_plans
 from calib.store import Store
-from calib.sync import sync_months
 from calib.values import ParameterError, check_month as month_check, check_team
 
 
@@ -262,6 +261,8 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     params = dict(params)
     team, month = check_team(str(params["team"])), month_check(params["month"])
     months = history_months(month, int(params.get("history_months", 6)))
+    if params.get("output_dir") and params.get("as_of"):
+        _freeze_imports()
     if params.get("backend", "sandbox") == "store":
         url, notes = store_url(params), list(params.get("sync_notes") or ())
         as_of = pd.Timestamp(params["as_of"]).to_pydatetime() if params.get("as_of") else None
@@ -273,7 +274,7 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         if params.get("backend") == "store":
             context.Backend("store").check_team(team, store=store)
         _check_month_has_data(store, team, month)
-        data = _read_month(store, params, team, month, months, notes)
+        data = _read_month(_ReadOnce(store), params, team, month, months, notes)
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
@@ -281,6 +282,50 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
     if analyze:
         data.analysis = run_analysis(data)
     return data
+
+
+def _freeze_imports() -> None:
+    """In a kernel the runner started (it sets ``output_dir`` and ``as_of``), move every object
+    alive now (pandas, SciPy, matplotlib and their modules) out of the garbage collector's reach.
+
+    They live as long as that short-lived kernel does, and each full collection while the report
+    built its tables and figures walked them all again: a tenth of the kernel's work. Objects
+    made later are collected as usual. Not done in an interactive session, which may load many
+    months and should get its memory back.
+    """
+    gc.freeze()
+
+
+class _ReadOnce:
+    """The store as one load reads it: the AI calibration and the consensus ask for the scores,
+    answers and forms that the report has just read; each such read happens once and every
+    caller gets its own copy (``attrs`` included, so the gate's notes travel along)."""
+
+    _TABLES = frozenset({"users", "scores", "answers", "forms", "form_questions",
+                         "answer_options"})
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._read: dict[tuple, pd.DataFrame] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if name not in self._TABLES:
+            return method
+
+        def read(*args: Any, **kwargs: Any) -> pd.DataFrame:
+            key = (name, _hashable(args), _hashable(sorted(kwargs.items())))
+            if key not in self._read:
+                self._read[key] = method(*args, **kwargs)
+            return self._read[key].copy()
+
+        return read
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 def _read_month(store: Any, params: dict, team: str, month: str, months: list[str],
@@ -323,6 +368,8 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
     report reads what ``calib import`` stored earlier.
     """
 
+    from calib.interchange import import_into_store  # only the files backend imports
+
     patterns = [str(p) for p in params.get("files") or ()]
     if not patterns:
         notes.append("Data come from files imported earlier with 'calib import'; nothing was "
@@ -347,6 +394,8 @@ def _import_files(store: Any, team: str, params: Mapping[str, Any], notes: list[
 def _sync(client: Any, store: Any, team: str, months: list[str], params: Mapping[str, Any],
           notes: list[str]) -> pd.DataFrame:
     """Sync every history month into the store with :func:`calib.sync.sync_months`."""
+    from calib.sync import sync_months  # the kernel reads the store: it never imports the client
+
 
     result = sync_months(client, store, team=team, months=months,
                          calibrators=list(params["calibrators"]))

@@ -31,13 +31,48 @@ def fmt(value: Any, digits: int = 2, *, signed: bool = False) -> str:
     return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
 
 
+#: White space kept around a figure's drawn content, in inches (matplotlib's own default).
+PAD_INCHES = 0.1
+#: zlib level of the PNGs: 3 encodes the report's flat-coloured charts in half the time of
+#: PIL's default 6 into files of about the same size (within a few percent either way).
+PNG_COMPRESS_LEVEL = 3
+
+
 def figure_png(fig: Any, *, dpi: int = 96) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (no pyplot, no global state)."""
+    """Render a matplotlib Figure to PNG bytes (no pyplot, no global state), cropped to what
+    it draws plus :data:`PAD_INCHES`, on white: what ``savefig(bbox_inches="tight")`` writes.
+
+    ``savefig`` measures the cropped box by drawing the whole figure once without pixels, then
+    draws it again into the box. Here the layout engine lays the figure out and the box is
+    measured from that layout (:meth:`~matplotlib.figure.Figure.get_tightbbox`), without the
+    first draw; the one draw then runs with the layout engine set aside, as ``savefig`` does in
+    its second pass. Same pixels, an eighth less time for the report's figures.
+    """
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    engine, saved_dpi = fig.get_layout_engine(), fig.dpi
+    # set_layout_engine(None) installs the rcParams' engine when they ask for one: the slow
+    # path then, so that no other layout runs
+    if engine is None or matplotlib.rcParams["figure.autolayout"] \
+            or matplotlib.rcParams["figure.constrained_layout.use"]:
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                    pad_inches=PAD_INCHES, facecolor="white",
+                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        return buffer.getvalue()
+    try:
+        fig.dpi = dpi  # lay out at the dpi of the page, as savefig does
+        engine.execute(fig)
+        box = fig.get_tightbbox(canvas.get_renderer()).padded(PAD_INCHES)
+        # laid out already: without an engine, savefig draws once and moves nothing
+        fig.set_layout_engine(None)
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=box, facecolor="white",
+                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    finally:
+        fig.set_layout_engine(engine)
+        fig.dpi = saved_dpi
     return buffer.getvalue()
 
 
