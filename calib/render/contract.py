@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import nbformat
+from calib.render._quick_imports import import_jsonschema_without_iri_grammars
+
+import_jsonschema_without_iri_grammars()  # before nbformat: see the module
+import nbformat  # noqa: E402
 
 from calib.values import ParameterError
 from calib.values import read_yaml as _read_yaml

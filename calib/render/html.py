@@ -12,7 +12,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import nbformat
+from calib.render._quick_imports import import_jsonschema_without_iri_grammars
+
+import_jsonschema_without_iri_grammars()  # before nbformat: see the module
+import nbformat  # noqa: E402
 
 TEMPLATE_NAME = "calib_report"
 #: Cells with this tag (e.g. notes for the analyst) stay in the notebook but not in the page.
