@@ -356,3 +356,33 @@ def test_the_figures_show_every_team_and_name_who_moved(one_year):
     texts = {t.get_text() for ax in severity_over_time(review).axes for t in ax.texts}
     moved = {p.name for p in review.evaluators if p.verdict.startswith("moved")}
     assert moved and moved <= texts
+
+
+def test_review_page_tables_read_in_names_and_words():
+    """The page's team, evaluator and meeting tables: names (never an evaluator's id), the
+    verdict sentence before its numbers, and a sentence instead of an empty meeting table."""
+    import dataclasses
+    from html import escape as html_escape
+
+    from calib.review import pages
+
+    scores = year(3)
+    review = program_review(scores.assign(evaluator_id="id-" + scores["evaluator_id"]),
+                            agreed=agreed_year(3).assign(
+                                evaluator_id=lambda f: "id-" + f["evaluator_id"]),
+                            n_permutations=199)
+    teams = pages.teams_html(review)
+    for t in review.teams:
+        assert f"<td>{t.team}</td>" in teams
+        for sentence in t.sentences():
+            assert html_escape(sentence) in teams
+    evaluators = pages.evaluators_html(review)
+    for p in review.evaluators:
+        assert html_escape(p.sentence()) in evaluators
+        if p.evaluator_name:
+            assert p.evaluator_id not in evaluators
+    assert any(p.verdict == "moved toward the consensus" for p in review.evaluators)
+    meeting = pages.meeting_html(review)
+    assert "<table" in meeting and "Learner" in meeting and "id-learner" not in meeting
+    empty = pages.meeting_html(dataclasses.replace(review, meeting=()))
+    assert "<table" not in empty and "calib consensus record" in empty

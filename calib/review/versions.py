@@ -126,7 +126,8 @@ class QuestionChange:
                 f"Holm-adjusted {_p(self.p_adjusted)}; variance of the points share "
                 f"{self.variance_before:.3f} → {self.variance_after:.3f}; percent agreement "
                 f"{self.agreement_before:.2f} → {self.agreement_after:.2f}, AC1 "
-                f"{self.ac1_before:.2f} → {self.ac1_after:.2f}; teams {', '.join(self.teams)}. "
+                f"{_ac1(self.ac1_before)} → {_ac1(self.ac1_after)}; "
+                f"teams {', '.join(self.teams)}. "
                 f"A change counts when the adjusted p is below {1 - self.confidence:.2g}, the CI "
                 f"excludes 0 and it is at least {self.min_change:g}.")
 
@@ -411,6 +412,12 @@ def _one(rows, spread, a, b, old, new, q_old, q_new, confidence, n_resamples, se
             "ac1_after": ac1_a}
 
 
+def _ac1(value: float) -> str:
+    """AC1 to two decimals; a dash where it is undefined (every rating the same answer, so
+    chance agreement is 1 and the coefficient divides by zero)."""
+    return f"{value:.2f}" if np.isfinite(value) else "–"
+
+
 def versions_html(changes: tuple[QuestionChange, ...] | None,
                   rubric: pd.DataFrame | None = None) -> str:
     """The form versions compared and the rubric notes' before/after as escaped HTML: the
@@ -432,7 +439,7 @@ def versions_html(changes: tuple[QuestionChange, ...] | None,
                  f"{c.disagreement_before:.2f} (n = {c.n_before})",
                  f"{c.disagreement_after:.2f} (n = {c.n_after})",
                  f"{c.change:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]", _p(c.p_adjusted),
-                 f"{c.ac1_before:.2f} → {c.ac1_after:.2f}", c.verdict) for c in changes]
+                 f"{_ac1(c.ac1_before)} → {_ac1(c.ac1_after)}", c.verdict) for c in changes]
         parts.append(table_html(rows, ["new version", "question", "disagreement before",
                                        "disagreement after", "change [CI]", "p (Holm)",
                                        "AC1", "verdict"], numeric=(2, 3, 4, 5, 6)))
