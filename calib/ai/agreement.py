@@ -92,11 +92,14 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
     The lean's p value is the exact two-sided sign test on the scored disagreements.
     """
     ai_call = _per_call_ai(pairs).rename("ai_category").reset_index()
+    # split once: filtering the whole table again for every question cost more than the AC1s
+    ai_by_question = dict(tuple(ai_call.groupby("question_id", sort=False)))
+    no_ai = ai_call.iloc[:0]
     rows = []
     for qid, sub in pairs.groupby("question_id", sort=False):
         text = sub["question_text"].dropna().iloc[0] if sub["question_text"].notna().any() \
             else None
-        ai_q = ai_call[ai_call["question_id"] == qid]
+        ai_q = ai_by_question.get(qid, no_ai)
         cats = _categories(qid, pd.concat([sub["category"], ai_q["ai_category"]]), options)
         expert = sub[(sub["role"] == "expert") & sub["category"].notna()]
         duo = expert[["calibration_id", "category"]].merge(ai_q, on="calibration_id")
