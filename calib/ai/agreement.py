@@ -101,22 +101,28 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
             else None
         ai_q = ai_by_question.get(qid, no_ai)
         cats = _categories(qid, pd.concat([sub["category"], ai_q["ai_category"]]), options)
+        # the expert's answer beside the AI's on each call both answered, in the expert rows'
+        # order (what an inner merge on the call gives; the AI has one answer per call)
+        ai_of_call = dict(zip(ai_q["calibration_id"], ai_q["ai_category"]))
         expert = sub[(sub["role"] == "expert") & sub["category"].notna()]
-        duo = expert[["calibration_id", "category"]].merge(ai_q, on="calibration_id")
-        long = pd.concat([
-            duo.assign(evaluator_id="expert")[["calibration_id", "evaluator_id", "category"]],
-            duo.assign(evaluator_id=AI_RATER, category=duo["ai_category"])[
-                ["calibration_id", "evaluator_id", "category"]]], ignore_index=True)
+        on_ai_call = expert["calibration_id"].isin(list(ai_of_call)).to_numpy(bool)
+        duo_call = expert["calibration_id"].to_numpy(object)[on_ai_call]
+        duo_expert = expert["category"].to_numpy(object)[on_ai_call]
+        duo_ai = np.array([ai_of_call[c] for c in duo_call], dtype=object)
+        long = pd.DataFrame({
+            "calibration_id": np.concatenate([duo_call, duo_call]),
+            "evaluator_id": np.array(["expert"] * len(duo_call) + [AI_RATER] * len(duo_call),
+                                     dtype=object),
+            "category": np.concatenate([duo_expert, duo_ai])})
         vs_expert = _ac1(long, cats, confidence)
-        pa = float((duo["category"] == duo["ai_category"]).mean()) if len(duo) else np.nan
-        scored = duo[(duo["category"] != NA_CATEGORY) & (duo["ai_category"] != NA_CATEGORY)]
-        ai_pts = np.array([points.get((qid, a), np.nan) for a in scored["ai_category"]])
-        ex_pts = np.array([points.get((qid, a), np.nan) for a in scored["category"]])
+        pa = float((duo_expert == duo_ai).mean()) if len(duo_call) else np.nan
+        scored = (duo_expert != NA_CATEGORY) & (duo_ai != NA_CATEGORY)
+        ai_pts = np.array([points.get((qid, a), np.nan) for a in duo_ai[scored]])
+        ex_pts = np.array([points.get((qid, a), np.nan) for a in duo_expert[scored]])
         higher, lower = int((ai_pts > ex_pts).sum()), int((ai_pts < ex_pts).sum())
         lean_p = (float(_st.binomtest(higher, higher + lower).pvalue) if higher + lower
                   else 1.0)
-        disputed = int(((duo["category"] == NA_CATEGORY) != (duo["ai_category"] == NA_CATEGORY))
-                       .sum())
+        disputed = int(((duo_expert == NA_CATEGORY) != (duo_ai == NA_CATEGORY)).sum())
         panel = sub[(sub["role"] != "expert") & sub["category"].notna()][
             ["calibration_id", "evaluator_id", "category"]]
         with_ai = pd.concat([panel, ai_q.assign(evaluator_id=AI_RATER).rename(
@@ -125,7 +131,7 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
         with_ai = with_ai[with_ai["calibration_id"].isin(panel["calibration_id"])]
         alone, joined = _ac1(panel, cats, confidence), _ac1(with_ai, cats, confidence)
         rows.append({
-            "question_id": qid, "question_text": text, "n_calls": len(duo),
+            "question_id": qid, "question_text": text, "n_calls": len(duo_call),
             "percent_agreement_expert": pa,
             "ac1_expert": vs_expert.estimate if vs_expert else np.nan,
             "ac1_expert_ci_low": vs_expert.ci_low if vs_expert else np.nan,
@@ -159,12 +165,14 @@ def kept_versus_overrode(pairs: pd.DataFrame) -> pd.DataFrame:
     with it on a misreading. Calls without an expert answer count in ``n_prefilled`` and
     ``n_kept`` only.
     """
-    panel = _panel_prefilled(pairs)
-    has_expert = panel["expert_category"].notna()
-    right = panel["category"] == panel["expert_category"]
+    panel = _panel_prefilled(pairs).reset_index(drop=True)  # labels are positions now
+    kept_all = panel["kept"].to_numpy(bool)
+    has_expert = panel["expert_category"].notna().to_numpy(bool)
+    right = (panel["category"] == panel["expert_category"]).to_numpy(bool)
     rows = []
     for qid, idx in panel.groupby("question_id", sort=False).groups.items():
-        kept, he, ok = panel.loc[idx, "kept"], has_expert.loc[idx], right.loc[idx]
+        at = np.asarray(idx)
+        kept, he, ok = kept_all[at], has_expert[at], right[at]
         rows.append({"question_id": qid, "n_prefilled": len(idx), "n_kept": int(kept.sum()),
                      "kept_rate": float(kept.mean()) if len(idx) else np.nan,
                      "n_kept_right": int((kept & he & ok).sum()),
