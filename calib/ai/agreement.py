@@ -100,14 +100,23 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
         text = sub["question_text"].dropna().iloc[0] if sub["question_text"].notna().any() \
             else None
         ai_q = ai_by_question.get(qid, no_ai)
-        cats = _categories(qid, pd.concat([sub["category"], ai_q["ai_category"]]), options)
+        # plain arrays from here on: a pandas filter per rater group cost more than the AC1s
+        call = sub["calibration_id"].to_numpy(object)
+        who = sub["evaluator_id"].to_numpy(object)
+        given = sub["category"].to_numpy(object)
+        is_expert = (sub["role"] == "expert").to_numpy(bool)
+        answered = pd.notna(given)
+        ai_calls = ai_q["calibration_id"].to_numpy(object)
+        ai_given = ai_q["ai_category"].to_numpy(object)
+        cats = _categories(qid, pd.Series(np.concatenate([given, ai_given]), dtype=object),
+                           options)
         # the expert's answer beside the AI's on each call both answered, in the expert rows'
         # order (what an inner merge on the call gives; the AI has one answer per call)
-        ai_of_call = dict(zip(ai_q["calibration_id"], ai_q["ai_category"]))
-        expert = sub[(sub["role"] == "expert") & sub["category"].notna()]
-        on_ai_call = expert["calibration_id"].isin(list(ai_of_call)).to_numpy(bool)
-        duo_call = expert["calibration_id"].to_numpy(object)[on_ai_call]
-        duo_expert = expert["category"].to_numpy(object)[on_ai_call]
+        ai_of_call = dict(zip(ai_calls, ai_given))
+        expert = is_expert & answered
+        on_ai_call = pd.Series(call[expert], dtype=object).isin(list(ai_of_call)).to_numpy(bool)
+        duo_call = call[expert][on_ai_call]
+        duo_expert = given[expert][on_ai_call]
         duo_ai = np.array([ai_of_call[c] for c in duo_call], dtype=object)
         long = pd.DataFrame({
             "calibration_id": np.concatenate([duo_call, duo_call]),
@@ -123,12 +132,17 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
         lean_p = (float(_st.binomtest(higher, higher + lower).pvalue) if higher + lower
                   else 1.0)
         disputed = int(((duo_expert == NA_CATEGORY) != (duo_ai == NA_CATEGORY)).sum())
-        panel = sub[(sub["role"] != "expert") & sub["category"].notna()][
-            ["calibration_id", "evaluator_id", "category"]]
-        with_ai = pd.concat([panel, ai_q.assign(evaluator_id=AI_RATER).rename(
-            columns={"ai_category": "category"})[["calibration_id", "evaluator_id",
-                                                  "category"]]], ignore_index=True)
-        with_ai = with_ai[with_ai["calibration_id"].isin(panel["calibration_id"])]
+        # the panel alone, and with the AI as one more evaluator on the panel's calls
+        in_panel = ~is_expert & answered
+        panel = pd.DataFrame({"calibration_id": call[in_panel], "evaluator_id": who[in_panel],
+                              "category": given[in_panel]})
+        ai_on_panel = pd.Series(ai_calls, dtype=object).isin(panel["calibration_id"]).to_numpy(
+            bool)
+        with_ai = pd.DataFrame({
+            "calibration_id": np.concatenate([call[in_panel], ai_calls[ai_on_panel]]),
+            "evaluator_id": np.concatenate([who[in_panel], np.array(
+                [AI_RATER] * int(ai_on_panel.sum()), dtype=object)]),
+            "category": np.concatenate([given[in_panel], ai_given[ai_on_panel]])})
         alone, joined = _ac1(panel, cats, confidence), _ac1(with_ai, cats, confidence)
         rows.append({
             "question_id": qid, "question_text": text, "n_calls": len(duo_call),
