@@ -92,37 +92,60 @@ def question_agreement_with_ai(pairs: pd.DataFrame, *, options: Mapping[str, lis
     The lean's p value is the exact two-sided sign test on the scored disagreements.
     """
     ai_call = _per_call_ai(pairs).rename("ai_category").reset_index()
+    # split once: filtering the whole table again for every question cost more than the AC1s
+    ai_by_question = dict(tuple(ai_call.groupby("question_id", sort=False)))
+    no_ai = ai_call.iloc[:0]
     rows = []
     for qid, sub in pairs.groupby("question_id", sort=False):
         text = sub["question_text"].dropna().iloc[0] if sub["question_text"].notna().any() \
             else None
-        ai_q = ai_call[ai_call["question_id"] == qid]
-        cats = _categories(qid, pd.concat([sub["category"], ai_q["ai_category"]]), options)
-        expert = sub[(sub["role"] == "expert") & sub["category"].notna()]
-        duo = expert[["calibration_id", "category"]].merge(ai_q, on="calibration_id")
-        long = pd.concat([
-            duo.assign(evaluator_id="expert")[["calibration_id", "evaluator_id", "category"]],
-            duo.assign(evaluator_id=AI_RATER, category=duo["ai_category"])[
-                ["calibration_id", "evaluator_id", "category"]]], ignore_index=True)
+        ai_q = ai_by_question.get(qid, no_ai)
+        # plain arrays from here on: a pandas filter per rater group cost more than the AC1s
+        call = sub["calibration_id"].to_numpy(object)
+        who = sub["evaluator_id"].to_numpy(object)
+        given = sub["category"].to_numpy(object)
+        is_expert = (sub["role"] == "expert").to_numpy(bool)
+        answered = pd.notna(given)
+        ai_calls = ai_q["calibration_id"].to_numpy(object)
+        ai_given = ai_q["ai_category"].to_numpy(object)
+        cats = _categories(qid, pd.Series(np.concatenate([given, ai_given]), dtype=object),
+                           options)
+        # the expert's answer beside the AI's on each call both answered, in the expert rows'
+        # order (what an inner merge on the call gives; the AI has one answer per call)
+        ai_of_call = dict(zip(ai_calls, ai_given))
+        expert = is_expert & answered
+        on_ai_call = pd.Series(call[expert], dtype=object).isin(list(ai_of_call)).to_numpy(bool)
+        duo_call = call[expert][on_ai_call]
+        duo_expert = given[expert][on_ai_call]
+        duo_ai = np.array([ai_of_call[c] for c in duo_call], dtype=object)
+        long = pd.DataFrame({
+            "calibration_id": np.concatenate([duo_call, duo_call]),
+            "evaluator_id": np.array(["expert"] * len(duo_call) + [AI_RATER] * len(duo_call),
+                                     dtype=object),
+            "category": np.concatenate([duo_expert, duo_ai])})
         vs_expert = _ac1(long, cats, confidence)
-        pa = float((duo["category"] == duo["ai_category"]).mean()) if len(duo) else np.nan
-        scored = duo[(duo["category"] != NA_CATEGORY) & (duo["ai_category"] != NA_CATEGORY)]
-        ai_pts = np.array([points.get((qid, a), np.nan) for a in scored["ai_category"]])
-        ex_pts = np.array([points.get((qid, a), np.nan) for a in scored["category"]])
+        pa = float((duo_expert == duo_ai).mean()) if len(duo_call) else np.nan
+        scored = (duo_expert != NA_CATEGORY) & (duo_ai != NA_CATEGORY)
+        ai_pts = np.array([points.get((qid, a), np.nan) for a in duo_ai[scored]])
+        ex_pts = np.array([points.get((qid, a), np.nan) for a in duo_expert[scored]])
         higher, lower = int((ai_pts > ex_pts).sum()), int((ai_pts < ex_pts).sum())
         lean_p = (float(_st.binomtest(higher, higher + lower).pvalue) if higher + lower
                   else 1.0)
-        disputed = int(((duo["category"] == NA_CATEGORY) != (duo["ai_category"] == NA_CATEGORY))
-                       .sum())
-        panel = sub[(sub["role"] != "expert") & sub["category"].notna()][
-            ["calibration_id", "evaluator_id", "category"]]
-        with_ai = pd.concat([panel, ai_q.assign(evaluator_id=AI_RATER).rename(
-            columns={"ai_category": "category"})[["calibration_id", "evaluator_id",
-                                                  "category"]]], ignore_index=True)
-        with_ai = with_ai[with_ai["calibration_id"].isin(panel["calibration_id"])]
+        disputed = int(((duo_expert == NA_CATEGORY) != (duo_ai == NA_CATEGORY)).sum())
+        # the panel alone, and with the AI as one more evaluator on the panel's calls
+        in_panel = ~is_expert & answered
+        panel = pd.DataFrame({"calibration_id": call[in_panel], "evaluator_id": who[in_panel],
+                              "category": given[in_panel]})
+        ai_on_panel = pd.Series(ai_calls, dtype=object).isin(panel["calibration_id"]).to_numpy(
+            bool)
+        with_ai = pd.DataFrame({
+            "calibration_id": np.concatenate([call[in_panel], ai_calls[ai_on_panel]]),
+            "evaluator_id": np.concatenate([who[in_panel], np.array(
+                [AI_RATER] * int(ai_on_panel.sum()), dtype=object)]),
+            "category": np.concatenate([given[in_panel], ai_given[ai_on_panel]])})
         alone, joined = _ac1(panel, cats, confidence), _ac1(with_ai, cats, confidence)
         rows.append({
-            "question_id": qid, "question_text": text, "n_calls": len(duo),
+            "question_id": qid, "question_text": text, "n_calls": len(duo_call),
             "percent_agreement_expert": pa,
             "ac1_expert": vs_expert.estimate if vs_expert else np.nan,
             "ac1_expert_ci_low": vs_expert.ci_low if vs_expert else np.nan,
@@ -156,12 +179,14 @@ def kept_versus_overrode(pairs: pd.DataFrame) -> pd.DataFrame:
     with it on a misreading. Calls without an expert answer count in ``n_prefilled`` and
     ``n_kept`` only.
     """
-    panel = _panel_prefilled(pairs)
-    has_expert = panel["expert_category"].notna()
-    right = panel["category"] == panel["expert_category"]
+    panel = _panel_prefilled(pairs).reset_index(drop=True)  # labels are positions now
+    kept_all = panel["kept"].to_numpy(bool)
+    has_expert = panel["expert_category"].notna().to_numpy(bool)
+    right = (panel["category"] == panel["expert_category"]).to_numpy(bool)
     rows = []
     for qid, idx in panel.groupby("question_id", sort=False).groups.items():
-        kept, he, ok = panel.loc[idx, "kept"], has_expert.loc[idx], right.loc[idx]
+        at = np.asarray(idx)
+        kept, he, ok = kept_all[at], has_expert[at], right[at]
         rows.append({"question_id": qid, "n_prefilled": len(idx), "n_kept": int(kept.sum()),
                      "kept_rate": float(kept.mean()) if len(idx) else np.nan,
                      "n_kept_right": int((kept & he & ok).sum()),

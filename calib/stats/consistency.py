@@ -90,7 +90,11 @@ def agreement_icc(scores: pd.DataFrame, *, include_expert: bool = False,
     dropped and counted in ``n_dropped_calls`` (with a changing panel, prefer one month).
     """
     confidence = check_confidence(confidence)
-    raters = _raters(scores, include_expert)
+    return _icc_of(_raters(scores, include_expert), confidence)
+
+
+def _icc_of(raters: pd.DataFrame, confidence: float) -> IccEstimate:
+    """:func:`agreement_icc` of evaluations ``prepare_scores`` has already kept."""
     table = icc(raters, confidence=confidence, missing="drop_interactions")
     row = table.set_index("type").loc["ICC(A,1)"]
     return IccEstimate(value=float(row["icc"]), ci_low=float(row["ci_low"]),
@@ -115,7 +119,8 @@ def monthly_icc(scores: pd.DataFrame, *, include_expert: bool = False,
     rows = []
     for month, part in raters.groupby(raters["month"].astype(str), sort=True):
         try:
-            e = agreement_icc(part, include_expert=True, confidence=confidence)
+            # prepared once above: the finished-evaluations policy keeps a month's part whole
+            e = _icc_of(part.reset_index(drop=True), check_confidence(confidence))
             rows.append({"month": month, "icc": e.value, "ci_low": e.ci_low,
                          "ci_high": e.ci_high, "n_calls": e.n_calls,
                          "n_evaluators": e.n_evaluators, "n_dropped_calls": e.n_dropped_calls})
