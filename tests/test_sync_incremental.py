@@ -9,29 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import requests
 
 from calib.store import Store
 from calib.sync import RUN_KIND, sync_month, sync_months
+from tests.test_sync import Counted
 
 OPEN_MONTH, FINISHED_MONTH = "2026-11", "2026-10"
-
-
-class Counted:
-    """A sandbox client on a session that counts HTTP responses."""
-
-    def __init__(self, sandbox):
-        self.session = requests.Session()
-        self.n = 0
-        self.session.hooks["response"].append(self._count)
-        self.client = sandbox.client(session=self.session)
-
-    def _count(self, response, *args, **kwargs):
-        self.n += 1
-
-    def close(self):
-        self.client.close()
-        self.session.close()
 
 
 @pytest.fixture
