@@ -281,9 +281,6 @@ def calibrator_review(scores_leadership: pd.DataFrame, scores_team_history: pd.D
                          columns=list(DRIFT_COLUMNS))
 
     names = dict(zip(panel["evaluator_id"], panel["evaluator_name"]))
-    # The drift module names calibrators by id; the page reads names.
-    drift["note"] = [str(note).replace(f"Calibrator {c}:", f"{names.get(c) or c}:")
-                     for c, note in zip(drift["calibrator_id"], drift["note"])]
     flags = []
     for c in ids:
         reasons = []

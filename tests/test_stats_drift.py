@@ -124,3 +124,22 @@ def test_a_steady_trend_reaching_the_threshold_is_flagged_even_when_months_are_n
     assert result.slope_ci_low > 0 and result.fitted_latest >= 10
     assert result.flagged
     assert "growing" in result.suggestion and "rotate the calibrator role" in result.suggestion
+
+
+def test_the_suggestion_names_the_calibrator_when_the_scores_carry_names():
+    """A QM lead reads "Calibrator Kim Lee", not the calibrator's id; without names the id
+    stays (the only handle there is)."""
+    gaps = {"2026-08": [-1, 1, 0], "2026-09": [6, 8, 7], "2026-10": [13, 15, 14]}
+    rows = [(month, f"{month}-{call}", "u-kim", evaluator, role, 70.0 + gap * (role == "expert")
+             + {"u-ann": -1.0, "u-bob": 1.0}.get(evaluator, 0.0), "FINISHED", name)
+            for month, month_gaps in gaps.items() for call, gap in enumerate(month_gaps)
+            for evaluator, role, name in (("u-kim", "expert", "Kim Lee"),
+                                          ("u-ann", "evaluator", "Ann Roe"),
+                                          ("u-bob", "evaluator", "Bob Day"))]
+    scores = pd.DataFrame(rows, columns=["month", "calibration_id", "calibrator_id",
+                                         "evaluator_id", "role", "total_score", "status",
+                                         "evaluator_name"])
+    named = calibrator_drift(scores).suggestion
+    assert named.startswith("Calibrator Kim Lee:") and "u-kim" not in named
+    assert calibrator_drift(scores.drop(columns="evaluator_name")).suggestion.startswith(
+        "Calibrator u-kim:")

@@ -16,6 +16,7 @@ Draper NR, Smith H (1998). Applied Regression Analysis, 3rd ed., ch. 1 (slope CI
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -78,10 +79,14 @@ def _trend_flag(slope: tuple[float, float, float, float], threshold: float) -> b
 
 
 def _suggestion(table: pd.DataFrame, threshold: float,
-                slope: tuple[float, float, float, float], confidence: float) -> str:
+                slope: tuple[float, float, float, float], confidence: float,
+                names: Mapping[str, str]) -> str:
+    def named(ids) -> str:
+        return ", ".join(names.get(c) or str(c) for c in ids)
+
     hits = table[table["flagged"]]
     if hits.empty and _trend_flag(slope, threshold):
-        who = ", ".join(map(str, table["calibrator_id"].unique()))
+        who = named(table["calibrator_id"].unique())
         return (f"Calibrator {who}: the gap between the expert and the rest of the panel is "
                 f"growing by {slope[0]:+.1f} points a month and the trend reaches "
                 f"{slope[3]:+.1f} points in {table['month'].max()}; rotate the calibrator role "
@@ -90,7 +95,7 @@ def _suggestion(table: pd.DataFrame, threshold: float,
     if len(hits):
         last = hits.iloc[-1]
         direction = "above" if last["drift"] > 0 else "below"
-        who = ", ".join(map(str, hits["calibrator_id"].unique()))
+        who = named(hits["calibrator_id"].unique())
         return (f"Calibrator {who}: the expert scores were {abs(last['drift']):.1f} points "
                 f"{direction} the rest of the panel in {last['month']} ({confidence:.0%} CI "
                 f"{last['ci_low']:.1f} to {last['ci_high']:.1f}, {len(hits)} flagged month(s)); "
@@ -103,6 +108,14 @@ def _suggestion(table: pd.DataFrame, threshold: float,
                 f"role under watch and plan a calibration-of-calibrators if it continues.")
     return (f"No month's gap between the expert and the panel reached ±{threshold:g} points "
             f"with a CI excluding zero; no rotation of the calibrator role is needed.")
+
+
+def _names(scores: pd.DataFrame) -> dict[str, str]:
+    """Evaluator id -> name where the scores carry names (the suggestion names the person)."""
+    if "evaluator_name" not in scores:
+        return {}
+    named = scores.dropna(subset=["evaluator_name"])
+    return dict(zip(named["evaluator_id"].astype(str), named["evaluator_name"].astype(str)))
 
 
 def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
@@ -198,5 +211,6 @@ def calibrator_drift(scores: pd.DataFrame, *, threshold: float = 10.0,
     return DriftResult(table=table, slope_per_month=slope[0], slope_ci_low=slope[1],
                        slope_ci_high=slope[2],
                        flagged=bool(table["flagged"].any()) or _trend_flag(slope, threshold),
-                       suggestion=_suggestion(table, threshold, slope, confidence),
+                       suggestion=_suggestion(table, threshold, slope, confidence,
+                                              _names(scores)),
                        excluded=excluded.reset_index(drop=True), fitted_latest=slope[3])
