@@ -23,7 +23,7 @@ from calib.ai.tables import ai_answers_frame, ai_runs_frame
 from calib.ai.verdicts import QuestionVerdict, question_verdicts
 from calib.stats._common import check_confidence
 
-__all__ = ["AiBias", "AiCalibration", "ai_calibration", "ai_calibration_from_store",
+__all__ = ["AiBias", "AiCalibration", "ai_calibration", "ai_calibration_from_store", "ai_tables",
            "form_options", "TREND_COLUMNS", "BIAS_TREND_COLUMNS"]
 
 TREND_COLUMNS = ("month", "question_id", "question_text", "n_calls",
@@ -182,6 +182,11 @@ def ai_calibration(answers: pd.DataFrame, ai_answers: pd.DataFrame, ai_runs: pd.
 def ai_calibration_from_store(store: Any, team: str, months: str | Iterable[str], *,
                               confidence: float = 0.95) -> AiCalibration | None:
     """:func:`ai_calibration` on a store's open calibrations of ``team`` in ``months``."""
-    return ai_calibration(store.answers(team, months), store.ai_answers(team, months),
-                          store.ai_runs(team, months), store.form_bodies(),
-                          confidence=confidence)
+    return ai_calibration(*ai_tables(store, team, months), confidence=confidence)
+
+
+def ai_tables(store: Any, team: str, months: str | Iterable[str]) -> tuple:
+    """What :func:`ai_calibration` takes, read from a store: the answers, the AI's answers, its
+    runs and the form bodies."""
+    return (store.answers(team, months), store.ai_answers(team, months),
+            store.ai_runs(team, months), store.form_bodies())

@@ -15,6 +15,7 @@ from calib import charts
 from calib.agenda import AnswerLine, answer_words, expert_words
 from calib.markup import without_tags
 from calib.report.display import Section, esc, figure_html, fmt, table_html
+from calib.report.parallel import section
 
 _TIER_TEXT = {"aligned": "aligned", "discuss": "discuss", "full_session": "full session"}
 
@@ -45,6 +46,7 @@ def _cell(line: AnswerLine | None, out: bool) -> str:
     return f'<td class="{cls}">{esc(answer_words(line))}{comment}</td>'
 
 
+@section
 def show_agenda(data: Any) -> Section:
     """One grid per call, in the report's call order (tier, then widest range first)."""
     agenda = data.analysis.agenda
@@ -92,6 +94,7 @@ def show_agenda(data: Any) -> Section:
     return Section("Discussion agenda", "".join(parts))
 
 
+@section
 def show_questions(data: Any) -> Section:
     """Which questions split the panel, how, and the rewrite that fits each one's split."""
     a = data.analysis

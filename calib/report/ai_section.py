@@ -16,6 +16,7 @@ import pandas as pd
 
 from calib.ai.analysis import AiCalibration
 from calib.report.display import Section, esc, fmt, table_html
+from calib.report.parallel import section
 
 __all__ = ["show_ai_scoring", "ai_scoring_for", "ai_scoring_section"]
 
@@ -28,6 +29,7 @@ def ai_scoring_for(data: Any) -> AiCalibration | None:
     return getattr(data, "ai", None)
 
 
+@section
 def show_ai_scoring(data: Any) -> Section | None:
     """The "AI scoring" section of the report, or None (nothing to show, nothing displayed)."""
     if data.gate_closed:

@@ -94,6 +94,14 @@ class Analysis:
     evaluators_needed_ci: tuple[int | None, int | None] = (None, None)
     agenda: Any = None
 
+    def __getstate__(self) -> dict:
+        # a read-only mapping does not pickle; the report computes the analysis in a forked
+        # copy of its kernel and sends it back pickled (calib.report.parallel)
+        return {**self.__dict__, "problems": dict(self.problems)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, problems=MappingProxyType(state["problems"]))
+
 
 def _attempt(problems: dict, name: str, fn: Callable[[], Any]) -> Any:
     try:

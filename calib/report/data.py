@@ -21,9 +21,10 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calib import context
-from calib.ai.analysis import ai_calibration_from_store
+from calib.ai.analysis import ai_calibration, ai_tables
 from calib.anonymity import pseudonyms
 from calib.consensus import initial_vs_agreed
+from calib.report import parallel
 from calib.report.analysis import Analysis, analyze as run_analysis
 from calib.sessions.disputes import originals_of_plans
 from calib.store import Store
@@ -274,13 +275,20 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
         if params.get("backend") == "store":
             context.Backend("store").check_team(team, store=store)
         _check_month_has_data(store, team, month)
-        data = _read_month(_ReadOnce(store), params, team, month, months, notes)
+        once = _ReadOnce(store)
+        ai = _ai_job(once, url, clock, params, team, list(months))
+        data = _read_month(once, params, team, month, months, notes)
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
                      f"month(s): {', '.join(missing)}.")
-    if analyze:
-        data.analysis = run_analysis(data)
+    # in a runner-started kernel the analysis and the AI calibration run in forked copies while
+    # this process imports the sections' modules (matplotlib with them); else here, in turn
+    analysis = parallel.Forked(lambda: run_analysis(data)) if analyze else None
+    parallel.preload_sections()
+    if analysis is not None:
+        data.analysis = analysis.result()
+    data.ai = ai.result()
     return data
 
 
@@ -344,9 +352,24 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         agent_names={**agent_names, **hidden}, notes=notes,
         reveal_reasons=_reveal_reasons(store, team, month), agreed=_agreed(store, team, months),
         originals=originals_of_plans(store.session_plans(team, month)),
-        form_questions=store.form_questions(), answer_options=store.answer_options(),
-        ai=ai_calibration_from_store(store, team, list(months),
-                                     confidence=float(params.get("confidence", 0.95))))
+        form_questions=store.form_questions(), answer_options=store.answer_options())
+
+
+def _ai_job(store: Any, url: str, clock: Any, params: dict, team: str,
+            months: list[str]) -> parallel.Forked:
+    """The AI scoring calibration of the window. In a runner-started kernel, a forked copy reads
+    its tables (on a connection of its own) and computes it while the kernel reads and analyses
+    the month; elsewhere it is computed here, from the tables this load reads once."""
+    confidence = float(params.get("confidence", 0.95))
+    if not parallel.runner_started():
+        tables = ai_tables(store, team, months)
+        return parallel.Forked(lambda: ai_calibration(*tables, confidence=confidence))
+
+    def in_copy() -> Any:
+        with Store(url, clock=clock) as own:
+            return ai_calibration(*ai_tables(own, team, months), confidence=confidence)
+
+    return parallel.Forked(in_copy)
 
 
 def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from calib.consensus import agreement_over_time, initial_vs_agreed, over_time_html
 from calib.report.display import Section, table_html
+from calib.report.parallel import section
 from calib.rubric import BEFORE_AFTER_COLUMNS, before_after, notes_in_force
 from calib.tables import require_columns
 
@@ -106,6 +107,7 @@ def defects_html(defects: pd.DataFrame) -> str:
                              "suggestion"])
 
 
+@section
 def show_rubric(data: Any) -> Any:
     """Report section: notes in force with before/after figures.
 
@@ -132,6 +134,7 @@ def show_rubric(data: Any) -> Any:
     return Section("Rubric decisions", "".join(parts))
 
 
+@section
 def show_consensus(data: Any, store: Any = None) -> Any:
     """Report section: each evaluator's initial score against the agreed score, month by month.
 

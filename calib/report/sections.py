@@ -16,6 +16,7 @@ from calib.anonymity import KPI_NOTE
 from calib.report.agenda_sections import show_agenda, show_questions, tier_html as _tier
 from calib.report.dispute_section import disputes_html
 from calib.report.display import Section, esc, figure_html, fmt, table_html
+from calib.report.parallel import section
 from calib.report.verdict_sections import show_evaluators, show_headline, verdict_details_html
 from calib.verdicts.words import KOO_LI_SOURCE
 
@@ -23,6 +24,7 @@ __all__ = ["show_header", "show_headline", "show_evaluators", "show_calibrations
            "show_questions", "show_agenda", "show_appendix", "show_session", "Section"]
 
 
+@section
 def show_header(data: Any) -> Section:
     """Team, month, form and version, panel, calibrator, completion and overdue evaluations."""
     status = data.status
@@ -85,6 +87,7 @@ def _gate_open_text(data: Any) -> str:
             f"evaluations missing: " + "; ".join(esc(x) for x in lines))
 
 
+@section
 def show_calibrations(data: Any) -> Section:
     """One row per call, in the report's one call order, and the score strip chart."""
     variance = data.analysis.variance
@@ -120,6 +123,7 @@ def show_calibrations(data: Any) -> Section:
     return Section("Calls", body, figures)
 
 
+@section
 def show_appendix(data: Any) -> Section:
     """Methods, what was excluded and why, sample-size warnings, and what could not be computed."""
     a = data.analysis

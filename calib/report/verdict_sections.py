@@ -13,6 +13,7 @@ import pandas as pd
 
 from calib import charts, charts_severity
 from calib.report.display import Section, esc, figure_html, fmt, table_html
+from calib.report.parallel import section
 from calib.verdicts.words import KOO_LI_SOURCE, REFERENCE_WORDS, window_words
 
 
@@ -52,6 +53,7 @@ def headline_sentence(data: Any) -> str:
     return verdicts.actions[0].sentence()
 
 
+@section
 def show_headline(data: Any) -> Section:
     """Consistency and its trend in words, then at most three actions with their evidence;
     the coefficients in a details line under them."""
@@ -102,6 +104,7 @@ def evaluator_frame(verdicts: Any, data: Any) -> pd.DataFrame:
     return frame
 
 
+@section
 def show_evaluators(data: Any) -> Section:
     """Who scores high or low over the history window, against the others on the same calls;
     who is moving; and, as a secondary view, the month against the expert."""

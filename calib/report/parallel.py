@@ -1,0 +1,213 @@
+"""The monthly report's work spread over the machine's cores, in forked copies of its kernel.
+
+The report's own work (reading and analysing the month, then building ten sections whose eight
+figures are about half of it: laying out their text, rasterising, encoding the PNGs) ran on one
+core while the machine has more. In a kernel the runner started (:mod:`calib.render.runner`
+sets :data:`RUNNER_VARIABLE`), on Linux:
+
+* :func:`calib.report.load_month` analyses the month and computes the AI scoring calibration
+  in two forked copies (:class:`Forked`) while the kernel imports the sections' modules;
+* the first ``show_*`` call on a month starts that section and every later section of the
+  report (:data:`REPORT_SECTIONS`) that draws figures (:data:`FORKED_SECTIONS`), each in its
+  own forked copy, at most one per CPU at a time; each call then returns the section its copy
+  built (:func:`section`), and the sections without figures are built in place.
+
+A copy builds from the objects as they were when it was forked, touches no database connection
+and no kernel socket (what it prints is dropped), writes its result to a private file and
+leaves with ``os._exit``, without the kernel's exit handlers. When a copy fails, the kernel does
+the same work itself, so an error is raised where it would have been, with its own traceback.
+The page is the same, byte for byte; a section built in a copy comes back without its
+``figures`` (the matplotlib objects: they are drawn into its HTML already).
+
+Interactive sessions, nbval and plain papermill runs, and systems other than Linux do
+everything in place, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import warnings
+from typing import Any, Callable
+
+#: Set (to "1") in the environment of the kernels the runner starts.
+RUNNER_VARIABLE = "CALIB_RUNNER_KERNEL"
+
+#: The monthly report's sections in the notebook's order (``notebooks/04_monthly_report``).
+REPORT_SECTIONS = ("show_header", "show_headline", "show_evaluators", "show_calibrations",
+                   "show_questions", "show_agenda", "show_rubric", "show_consensus",
+                   "show_ai_scoring", "show_appendix")
+
+_folder: str | None = None
+
+
+#: The sections that draw figures, the heaviest first (the demo month: 0.6, 0.4, 0.2, 0.2,
+#: 0.15 s of one core), so that the cores end together instead of one waiting for the longest
+#: section started last. The others take a few milliseconds: they are built in place.
+FORKED_SECTIONS = ("show_evaluators", "show_questions", "show_appendix", "show_calibrations",
+                   "show_headline")
+
+_in_copy = False  # set in every forked copy: a copy never forks again
+
+
+def runner_started() -> bool:
+    """Whether this process is a kernel the runner started, on Linux (where the report forks),
+    and not itself one of its copies."""
+    return (os.environ.get(RUNNER_VARIABLE) == "1" and sys.platform.startswith("linux")
+            and hasattr(os, "fork") and not _in_copy)
+
+
+def _workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _result_path() -> str:
+    """A new file name in this process's private folder (removed when the process exits)."""
+    global _folder
+    if _folder is None:
+        _folder = tempfile.mkdtemp(prefix="calib-forked-")
+        import atexit
+
+        atexit.register(shutil.rmtree, _folder, True)
+    handle, path = tempfile.mkstemp(dir=_folder, suffix=".pickle")
+    os.close(handle)
+    return path
+
+
+class Forked:
+    """``fn()`` computed in a forked copy of this process while this one goes on.
+
+    :meth:`result` returns the copy's value (pickled through a private file). Without ``fork``
+    (default: :func:`runner_started`), or when the copy failed, :meth:`result` calls ``fn``
+    here, so its exception is raised in this process. ``fn`` must not use a database
+    connection or a socket this process opened.
+    """
+
+    def __init__(self, fn: Callable[[], Any], *, fork: bool | None = None) -> None:
+        self._fn = fn
+        self._pid: int | None = None
+        if not (runner_started() if fork is None else fork):
+            return
+        self._path = _result_path()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on fork in a process with threads (the kernel's own I/O
+            # threads): the copy only computes, writes one file and leaves at once.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the copy
+            global _in_copy
+            _in_copy = True
+            code = 1
+            try:
+                sys.stdout = sys.stderr = io.StringIO()
+                payload = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
+                with open(self._path, "wb") as handle:
+                    handle.write(payload)
+                code = 0
+            except BaseException:  # noqa: BLE001 - result() runs fn here and raises
+                pass
+            finally:
+                os._exit(code)
+        self._pid = pid
+
+    @property
+    def running(self) -> bool:
+        return self._pid is not None
+
+    def wait(self) -> None:
+        """Wait for the copy to end (nothing to wait for without one)."""
+        if self._pid is not None:
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = None
+            self._ok = os.waitstatus_to_exitcode(status) == 0
+
+    def result(self) -> Any:
+        """The value of ``fn()`` (waits for the copy)."""
+        if not hasattr(self, "_path"):
+            return self._fn()
+        self.wait()
+        try:
+            if self._ok:
+                with open(self._path, "rb") as handle:
+                    return pickle.load(handle)
+        finally:
+            os.unlink(self._path)
+        return self._fn()
+
+
+def preload_sections() -> None:
+    """In a runner-started kernel, import the report's section modules now (matplotlib with
+    them), while forked copies compute; elsewhere they load on first use."""
+    if runner_started():
+        import calib.report as report
+
+        for name in REPORT_SECTIONS:
+            getattr(report, name)
+
+
+def section(fn: Callable) -> Callable:
+    """Decorate a ``show_*(data)`` function of the report: in a runner-started kernel, its
+    first call on a month starts it and the report's later sections in forked copies, and each
+    call with only ``data`` returns what its copy built."""
+
+    @functools.wraps(fn)
+    def show(data: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not runner_started():
+            return fn(data, *args, **kwargs)
+        jobs = getattr(data, "_section_jobs", None)
+        if jobs is None and fn.__name__ in REPORT_SECTIONS:
+            jobs = data._section_jobs = _start(
+                data, REPORT_SECTIONS[REPORT_SECTIONS.index(fn.__name__):])
+        job = (jobs or {}).pop(fn.__name__, None)
+        return job.result() if job is not None else fn(data)
+
+    show.built_in_place = fn
+    return show
+
+
+def _start(data: Any, names: tuple[str, ...]) -> dict[str, Forked]:
+    """Start ``names`` in forked copies, in order, at most one per CPU running at a time."""
+    import calib.report as report
+
+    # every section's module (matplotlib with them) is imported here, once, before any fork
+    for name in names:
+        getattr(report, name)
+    functions = {name: getattr(report, name).built_in_place for name in FORKED_SECTIONS
+                 if name in names}
+    jobs: dict[str, Forked] = {}
+    for name, fn in functions.items():
+        while sum(job.running for job in jobs.values()) >= _workers():
+            _wait_for_any([job for job in jobs.values() if job.running])
+        jobs[name] = Forked(functools.partial(_without_figures, fn, data), fork=True)
+    return jobs
+
+
+def _wait_for_any(jobs: list[Forked]) -> None:
+    """Wait until one of ``jobs`` ended (the oldest, where Linux cannot say which one ends
+    first): a core freed by a short section takes the next one at once."""
+    import select
+
+    try:
+        handles = {os.pidfd_open(job._pid): job for job in jobs}
+    except (AttributeError, OSError):  # Linux before 5.3
+        jobs[0].wait()
+        return
+    try:
+        ended, _, _ = select.select(list(handles), [], [])
+        for handle in ended:
+            handles[handle].wait()
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
+def _without_figures(fn: Callable, data: Any) -> Any:
+    built = fn(data)
+    if hasattr(built, "figures"):
+        built.figures = {}  # drawn into the HTML already; Figures are heavy to send back
+    return built
