@@ -12,11 +12,17 @@ A run renders into a private folder beside its output folder and moves its files
 only at the end, under a lock on the output folder: two runs for the same team and month
 cannot delete each other's files; the second one to arrive stops at once and says so, and a
 run that crashes leaves the previous report as it was.
+
+The kernel starts before anything else runs (the monthly report's sync, in particular): its
+second of start-up then runs on another core, beside the sync, instead of after it. Its
+environment marks it as runner-started, which lets the report spread its work over the
+machine's cores (:mod:`calib.report.parallel`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -144,7 +150,8 @@ def render(params_file: str | Path, *, notebook: str | Path,
     Raises
     ------
     ParameterError
-        For a bad parameter file (no kernel was started).
+        For a bad parameter file (no kernel was started), or a team or month the backend
+        does not have (the kernel started beside the preparation is stopped).
     RenderError
         When a cell fails, or the summary is required and missing, or another run is
         rendering the same output folder.
@@ -154,8 +161,22 @@ def render(params_file: str | Path, *, notebook: str | Path,
     notebook = Path(notebook)
     params = load(params_file, notebook, overrides=overrides)
     contract = notebook_contract(notebook)
-    if contract.prepare is not None:
-        params = contract.prepare(params)
+    with _booting_kernel(kernel_name) as km:
+        if contract.prepare is not None:
+            params = contract.prepare(params)
+        out_dir, stem = _run(params, notebook, outputs_root, folder, kernel_name, cell_timeout,
+                             contract.writes, km)
+    summary = out_dir / SUMMARY_NAME
+    return RenderResult(params_file, str(params.get("team", "")), str(params.get("month", "")),
+                        out_dir, out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html",
+                        summary if summary.is_file() else None,
+                        time.perf_counter() - started)
+
+
+def _run(params: dict, notebook: Path, outputs_root: str | Path | None,
+         folder: Sequence[str] | None, kernel_name: str, cell_timeout: int,
+         writes: tuple[str, ...], km: object | None) -> tuple[Path, str]:
+    """Render into the output folder under its lock; return the folder and the files' stem."""
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
     out_dir = (inside(root.resolve(), *folder) if folder
                else plan_output_dir(params, notebook, root.resolve()))
@@ -166,19 +187,17 @@ def render(params_file: str | Path, *, notebook: str | Path,
         stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.rendering-", dir=out_dir.parent))
         try:
             _execute(notebook, params, out_dir, stage, stem, kernel_name, cell_timeout,
-                     contract.writes)
+                     writes, km)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    summary = out_dir / SUMMARY_NAME
-    return RenderResult(params_file, str(params.get("team", "")), str(params.get("month", "")),
-                        out_dir, out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html",
-                        summary if summary.is_file() else None,
-                        time.perf_counter() - started)
+    return out_dir, stem
 
 
 def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str,
-             kernel_name: str, cell_timeout: int, writes: tuple[str, ...]) -> None:
-    """Run the notebook into ``stage``; on success move its files into ``out_dir``."""
+             kernel_name: str, cell_timeout: int, writes: tuple[str, ...],
+             km: object | None = None) -> None:
+    """Run the notebook into ``stage`` (on ``km``'s kernel when one was started for it); on
+    success move its files into ``out_dir``."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -189,12 +208,15 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
     stale = [out_dir / f"{stem}.html"] + [out_dir / name for name in writes]
     if "output_dir" in params:
         params["output_dir"] = str(stage)
+    engine = {"engine_name": _STARTED_KERNEL_ENGINE, "km": km} if km is not None else {}
     try:
+        # Saved once at the end (or with the failing cell), not after every cell: each save
+        # serialises the whole notebook, figures included, while the kernel waits.
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=params, kernel_name=kernel_name,
-            progress_bar=False, log_output=False,
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
             execution_timeout=cell_timeout, report_mode=False,
-            kernel_manager_class=_local_kernel_manager())
+            kernel_manager_class=_local_kernel_manager(), **engine)
     except PapermillExecutionError as exc:
         _keep_failed(executed, failed, stale)
         first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()
@@ -263,6 +285,54 @@ def _local_kernel_manager() -> type:
             await super()._async_interrupt_kernel()
 
     return IpcKernelManager
+
+
+#: The papermill engine that runs a notebook on a kernel the runner started (registered once).
+_STARTED_KERNEL_ENGINE = "calib-started-kernel"
+
+
+@contextmanager
+def _booting_kernel(kernel_name: str):
+    """Start a kernel (without waiting for it to be ready), yield its manager, and on the way
+    out stop it unless the notebook run already shut it down."""
+    from jupyter_core.utils import run_sync
+
+    from calib.report.parallel import RUNNER_VARIABLE
+
+    _register_started_kernel_engine()
+    km = _local_kernel_manager()(kernel_name=kernel_name)
+    try:
+        # the history file papermill's client gives the kernels it starts: none on disk
+        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                                  env={**os.environ, RUNNER_VARIABLE: "1"})
+        yield km
+    finally:
+        if km.has_kernel:  # the run never took it (a failed preparation) or failed early
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+@functools.cache
+def _register_started_kernel_engine() -> None:
+    """papermill's nbclient engine, run on a kernel calib started already: the client is
+    given the kernel manager and shuts the kernel down at the end, as for a kernel it started
+    itself (nbclient keeps a kernel it did not start alive unless told ``cleanup_kc``)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class StartedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, km=None, **kwargs):
+            from papermill.log import logger
+
+            client = PapermillNotebookClient(
+                nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
+                startup_timeout=start_timeout, log=logger, log_output=log_output,
+                stdout_file=stdout_file, stderr_file=stderr_file)
+            return client.execute(cleanup_kc=True)
+
+    papermill_engines.register(_STARTED_KERNEL_ENGINE, StartedKernelEngine)
 
 
 def _point_at(executed: Path, stage: Path, out_dir: Path) -> None:
