@@ -24,6 +24,7 @@ date, as ``make report`` does when nothing changed.
     python -m benchmarks.bench_report            # 1 team x 3 repeats, 3 teams in parallel
     python -m benchmarks.bench_report --quick    # 1 team once, 3 teams
     python -m benchmarks.bench_report --one-team # part 1 only
+    python -m benchmarks.bench_report --one-team --repeats 7  # best of 7 on a noisy machine
 """
 
 from __future__ import annotations
@@ -129,11 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-team", action="store_true",
                         help="part 1 only (the report against its floors), not the teams in "
                              "parallel")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs of each side in part 1 (default 3, 1 with --quick)")
     args = parser.parse_args(argv)
 
     from calib.render.runner import RenderError, render, render_many
 
     repeats, teams = (1, 3) if args.quick else (3, 3)
+    repeats = args.repeats or repeats
     jobs = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="calib-bench-report-"))
     try:
