@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import calib.report as report
+from calib.render.kernel import RUNNER_VARIABLE
 from calib.report import parallel
 from calib.report.data import load_month
 from calib.report.summary import build_summary, jsonable
@@ -39,13 +40,13 @@ def test_forked_returns_the_value_and_raises_the_error_here():
 
 
 def test_a_copy_never_forks_again(monkeypatch):
-    monkeypatch.setenv(parallel.RUNNER_VARIABLE, "1")
+    monkeypatch.setenv(RUNNER_VARIABLE, "1")
     assert parallel.runner_started()
     assert parallel.Forked(parallel.runner_started).result() is False
 
 
 def test_nothing_forks_outside_a_runner_started_kernel(monkeypatch):
-    monkeypatch.delenv(parallel.RUNNER_VARIABLE, raising=False)
+    monkeypatch.delenv(RUNNER_VARIABLE, raising=False)
     assert not parallel.runner_started()
     job = parallel.Forked(lambda: 1)
     assert not job.running and job.result() == 1
@@ -71,10 +72,10 @@ def _page(data) -> list[str]:
 
 def test_the_month_and_its_sections_built_in_copies_are_the_ones_built_in_place(stored,
                                                                                monkeypatch):
-    monkeypatch.delenv(parallel.RUNNER_VARIABLE, raising=False)
+    monkeypatch.delenv(RUNNER_VARIABLE, raising=False)
     in_place = load_month(stored)
     page_in_place = _page(in_place)
-    monkeypatch.setenv(parallel.RUNNER_VARIABLE, "1")
+    monkeypatch.setenv(RUNNER_VARIABLE, "1")
     forked = load_month(stored)  # the analysis and the AI calibration in copies
 
     assert json.dumps(jsonable(build_summary(forked)), sort_keys=True) == \
@@ -85,7 +86,7 @@ def test_the_month_and_its_sections_built_in_copies_are_the_ones_built_in_place(
 
 
 def test_a_section_that_fails_in_its_copy_fails_here_with_its_own_error(stored, monkeypatch):
-    monkeypatch.setenv(parallel.RUNNER_VARIABLE, "1")
+    monkeypatch.setenv(RUNNER_VARIABLE, "1")
     data = load_month(stored)
 
     def broken(month):
@@ -98,7 +99,7 @@ def test_a_section_that_fails_in_its_copy_fails_here_with_its_own_error(stored, 
 
 
 def test_a_section_called_with_more_than_the_month_is_built_in_place(stored, monkeypatch):
-    monkeypatch.setenv(parallel.RUNNER_VARIABLE, "1")
+    monkeypatch.setenv(RUNNER_VARIABLE, "1")
     data = dataclasses.replace(load_month(stored))
     assert report.show_consensus(data, None).title == report.show_consensus.built_in_place(
         data).title

@@ -305,3 +305,31 @@ def test_a_store_password_from_the_environment_reaches_no_output(tmp_path, postg
     for path in (tmp_path / "out").rglob("*"):
         if path.is_file():
             assert secret not in path.read_text(errors="replace"), f"{path.name} holds the password"
+
+
+def test_the_kernel_imports_what_the_notebook_declares_while_the_runner_prepares(tmp_path):
+    """metadata.calib.imports: imported in a background thread of the kernel the runner started
+    (marked as such in its environment), before the notebook's cells ask for them."""
+    nb = make_notebook(tmp_path / "nb.ipynb", body=[
+        "import os, sys, threading\n"
+        "assert os.environ.get('CALIB_RUNNER_KERNEL') == '1'\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'calib-imports':\n"
+        "        t.join()\n"
+        "assert 'wave' in sys.modules and 'calib.interchange' in sys.modules",
+        "import calib.report\ncalib.report.write_summary({'team': team}, output_dir);"])
+    raw = nbformat.read(nb, as_version=4)
+    raw.metadata["calib"]["imports"] = ["wave", "calib.interchange"]
+    nbformat.write(raw, nb)
+    result = render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+    assert json.loads(result.summary.read_text()) == {"team": "demo"}
+
+
+@pytest.mark.parametrize("imports", ["calib.report.data", ["os; print(1)"], [3]])
+def test_declared_imports_must_be_module_names(tmp_path, imports):
+    nb = make_notebook(tmp_path / "nb.ipynb", body=["x = 1"])
+    raw = nbformat.read(nb, as_version=4)
+    raw.metadata["calib"]["imports"] = imports
+    nbformat.write(raw, nb)
+    with pytest.raises(ParameterError, match="metadata.calib.imports"):
+        render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")

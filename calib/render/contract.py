@@ -11,11 +11,14 @@ data, thresholds in range) is declared by the notebook itself, in its metadata::
 
     "metadata": {"calib": {"rules": "calib.report.parameters:check",
                            "prepare": "calib.report.parameters:prepare",
-                           "writes": ["summary.json"]}}
+                           "writes": ["summary.json"],
+                           "imports": ["calib.report.data"]}}
 
 ``rules(params, source)`` refuses bad values with a :class:`ParameterError`; ``prepare(params)``
-does the work that must succeed before a kernel starts (sync the data) and returns the
-parameters the kernel gets; ``writes`` names files a successful run must leave. A parameter whose
+does the work that must succeed before the notebook runs (sync the data) and returns the
+parameters the kernel gets; ``writes`` names files a successful run must leave; ``imports`` names
+modules the kernel imports in the background while ``prepare`` runs
+(:mod:`calib.render.kernel`). A parameter whose
 comment starts with "set by the runner" is filled in by the runner (or ``prepare``), never by a
 parameter file.
 """
@@ -207,11 +210,14 @@ class NotebookContract:
         ``prepare(params) -> params``: work to do before a kernel starts.
     writes : tuple of str
         Files a successful run must leave in its output folder.
+    imports : tuple of str
+        Modules the kernel imports in the background while ``prepare`` runs.
     """
 
     rules: Callable[[dict, str], None] | None = None
     prepare: Callable[[dict], dict] | None = None
     writes: tuple[str, ...] = field(default_factory=tuple)
+    imports: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _hook(notebook: Path, spec: Any, what: str) -> Callable | None:
@@ -226,12 +232,21 @@ def _hook(notebook: Path, spec: Any, what: str) -> Callable | None:
 
 
 def notebook_contract(notebook: str | Path) -> NotebookContract:
-    """The rules, preparation and expected files a notebook declares in ``metadata["calib"]``."""
+    """The rules, preparation, expected files and background imports a notebook declares in
+    ``metadata["calib"]``."""
+    from calib.render.kernel import is_module_name
+
     notebook = Path(notebook)
     meta = nbformat.read(notebook, as_version=4).metadata.get("calib", {}) or {}
+    imports = meta.get("imports") or ()
+    if isinstance(imports, str) or not all(isinstance(m, str) and is_module_name(m)
+                                           for m in imports):
+        raise ParameterError(f"Notebook {notebook.name!r} declares imports {imports!r}; list "
+                             f"module names, such as [\"calib.report.data\"], in "
+                             f"metadata.calib.imports.")
     return NotebookContract(rules=_hook(notebook, meta.get("rules"), "rules"),
                             prepare=_hook(notebook, meta.get("prepare"), "prepare"),
-                            writes=tuple(meta.get("writes") or ()))
+                            writes=tuple(meta.get("writes") or ()), imports=tuple(imports))
 
 
 def load(path: str | Path, notebook: str | Path, *,

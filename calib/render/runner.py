@@ -14,9 +14,9 @@ cannot delete each other's files; the second one to arrive stops at once and say
 run that crashes leaves the previous report as it was.
 
 The kernel starts before anything else runs (the monthly report's sync, in particular): its
-second of start-up then runs on another core, beside the sync, instead of after it. Its
-environment marks it as runner-started, which lets the report spread its work over the
-machine's cores (:mod:`calib.report.parallel`).
+start-up, and the imports the notebook declares, then run on another core beside the sync
+instead of after it. Its environment marks it as runner-started (:mod:`calib.render.kernel`),
+which lets the report spread its work over the machine's cores (:mod:`calib.report.parallel`).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def render(params_file: str | Path, *, notebook: str | Path,
     notebook = Path(notebook)
     params = load(params_file, notebook, overrides=overrides)
     contract = notebook_contract(notebook)
-    with _booting_kernel(kernel_name) as km:
+    with _booting_kernel(kernel_name, contract.imports) as km:
         if contract.prepare is not None:
             params = contract.prepare(params)
         out_dir, stem = _run(params, notebook, outputs_root, folder, kernel_name, cell_timeout,
@@ -292,18 +292,22 @@ _STARTED_KERNEL_ENGINE = "calib-started-kernel"
 
 
 @contextmanager
-def _booting_kernel(kernel_name: str):
-    """Start a kernel (without waiting for it to be ready), yield its manager, and on the way
-    out stop it unless the notebook run already shut it down."""
+def _booting_kernel(kernel_name: str, imports: Sequence[str] = ()):
+    """Start a kernel (without waiting for it to be ready) that imports ``imports`` in the
+    background, yield its manager, and on the way out stop it unless the notebook run already
+    shut it down."""
     from jupyter_core.utils import run_sync
 
-    from calib.report.parallel import RUNNER_VARIABLE
+    from calib.render.kernel import RUNNER_VARIABLE, startup_line
 
     _register_started_kernel_engine()
     km = _local_kernel_manager()(kernel_name=kernel_name)
+    # the history file papermill's client gives the kernels it starts: none on disk
+    arguments = ["--HistoryManager.hist_file=:memory:"]
+    if imports:
+        arguments.append(f"--IPKernelApp.exec_lines={startup_line(imports)}")
     try:
-        # the history file papermill's client gives the kernels it starts: none on disk
-        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        run_sync(km.start_kernel)(extra_arguments=arguments,
                                   env={**os.environ, RUNNER_VARIABLE: "1"})
         yield km
     finally:

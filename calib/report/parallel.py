@@ -2,8 +2,8 @@
 
 The report's own work (reading and analysing the month, then building ten sections whose eight
 figures are about half of it: laying out their text, rasterising, encoding the PNGs) ran on one
-core while the machine has more. In a kernel the runner started (:mod:`calib.render.runner`
-sets :data:`RUNNER_VARIABLE`), on Linux:
+core while the machine has more. In a kernel the runner started (:mod:`calib.render.kernel`),
+on Linux:
 
 * :func:`calib.report.load_month` analyses the month and computes the AI scoring calibration
   in two forked copies (:class:`Forked`) while the kernel imports the sections' modules;
@@ -35,8 +35,7 @@ import tempfile
 import warnings
 from typing import Any, Callable
 
-#: Set (to "1") in the environment of the kernels the runner starts.
-RUNNER_VARIABLE = "CALIB_RUNNER_KERNEL"
+from calib.render.kernel import runner_started as _in_runner_kernel
 
 #: The monthly report's sections in the notebook's order (``notebooks/04_monthly_report``).
 REPORT_SECTIONS = ("show_header", "show_headline", "show_evaluators", "show_calibrations",
@@ -58,8 +57,8 @@ _in_copy = False  # set in every forked copy: a copy never forks again
 def runner_started() -> bool:
     """Whether this process is a kernel the runner started, on Linux (where the report forks),
     and not itself one of its copies."""
-    return (os.environ.get(RUNNER_VARIABLE) == "1" and sys.platform.startswith("linux")
-            and hasattr(os, "fork") and not _in_copy)
+    return (_in_runner_kernel() and sys.platform.startswith("linux") and hasattr(os, "fork")
+            and not _in_copy)
 
 
 def _workers() -> int:
