@@ -405,7 +405,9 @@ def reliability_trend(trend: pd.DataFrame, *, confidence: float = 0.95) -> Figur
     ax.set_ylabel("coefficient (1 = evaluators give identical scores)")
     ax.grid(axis="y", color=PALETTE["band"])
     _title(ax, title)
-    ax.legend(fontsize=_FONT["size"] - 1, frameon=False, loc="lower left")
+    # below the plot: inside it, the legend covered the long CI bars of months with few calls
+    fig.legend(loc="outside lower center", ncols=len(measures), fontsize=_FONT["size"] - 1,
+               frameon=False)
     return fig
 
 

@@ -128,6 +128,11 @@ def test_reliability_trend_and_drift_draw_one_point_per_month():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["2026-08", "2026-09",
                                                                     "2026-10"]
     assert renders(fig)
+    # the legend sits below the plot: inside it covered the CI bars of months with few calls
+    renderer = fig.canvas.get_renderer()
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    assert fig.legends[0].get_window_extent(renderer).y1 < \
+        fig.axes[0].get_window_extent(renderer).y0
     drift = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"], "expert_name": "Quinn",
                           "n_calls": 5, "drift": [1.0, -11.0, 12.0], "ci_low": [-1.0, -20.0, 9.0],
                           "ci_high": [3.0, -2.0, 15.0]})
