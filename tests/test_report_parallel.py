@@ -39,6 +39,30 @@ def test_forked_returns_the_value_and_raises_the_error_here():
     assert calls == [1], "without fork the work runs here, once"
 
 
+def test_a_copy_that_hangs_is_stopped_and_its_work_done_here(monkeypatch):
+    import time
+
+    monkeypatch.setattr(parallel, "COPY_TIMEOUT", 0.5)
+
+    def work():
+        if parallel._in_copy:  # the copy hangs (a lock a fork left held, say)
+            time.sleep(60)
+        return "done here"
+
+    started = time.monotonic()
+    assert parallel.Forked(work, fork=True).result() == "done here"
+    assert time.monotonic() - started < 10
+
+
+def test_without_a_process_to_spare_the_work_is_done_here(monkeypatch):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(parallel.os, "fork", no_fork)
+    job = parallel.Forked(lambda: 7, fork=True)
+    assert not job.running and job.result() == 7
+
+
 def test_a_copy_never_forks_again(monkeypatch):
     monkeypatch.setenv(RUNNER_VARIABLE, "1")
     assert parallel.runner_started()

@@ -42,16 +42,18 @@ REPORT_SECTIONS = ("show_header", "show_headline", "show_evaluators", "show_cali
                    "show_questions", "show_agenda", "show_rubric", "show_consensus",
                    "show_ai_scoring", "show_appendix")
 
-_folder: str | None = None
-
-
 #: The sections that draw figures, the heaviest first (the demo month: 0.6, 0.4, 0.2, 0.2,
 #: 0.15 s of one core), so that the cores end together instead of one waiting for the longest
 #: section started last. The others take a few milliseconds: they are built in place.
 FORKED_SECTIONS = ("show_evaluators", "show_questions", "show_appendix", "show_calibrations",
                    "show_headline")
 
+#: Seconds a copy may take before it is stopped and its work done in place (a safety net: a
+#: section of a normal month takes well under a second).
+COPY_TIMEOUT = 300.0
+
 _in_copy = False  # set in every forked copy: a copy never forks again
+_folder: str | None = None  # this process's private folder for the copies' results
 
 
 def runner_started() -> bool:
@@ -92,12 +94,17 @@ class Forked:
         self._pid: int | None = None
         if not (runner_started() if fork is None else fork):
             return
-        self._path = _result_path()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns on fork in a process with threads (the kernel's own I/O
-            # threads): the copy only computes, writes one file and leaves at once.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        path = _result_path()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns on fork in a process with threads (the kernel's own I/O
+                # threads): the copy only computes, writes one file and leaves at once.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:  # no memory or process left for a copy: the work is done here
+            os.unlink(path)
+            return
+        self._path = path
         if pid == 0:  # the copy
             global _in_copy
             _in_copy = True
@@ -119,11 +126,15 @@ class Forked:
         return self._pid is not None
 
     def wait(self) -> None:
-        """Wait for the copy to end (nothing to wait for without one)."""
-        if self._pid is not None:
-            _, status = os.waitpid(self._pid, 0)
-            self._pid = None
-            self._ok = os.waitstatus_to_exitcode(status) == 0
+        """Wait for the copy to end (nothing to wait for without one); a copy still running
+        after :data:`COPY_TIMEOUT` is stopped, and :meth:`result` does its work here."""
+        if self._pid is None:
+            return
+        if not _ended([self._pid], COPY_TIMEOUT):
+            os.kill(self._pid, 9)
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        self._ok = os.waitstatus_to_exitcode(status) == 0
 
     def result(self) -> Any:
         """The value of ``fn()`` (waits for the copy)."""
@@ -187,19 +198,31 @@ def _start(data: Any, names: tuple[str, ...]) -> dict[str, Forked]:
 
 
 def _wait_for_any(jobs: list[Forked]) -> None:
-    """Wait until one of ``jobs`` ended (the oldest, where Linux cannot say which one ends
-    first): a core freed by a short section takes the next one at once."""
+    """Wait until one of ``jobs`` ended: a core freed by a short section takes the next one at
+    once (where Linux cannot tell which ends first, wait for the oldest)."""
+    ended = _ended([job._pid for job in jobs], COPY_TIMEOUT)
+    for job in jobs:
+        if job._pid in ended or not ended:
+            job.wait()
+            return
+
+
+def _ended(pids: list[int], timeout: float) -> set[int]:
+    """The pids among ``pids`` that ended within ``timeout`` seconds (without reaping them);
+    all of them, at once, where Linux has no process handles (before 5.3)."""
     import select
 
+    handles: dict[int, int] = {}
     try:
-        handles = {os.pidfd_open(job._pid): job for job in jobs}
-    except (AttributeError, OSError):  # Linux before 5.3
-        jobs[0].wait()
-        return
+        for pid in pids:
+            handles[os.pidfd_open(pid)] = pid
+    except (AttributeError, OSError):
+        for handle in handles:
+            os.close(handle)
+        return set(pids)
     try:
-        ended, _, _ = select.select(list(handles), [], [])
-        for handle in ended:
-            handles[handle].wait()
+        ready, _, _ = select.select(list(handles), [], [], timeout)
+        return {handles[h] for h in ready}
     finally:
         for handle in handles:
             os.close(handle)
