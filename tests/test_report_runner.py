@@ -333,3 +333,15 @@ def test_declared_imports_must_be_module_names(tmp_path, imports):
     nbformat.write(raw, nb)
     with pytest.raises(ParameterError, match="metadata.calib.imports"):
         render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+
+
+def test_what_the_kernel_leaves_in_its_temporary_folder_is_removed_after_the_run(tmp_path):
+    """The runner may stop a finished kernel without its exit handlers (which would clean up
+    calib.report.parallel's results): the kernel's TMPDIR is a folder the runner removes."""
+    nb = make_notebook(tmp_path / "nb.ipynb", body=[
+        "import tempfile\nhandle, left = tempfile.mkstemp(suffix='.pickle')",
+        "import calib.report\ncalib.report.write_summary({'left': left}, output_dir);"])
+    result = render(params_file(tmp_path), notebook=nb, outputs_root=tmp_path / "out")
+    left = Path(json.loads(result.summary.read_text())["left"])
+    assert left.parent.name.startswith("calib-kernel-"), "the kernel's own temporary folder"
+    assert not left.exists() and not left.parent.exists()

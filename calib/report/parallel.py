@@ -29,7 +29,6 @@ import functools
 import io
 import os
 import pickle
-import shutil
 import sys
 import tempfile
 import warnings
@@ -68,16 +67,29 @@ def _workers() -> int:
 
 
 def _result_path() -> str:
-    """A new file name in this process's private folder (removed when the process exits)."""
+    """A new file name in this process's private folder: made on demand, removed with the last
+    result taken from it and at exit (results no cell took, after a failed cell). The runner
+    gives its kernels a temporary folder of their own and removes it after the run, since it may
+    stop a finished kernel without running its exit handlers."""
     global _folder
-    if _folder is None:
+    if _folder is None or not os.path.isdir(_folder):
         _folder = tempfile.mkdtemp(prefix="calib-forked-")
         import atexit
+        import shutil
 
         atexit.register(shutil.rmtree, _folder, True)
     handle, path = tempfile.mkstemp(dir=_folder, suffix=".pickle")
     os.close(handle)
     return path
+
+
+def _remove(path: str) -> None:
+    """Remove a result file, and the private folder with the last one."""
+    os.unlink(path)
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:  # other results still in it
+        pass
 
 
 class Forked:
@@ -102,7 +114,7 @@ class Forked:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
         except OSError:  # no memory or process left for a copy: the work is done here
-            os.unlink(path)
+            _remove(path)
             return
         self._path = path
         if pid == 0:  # the copy
@@ -146,7 +158,7 @@ class Forked:
                 with open(self._path, "rb") as handle:
                     return pickle.load(handle)
         finally:
-            os.unlink(self._path)
+            _remove(self._path)
         return self._fn()
 
 
