@@ -276,8 +276,8 @@ def load_month(params: Mapping[str, Any], *, analyze: bool = True) -> MonthData:
             context.Backend("store").check_team(team, store=store)
         _check_month_has_data(store, team, month)
         once = _ReadOnce(store)
-        ai = _ai_job(once, url, clock, params, team, list(months))
         data = _read_month(once, params, team, month, months, notes)
+        ai = _ai_job(once, params, team, list(months))
     missing = [m for m in months if m not in set(data.scores["month"])]
     if missing:
         notes.append(f"No open calibration in {len(missing)} of the {len(months)} history "
@@ -355,21 +355,13 @@ def _read_month(store: Any, params: dict, team: str, month: str, months: list[st
         form_questions=store.form_questions(), answer_options=store.answer_options())
 
 
-def _ai_job(store: Any, url: str, clock: Any, params: dict, team: str,
-            months: list[str]) -> parallel.Forked:
-    """The AI scoring calibration of the window. In a runner-started kernel, a forked copy reads
-    its tables (on a connection of its own) and computes it while the kernel reads and analyses
-    the month; elsewhere it is computed here, from the tables this load reads once."""
+def _ai_job(store: Any, params: dict, team: str, months: list[str]) -> parallel.Forked:
+    """The AI scoring calibration of the window: its tables read here (the answers from this
+    load's one read), the computation in a forked copy while the kernel analyses the month
+    (in place outside runner-started kernels)."""
+    tables = ai_tables(store, team, months)
     confidence = float(params.get("confidence", 0.95))
-    if not parallel.runner_started():
-        tables = ai_tables(store, team, months)
-        return parallel.Forked(lambda: ai_calibration(*tables, confidence=confidence))
-
-    def in_copy() -> Any:
-        with Store(url, clock=clock) as own:
-            return ai_calibration(*ai_tables(own, team, months), confidence=confidence)
-
-    return parallel.Forked(in_copy)
+    return parallel.Forked(lambda: ai_calibration(*tables, confidence=confidence))
 
 
 def _agreed(store: Any, team: str, months: list[str]) -> pd.DataFrame:
