@@ -65,13 +65,13 @@ def test_without_a_process_to_spare_the_work_is_done_here(monkeypatch):
 
 def test_a_copy_never_forks_again(monkeypatch):
     monkeypatch.setenv(RUNNER_VARIABLE, "1")
-    assert parallel.runner_started()
-    assert parallel.Forked(parallel.runner_started).result() is False
+    assert parallel.forking()
+    assert parallel.Forked(parallel.forking).result() is False
 
 
 def test_nothing_forks_outside_a_runner_started_kernel(monkeypatch):
     monkeypatch.delenv(RUNNER_VARIABLE, raising=False)
-    assert not parallel.runner_started()
+    assert not parallel.forking()
     job = parallel.Forked(lambda: 1)
     assert not job.running and job.result() == 1
 

@@ -175,7 +175,7 @@ def render(params_file: str | Path, *, notebook: str | Path,
 
 def _run(params: dict, notebook: Path, outputs_root: str | Path | None,
          folder: Sequence[str] | None, kernel_name: str, cell_timeout: int,
-         writes: tuple[str, ...], km: object | None) -> tuple[Path, str]:
+         writes: tuple[str, ...], km: object) -> tuple[Path, str]:
     """Render into the output folder under its lock; return the folder and the files' stem."""
     root = Path(outputs_root) if outputs_root is not None else project_root() / "outputs"
     out_dir = (inside(root.resolve(), *folder) if folder
@@ -194,9 +194,8 @@ def _run(params: dict, notebook: Path, outputs_root: str | Path | None,
 
 
 def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str,
-             kernel_name: str, cell_timeout: int, writes: tuple[str, ...],
-             km: object | None = None) -> None:
-    """Run the notebook into ``stage`` (on ``km``'s kernel when one was started for it); on
+             kernel_name: str, cell_timeout: int, writes: tuple[str, ...], km: object) -> None:
+    """Run the notebook into ``stage`` on ``km``'s kernel (:func:`_booting_kernel`); on
     success move its files into ``out_dir``."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -208,7 +207,6 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
     stale = [out_dir / f"{stem}.html"] + [out_dir / name for name in writes]
     if "output_dir" in params:
         params["output_dir"] = str(stage)
-    engine = {"engine_name": _STARTED_KERNEL_ENGINE, "km": km} if km is not None else {}
     try:
         # Saved once at the end (or with the failing cell), not after every cell: each save
         # serialises the whole notebook, figures included, while the kernel waits.
@@ -216,7 +214,7 @@ def _execute(notebook: Path, params: dict, out_dir: Path, stage: Path, stem: str
             str(notebook), str(executed), parameters=params, kernel_name=kernel_name,
             progress_bar=False, log_output=False, request_save_on_cell_execute=False,
             execution_timeout=cell_timeout, report_mode=False,
-            kernel_manager_class=_local_kernel_manager(), **engine)
+            engine_name=_STARTED_KERNEL_ENGINE, km=km)
     except PapermillExecutionError as exc:
         _keep_failed(executed, failed, stale)
         first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()

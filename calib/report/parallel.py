@@ -55,9 +55,9 @@ _in_copy = False  # set in every forked copy: a copy never forks again
 _folder: str | None = None  # this process's private folder for the copies' results
 
 
-def runner_started() -> bool:
-    """Whether this process is a kernel the runner started, on Linux (where the report forks),
-    and not itself one of its copies."""
+def forking() -> bool:
+    """Whether the report forks here: a kernel the runner started, on Linux, and not itself one
+    of its copies."""
     return (_in_runner_kernel() and sys.platform.startswith("linux") and hasattr(os, "fork")
             and not _in_copy)
 
@@ -96,7 +96,7 @@ class Forked:
     """``fn()`` computed in a forked copy of this process while this one goes on.
 
     :meth:`result` returns the copy's value (pickled through a private file). Without ``fork``
-    (default: :func:`runner_started`), or when the copy failed, :meth:`result` calls ``fn``
+    (default: :func:`forking`), or when the copy failed, :meth:`result` calls ``fn``
     here, so its exception is raised in this process. ``fn`` must not use a database
     connection or a socket this process opened.
     """
@@ -104,7 +104,7 @@ class Forked:
     def __init__(self, fn: Callable[[], Any], *, fork: bool | None = None) -> None:
         self._fn = fn
         self._pid: int | None = None
-        if not (runner_started() if fork is None else fork):
+        if not (forking() if fork is None else fork):
             return
         path = _result_path()
         try:
@@ -165,7 +165,7 @@ class Forked:
 def preload_sections() -> None:
     """In a runner-started kernel, import the report's section modules now (matplotlib with
     them), while forked copies compute; elsewhere they load on first use."""
-    if runner_started():
+    if forking():
         import calib.report as report
 
         for name in REPORT_SECTIONS:
@@ -179,7 +179,7 @@ def section(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def show(data: Any, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs or not runner_started():
+        if args or kwargs or not forking():
             return fn(data, *args, **kwargs)
         jobs = getattr(data, "_section_jobs", None)
         if jobs is None and fn.__name__ in REPORT_SECTIONS:
@@ -196,9 +196,7 @@ def _start(data: Any, names: tuple[str, ...]) -> dict[str, Forked]:
     """Start ``names`` in forked copies, in order, at most one per CPU running at a time."""
     import calib.report as report
 
-    # every section's module (matplotlib with them) is imported here, once, before any fork
-    for name in names:
-        getattr(report, name)
+    preload_sections()  # every section's module, matplotlib with them, before any fork
     functions = {name: getattr(report, name).built_in_place for name in FORKED_SECTIONS
                  if name in names}
     jobs: dict[str, Forked] = {}
