@@ -71,6 +71,17 @@ def disputed_session(fresh_sandbox, tmp_path):
     store.close()
 
 
+def status_output(sb, path, url, monkeypatch, capsys) -> str:
+    """What ``calib status --plan`` prints for the plan at ``path``, against the sandbox as a
+    Genesys org (credentials from the environment, as a user gives them)."""
+    monkeypatch.setenv("GENESYSCLOUD_API_REGION", sb.base_url)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
+    capsys.readouterr()
+    assert main(["status", "--plan", str(path), "--backend", "genesys", "--store", url]) == 0
+    return capsys.readouterr().out
+
+
 def test_status_and_report_show_the_original_beside_the_panel_in_names(
         disputed_session, monkeypatch, capsys, tmp_path):
     sb, store, url, plan, path, conversation, ev = disputed_session
@@ -85,12 +96,7 @@ def test_status_and_report_show_the_original_beside_the_panel_in_names(
     agent = sb.org.people[ev["agent"]["id"]].name
     evaluator = ev["evaluator"]["name"]
 
-    monkeypatch.setenv("GENESYSCLOUD_API_REGION", sb.base_url)
-    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
-    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
-    capsys.readouterr()
-    assert main(["status", "--plan", str(path), "--backend", "genesys", "--store", url]) == 0
-    out = capsys.readouterr().out
+    out = status_output(sb, path, url, monkeypatch, capsys)
     line = next(x for x in out.splitlines() if conversation[:8] in x and "originally" in x)
     assert line.strip().startswith(f"{agent} · {conversation[:8]}: originally {original:.1f} "
                                    f"by {evaluator}; panel mean {expected_mean:.1f} "
@@ -130,12 +136,7 @@ def test_status_shows_no_panel_score_while_the_call_is_sealed(fresh_sandbox, tmp
                    calibrator_ids=[plan.calibrator_id])
     path = tmp_path / "plan.yaml"
     plan.to_yaml(path)
-    monkeypatch.setenv("GENESYSCLOUD_API_REGION", sb.base_url)
-    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", sb.client_id)
-    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", sb.client_secret)
-    capsys.readouterr()
-    assert main(["status", "--plan", str(path), "--backend", "genesys", "--store", url]) == 0
-    out = capsys.readouterr().out
+    out = status_output(sb, path, url, monkeypatch, capsys)
     assert "panel's scores stay hidden until every evaluation is finished" in out
     assert "panel mean" not in out
     assert originals_of_plans([plan.to_dict()]).shape[0] == 1
